@@ -1,0 +1,152 @@
+import { execa } from 'execa'
+import { once } from 'node:events'
+import type { Readable } from 'node:stream'
+import { NodeFailure, serializeError } from './errors.js'
+import { ArtifactRef, Executable, ResultRef, type ExecutionContext, type ExecutionOutcome, type Ref } from './model.js'
+import {
+  processGroupAlive,
+  signalProcessGroup,
+  terminateProcessGroup,
+  trackProcessGroup,
+  untrackProcessGroup,
+} from './process-groups.js'
+
+/** One argv element: a literal, or a reference replaced by one argument (a path, or a result value). */
+export type CommandArg = string | ArtifactRef | ResultRef<unknown>
+
+export interface CommandOptions {
+  /** Environment variables for this command only (on top of the node's `env`). */
+  env?: Readonly<Record<string, string>>
+}
+
+/**
+ * A shell command (a string, run by `/bin/sh -c`) or an argv array (run directly, no shell).
+ * In an argv array, `node.stdout` / `node.artifact(name)` become the artifact's file path and
+ * `node.result` its value, each as exactly one argument: nothing is ever re-parsed by a shell.
+ *
+ * @example
+ * new Command('npm run build && npm test')
+ * new Command(['wc', '-l', extract.stdout])
+ */
+export class Command extends Executable<void> {
+  readonly kind = 'command' as const
+  readonly command: string | readonly CommandArg[]
+  readonly options: CommandOptions
+
+  constructor(command: string | readonly CommandArg[], options: CommandOptions = {}) {
+    super()
+    this.command = typeof command === 'string' ? command : Object.freeze([...command])
+    this.options = options
+  }
+
+  describe(): string {
+    if (typeof this.command === 'string') return this.command
+    return this.command
+      .map(arg => (typeof arg === 'string' ? quoteForDisplay(arg) : `<${arg.node.name}.${arg.kind === 'result' ? 'result' : arg.name}>`))
+      .join(' ')
+  }
+
+  references(): Ref[] {
+    return typeof this.command === 'string' ? [] : this.command.filter((arg): arg is Ref => typeof arg !== 'string')
+  }
+
+  override async prepare(): Promise<void> {
+    if (typeof this.command === 'string' ? this.command.trim() === '' : this.command.length === 0) {
+      throw new Error('the command is empty')
+    }
+    const first = typeof this.command === 'string' ? this.command : this.command[0]
+    if (typeof first !== 'string') throw new Error('the first element of an argv command must be the program, not a reference')
+  }
+
+  async execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {
+    const env = { ...ctx.env, ...this.options.env }
+    const common = {
+      cwd: ctx.cwd,
+      env,
+      extendEnv: true,
+      // Own process group (setsid), so the whole tree can be signalled; we clean up ourselves.
+      detached: true,
+      cleanup: false,
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      encoding: 'buffer',
+      stripFinalNewline: false,
+    } as const
+    let subprocess
+    if (typeof this.command === 'string') {
+      subprocess = execa(this.command, { ...common, shell: true })
+    } else {
+      const argv: string[] = []
+      for (const arg of this.command) argv.push(typeof arg === 'string' ? arg : await resolveArg(ctx, arg))
+      const [file, ...args] = argv as [string, ...string[]]
+      subprocess = execa(file, args, common)
+    }
+
+    const pgid = subprocess.pid
+    const exited = once(subprocess, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
+    exited.catch(() => {})
+    if (pgid === undefined) {
+      // Spawn failed (no such program, bad cwd…): execa resolves with the reason.
+      const result = await subprocess
+      return { exitCode: null, signal: null, error: serializeError(result.cause ?? new Error(result.message)) }
+    }
+
+    trackProcessGroup(pgid)
+    const stdoutDone = pump(subprocess.stdout, ctx.stdout)
+    const stderrDone = pump(subprocess.stderr, ctx.stderr)
+    let stopping: Promise<void> | undefined
+    const stop = () => {
+      stopping ??= terminateProcessGroup(pgid, ctx.config.killGraceMs)
+    }
+    if (ctx.signal.aborted) stop()
+    else ctx.signal.addEventListener('abort', stop, { once: true })
+
+    try {
+      const [code, signal] = await exited
+      // The leader is gone; anything left in its group (a background grandchild) goes too,
+      // and its hold on our pipes must not keep the node running.
+      if (!stopping && processGroupAlive(pgid)) stop()
+      await Promise.race([Promise.all([stdoutDone, stderrDone]), stopping ?? new Promise<void>(() => {})])
+      await stopping
+      subprocess.stdout.destroy()
+      subprocess.stderr.destroy()
+      await Promise.all([stdoutDone, stderrDone])
+      await subprocess
+      if (code === 0) return { exitCode: 0, signal: null, error: null }
+      const failure =
+        signal !== null
+          ? new NodeFailure(`killed by ${signal}`, { signal })
+          : new NodeFailure(`exited with code ${code}`, { exitCode: code })
+      return { exitCode: code, signal, error: serializeError(failure) }
+    } finally {
+      ctx.signal.removeEventListener('abort', stop)
+      untrackProcessGroup(pgid)
+    }
+  }
+}
+
+/** Copies a child's stream into a sink without ending it; resolves when the stream closes. */
+function pump(source: Readable, sink: NodeJS.WritableStream): Promise<void> {
+  return new Promise(resolve => {
+    source.pipe(sink, { end: false })
+    source.once('close', () => {
+      source.unpipe(sink)
+      resolve()
+    })
+    source.once('error', () => resolve())
+  })
+}
+
+async function resolveArg(ctx: ExecutionContext, ref: ArtifactRef | ResultRef<unknown>): Promise<string> {
+  const resolved = await ctx.resolve(ref)
+  if (resolved.kind === 'artifact') return resolved.path
+  const value = resolved.value
+  return typeof value === 'string' ? value : JSON.stringify(value) ?? ''
+}
+
+function quoteForDisplay(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`
+}

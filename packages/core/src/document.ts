@@ -1,0 +1,76 @@
+import type { NodeResult, NodeStatus, RunResult, RunStatus } from './interfaces.js'
+
+/** An artifact in the JSON document of a run. */
+export interface ArtifactDocument {
+  name: string
+  path: string
+  size: number
+  sha256: string
+}
+
+/** A node in the JSON document of a run (`wtflow run --json`, `wtflow show --json`). */
+export interface NodeDocument {
+  path: string
+  name: string
+  status: NodeStatus
+  exitCode: number | null
+  signal: string | null
+  attempts: number
+  /** The error message, or null. */
+  error: string | null
+  /** Why a skipped node did not run, or null. */
+  skipReason: string | null
+  startedAt: string | null
+  endedAt: string | null
+  artifacts: ArtifactDocument[]
+}
+
+/** The JSON document of a run, as DESIGN.md fixes it. */
+export interface RunDocument {
+  id: string
+  workflow: string
+  status: RunStatus
+  exitCode: number | null
+  startedAt: string
+  endedAt: string | null
+  nodes: NodeDocument[]
+}
+
+/** A line of `wtflow runs --json`. */
+export interface RunSummary {
+  id: string
+  workflow: string
+  status: RunStatus
+  startedAt: string
+  endedAt: string | null
+  durationMs: number | null
+}
+
+/** The JSON document of a finished run, straight from the engine's result (no database needed). */
+export function toRunDocument(result: RunResult): RunDocument {
+  return {
+    id: result.id,
+    workflow: result.workflow,
+    status: result.status,
+    exitCode: result.exitCode,
+    startedAt: result.startedAt.toISOString(),
+    endedAt: result.endedAt.toISOString(),
+    nodes: result.nodes.map(toNodeDocument),
+  }
+}
+
+export function toNodeDocument(node: NodeResult): NodeDocument {
+  return {
+    path: node.path,
+    name: node.name,
+    status: node.status,
+    exitCode: node.exitCode,
+    signal: node.signal,
+    attempts: node.attempts.length,
+    error: node.error?.message ?? null,
+    skipReason: node.skipReason,
+    startedAt: node.startedAt?.toISOString() ?? null,
+    endedAt: node.endedAt?.toISOString() ?? null,
+    artifacts: node.artifacts.map(({ name, path, size, sha256 }) => ({ name, path, size, sha256 })),
+  }
+}

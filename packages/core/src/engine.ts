@@ -1,0 +1,588 @@
+import { randomUUID } from 'node:crypto'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import fs from 'fs-extra'
+import { ArtifactSink, ArtifactStore, collectFile } from './artifact-store.js'
+import { describeConfig, loadConfig, type WtflowConfig } from './config.js'
+import { NodeFailure, serializeError } from './errors.js'
+import { TypedEmitter } from './events.js'
+import type {
+  ArtifactInfo,
+  AttemptResult,
+  AttemptStatus,
+  EngineEventMap,
+  EngineEventName,
+  NodePlan,
+  NodeResult,
+  NodeStatus,
+  RunResult,
+  SerializedError,
+} from './interfaces.js'
+import { Limiter } from './limiter.js'
+import { ArtifactRef, type ExecutionContext, type ExecutionOutcome, type Ref, type ResolvedRef, type ResultRef, type RunResources, type WhenContext, type Workflow } from './model.js'
+import { validateWorkflow, type TreeNode, type ValidatedTree } from './validate.js'
+
+export interface EngineOptions {
+  /** Effective configuration; default `loadConfig()` (INI file, `WTFLOW_*` variables). */
+  config?: WtflowConfig
+  /** More values to mask in artifacts, besides the config's `[secrets]`. */
+  secrets?: readonly string[]
+  /** Directory relative node `cwd`s are resolved from (default `process.cwd()`). */
+  cwd?: string
+  /**
+   * Cancel running workflows when this process gets SIGINT or SIGTERM, then let the signal
+   * take its course (default true). The CLI turns this off and cancels through `signal`.
+   */
+  handleSignals?: boolean
+}
+
+export interface RunOptions {
+  /** Aborting it cancels the run: running process groups are terminated, nothing new starts. */
+  signal?: AbortSignal
+  /** Use this run id instead of a new UUID. */
+  runId?: string
+}
+
+/**
+ * Runs workflows. Validation errors throw before anything starts; once started, `run()` never
+ * throws because a node failed: it resolves to a `RunResult` tree. Subscribe to lifecycle
+ * events with `engine.on('node:end', …)`.
+ *
+ * @example
+ * const engine = new Engine({ config: loadConfig() })
+ * engine.on('node:end', ({ node }) => console.log(node.path, node.status))
+ * const result = await engine.run(workflow)
+ * process.exitCode = result.exitCode
+ */
+export class Engine extends TypedEmitter {
+  readonly config: WtflowConfig
+  readonly #secrets: string[]
+  readonly #cwd: string
+  readonly #handleSignals: boolean
+
+  constructor(options: EngineOptions = {}) {
+    super()
+    this.config = options.config ?? loadConfig({ cwd: options.cwd })
+    this.#secrets = [...Object.values(this.config.secrets), ...(options.secrets ?? [])]
+    this.#cwd = path.resolve(options.cwd ?? process.cwd())
+    this.#handleSignals = options.handleSignals ?? true
+  }
+
+  /** Validates a workflow without running it; resolves to the planned nodes. */
+  async validate(workflow: Workflow): Promise<NodePlan[]> {
+    return (await validateWorkflow(workflow)).plans
+  }
+
+  async run(workflow: Workflow, options: RunOptions = {}): Promise<RunResult> {
+    const tree = await validateWorkflow(workflow)
+    const execution = new RunExecution(tree, {
+      config: this.config,
+      secrets: this.#secrets,
+      cwd: this.#cwd,
+      runId: options.runId ?? randomUUID(),
+      emit: (name, event) => this.emit(name, event),
+      wantsOutput: () => this.hasListeners('node:output'),
+    })
+    const detachSignal = linkAbort(options.signal, () => execution.cancel())
+    const detachProcess = this.#handleSignals ? cancelOnProcessSignals(execution) : () => {}
+    try {
+      return await execution.run()
+    } finally {
+      detachSignal()
+      detachProcess()
+    }
+  }
+}
+
+type Emit = <K extends EngineEventName>(name: K, event: EngineEventMap[K]) => void
+
+interface ExecutionSettings {
+  config: WtflowConfig
+  secrets: string[]
+  cwd: string
+  runId: string
+  emit: Emit
+  wantsOutput: () => boolean
+}
+
+/** What the engine knows about one node during a run. */
+interface NodeState {
+  status: NodeStatus
+  exitCode: number | null
+  signal: string | null
+  error: SerializedError | null
+  skipReason: string | null
+  startedAt: Date | null
+  endedAt: Date | null
+  attempts: AttemptResult[]
+  artifacts: ArtifactInfo[]
+  dir: string | null
+  /** Parsed `result.json`, read once on first use. */
+  result?: { value: unknown }
+}
+
+/** One run of one validated tree. */
+class RunExecution {
+  readonly #tree: ValidatedTree
+  readonly #settings: ExecutionSettings
+  readonly #store: ArtifactStore
+  readonly #limiter: Limiter
+  readonly #states = new Map<TreeNode, NodeState>()
+  readonly #cancel = new AbortController()
+  readonly #resources = new Map<string, { close(): Promise<void> }>()
+  #runDir = ''
+  /** Set once a node failed that stops new nodes from starting (not with ignore_failure). */
+  #haltReason: string | null = null
+  #failed = false
+
+  constructor(tree: ValidatedTree, settings: ExecutionSettings) {
+    this.#tree = tree
+    this.#settings = settings
+    this.#store = new ArtifactStore(settings.config.artifactsDir)
+    this.#limiter = new Limiter(settings.config.maxParallel)
+    for (const node of tree.nodes) {
+      this.#states.set(node, {
+        status: 'pending',
+        exitCode: null,
+        signal: null,
+        error: null,
+        skipReason: null,
+        startedAt: null,
+        endedAt: null,
+        attempts: [],
+        artifacts: [],
+        dir: null,
+      })
+    }
+  }
+
+  get cancelled(): boolean {
+    return this.#cancel.signal.aborted
+  }
+
+  cancel(): void {
+    if (!this.cancelled) this.#cancel.abort('cancel')
+  }
+
+  async run(): Promise<RunResult> {
+    const { runId, emit, config } = this.#settings
+    const startedAt = new Date()
+    this.#runDir = await this.#store.createRunDir(runId)
+    emit('run:start', {
+      runId,
+      workflow: this.#tree.workflow.name,
+      digest: this.#tree.digest,
+      startedAt,
+      runDir: this.#runDir,
+      nodes: this.#tree.plans,
+      config: describeConfig(config),
+    })
+    try {
+      await this.#runNode(this.#tree.root, false)
+    } finally {
+      await Promise.allSettled([...this.#resources.values()].map(resource => resource.close()))
+    }
+    const status = this.cancelled ? 'cancelled' : this.#failed ? 'failed' : 'succeeded'
+    const nodes = this.#tree.nodes.map(tree => this.#nodeResult(tree))
+    const byPath = new Map(nodes.map(node => [node.path, node]))
+    for (const node of nodes) if (node.parentPath !== null) byPath.get(node.parentPath)!.children.push(node)
+    const result: RunResult = {
+      id: runId,
+      workflow: this.#tree.workflow.name,
+      status,
+      exitCode: status === 'succeeded' ? 0 : status === 'cancelled' ? 130 : 1,
+      startedAt,
+      endedAt: new Date(),
+      runDir: this.#runDir,
+      root: nodes[0]!,
+      nodes,
+    }
+    emit('run:end', { result })
+    return result
+  }
+
+  // -- scheduling ------------------------------------------------------------------------------
+
+  /**
+   * Runs a node, then its children. `exempt` is true inside a failure or always branch: those
+   * run even after a failure elsewhere halted the run.
+   */
+  async #runNode(tree: TreeNode, exempt: boolean): Promise<void> {
+    if (this.cancelled) return this.#skipSubtree(tree, 'the run was cancelled')
+    if (this.#haltReason !== null && !exempt) return this.#skipSubtree(tree, this.#haltReason)
+    const state = this.#state(tree)
+    const when = tree.node.options.when
+    if (when !== undefined) {
+      let go: boolean
+      try {
+        go = (await when(this.#whenContext(tree))) === true
+      } catch (error) {
+        this.#recordFailure(tree, 'failed', null, null, serializeError(new NodeFailure(`when() threw: ${messageOf(error)}`, { code: 'WTFLOW_WHEN_FAILED' }, { cause: error })))
+        return this.#runChildren(tree, false, exempt)
+      }
+      if (!go) return this.#skipSubtree(tree, 'when() returned false')
+    }
+
+    state.status = 'running'
+    state.startedAt = new Date()
+    state.dir = this.#store.nodeDir(this.#runDir, tree.segments)
+    await fs.ensureDir(state.dir)
+
+    if (tree.node.executable === undefined) {
+      // A group: it succeeds by running its children; its times span theirs.
+      this.#settings.emit('node:start', { runId: this.#settings.runId, path: tree.path, attempt: 0, startedAt: state.startedAt })
+      await this.#runChildren(tree, true, exempt)
+      this.#finish(tree, 'succeeded')
+      return
+    }
+    const succeeded = await this.#runAttempts(tree)
+    await this.#runChildren(tree, succeeded, exempt)
+  }
+
+  async #runChildren(tree: TreeNode, parentSucceeded: boolean, exempt: boolean): Promise<void> {
+    const runChild = (child: TreeNode): Promise<void> => {
+      const runIf = child.node.runIf
+      if (runIf === 'success' && !parentSucceeded) return this.#skipSubtree(child, `"${tree.path}" did not succeed`)
+      if (runIf === 'failure' && parentSucceeded) return this.#skipSubtree(child, `failure branch: "${tree.path}" succeeded`)
+      return this.#runNode(child, exempt || runIf !== 'success')
+    }
+    if (tree.node.parallel) {
+      await Promise.all(tree.children.map(runChild))
+    } else {
+      for (const child of tree.children) await runChild(child)
+    }
+  }
+
+  async #skipSubtree(tree: TreeNode, reason: string): Promise<void> {
+    const state = this.#state(tree)
+    state.status = 'skipped'
+    state.skipReason = reason
+    this.#settings.emit('node:end', { runId: this.#settings.runId, node: this.#nodeResult(tree) })
+    for (const child of tree.children) await this.#skipSubtree(child, `"${tree.path}" was skipped`)
+  }
+
+  // -- attempts --------------------------------------------------------------------------------
+
+  /** Runs the executable until it succeeds or its retries are spent; true on success. */
+  async #runAttempts(tree: TreeNode): Promise<boolean> {
+    const state = this.#state(tree)
+    const options = tree.node.options
+    const maxAttempts = (options.retries ?? 0) + 1
+    for (let attempt = 1; ; attempt++) {
+      let release: () => void
+      try {
+        release = await this.#limiter.acquire(this.#cancel.signal)
+      } catch {
+        // Cancelled while waiting for a slot.
+        if (attempt === 1) {
+          await this.#skipSubtree(tree, 'the run was cancelled')
+          return false
+        }
+        this.#finish(tree, 'cancelled')
+        return false
+      }
+      let result: AttemptResult
+      try {
+        result = await this.#runAttempt(tree, attempt)
+      } finally {
+        release()
+      }
+      state.attempts.push(result)
+      const retry = result.status !== 'succeeded' && result.status !== 'cancelled' && attempt < maxAttempts && !this.cancelled
+      const retryInMs = retry ? retryDelay(options, attempt) : null
+      if (retry) await setAsideAttempt(result)
+      state.artifacts.push(...result.artifacts)
+      this.#settings.emit('node:attempt', { runId: this.#settings.runId, path: tree.path, attempt: result, retryInMs })
+      if (result.status === 'succeeded') {
+        this.#finish(tree, 'succeeded', result)
+        return true
+      }
+      if (!retry) {
+        this.#recordFailure(tree, result.status, result.exitCode, result.signal, result.error)
+        return false
+      }
+      try {
+        await sleep(retryInMs!, undefined, { signal: this.#cancel.signal })
+      } catch {
+        this.#finish(tree, 'cancelled', result)
+        return false
+      }
+    }
+  }
+
+  async #runAttempt(tree: TreeNode, attempt: number): Promise<AttemptResult> {
+    const { runId, emit, config } = this.#settings
+    const state = this.#state(tree)
+    const dir = state.dir!
+    const startedAt = new Date()
+    emit('node:start', { runId, path: tree.path, attempt, startedAt })
+
+    const sinks = {
+      stdout: this.#sink(tree, 'stdout', path.join(dir, 'stdout.log')),
+      stderr: this.#sink(tree, 'stderr', path.join(dir, 'stderr.log')),
+    }
+    const attemptAbort = new AbortController()
+    const unlink = linkAbort(this.#cancel.signal, () => attemptAbort.abort('cancel'))
+    const timeout = tree.node.options.timeout
+    const timer = timeout === undefined ? undefined : setTimeout(() => attemptAbort.abort('timeout'), timeout)
+    const ctx: ExecutionContext = {
+      runId,
+      nodePath: tree.path,
+      attempt,
+      nodeDir: dir,
+      cwd: this.#cwdOf(tree),
+      env: this.#envOf(tree),
+      signal: attemptAbort.signal,
+      stdout: sinks.stdout,
+      stderr: sinks.stderr,
+      config,
+      resources: this.#runResources(),
+      resolve: ref => this.#resolve(ref),
+    }
+
+    let outcome: ExecutionOutcome
+    try {
+      outcome = await tree.node.executable!.execute(ctx)
+    } catch (error) {
+      outcome = { exitCode: null, signal: null, error: serializeError(error) }
+    } finally {
+      clearTimeout(timer)
+      unlink()
+    }
+
+    const artifacts: ArtifactInfo[] = []
+    let error = outcome.error
+    try {
+      artifacts.push(await sinks.stdout.finish(), await sinks.stderr.finish())
+    } catch (cause) {
+      error ??= serializeError(new NodeFailure(`could not write output: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_WRITE' }, { cause }))
+    }
+    if (outcome.resultJson !== undefined) {
+      const sink = this.#sink(tree, 'result', path.join(dir, 'result.json'))
+      sink.end(outcome.resultJson)
+      artifacts.push(await sink.finish())
+    }
+    for (const file of tree.node.options.artifacts ?? []) {
+      const source = path.resolve(ctx.cwd, file)
+      const name = path.basename(file)
+      try {
+        artifacts.push(await collectFile(name, source, path.join(dir, name), this.#settings.secrets))
+      } catch (cause) {
+        if (error === null && !attemptAbort.signal.aborted) {
+          error = serializeError(new NodeFailure(`declared artifact "${file}" could not be collected from ${source}: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_MISSING' }, { cause }))
+        }
+      }
+    }
+
+    let status: AttemptStatus
+    if (attemptAbort.signal.aborted && attemptAbort.signal.reason === 'timeout') {
+      status = 'timed_out'
+      error = serializeError(new NodeFailure(`timed out after ${timeout} ms`, { timedOut: true, exitCode: outcome.exitCode, signal: outcome.signal, code: 'WTFLOW_TIMEOUT' }))
+    } else if (attemptAbort.signal.aborted) {
+      status = 'cancelled'
+      error = serializeError(new NodeFailure('cancelled', { exitCode: outcome.exitCode, signal: outcome.signal, code: 'WTFLOW_CANCELLED' }))
+    } else if (outcome.exitCode === 0 && error === null) {
+      status = 'succeeded'
+    } else {
+      status = 'failed'
+      error ??= serializeError(new NodeFailure(`exited with code ${outcome.exitCode}`, { exitCode: outcome.exitCode }))
+    }
+    return { attempt, status, exitCode: outcome.exitCode, signal: outcome.signal, error, startedAt, endedAt: new Date(), artifacts }
+  }
+
+  #sink(tree: TreeNode, stream: 'stdout' | 'stderr' | 'result', file: string): ArtifactSink {
+    const { runId, emit } = this.#settings
+    const onChunk =
+      stream !== 'result' && this.#settings.wantsOutput()
+        ? (chunk: Buffer) => emit('node:output', { runId, path: tree.path, stream, chunk })
+        : undefined
+    return new ArtifactSink(stream, file, this.#settings.secrets, onChunk)
+  }
+
+  // -- outcomes --------------------------------------------------------------------------------
+
+  #finish(tree: TreeNode, status: NodeStatus, last?: AttemptResult): void {
+    const state = this.#state(tree)
+    state.status = status
+    state.endedAt = new Date()
+    if (last) {
+      state.exitCode = last.exitCode
+      state.signal = last.signal
+      state.error = status === 'succeeded' ? null : last.error
+    }
+    this.#settings.emit('node:end', { runId: this.#settings.runId, node: this.#nodeResult(tree) })
+  }
+
+  #recordFailure(tree: TreeNode, status: NodeStatus, exitCode: number | null, signal: string | null, error: SerializedError | null): void {
+    const state = this.#state(tree)
+    state.exitCode = exitCode
+    state.signal = signal
+    state.error = error
+    state.startedAt ??= new Date()
+    this.#finish(tree, status)
+    if (status === 'cancelled' || tree.node.options.continueOnFailure === true) return
+    this.#failed = true
+    if (!this.#settings.config.ignoreFailure) this.#haltReason ??= `not started: "${tree.path}" failed`
+  }
+
+  #nodeResult(tree: TreeNode): NodeResult {
+    const state = this.#state(tree)
+    return {
+      path: tree.path,
+      name: tree.name,
+      parentPath: tree.parent?.path ?? null,
+      kind: tree.node.kind,
+      display: tree.node.executable?.describe() ?? null,
+      status: state.status,
+      exitCode: state.exitCode,
+      signal: state.signal,
+      error: state.error,
+      skipReason: state.skipReason,
+      attempts: state.attempts,
+      startedAt: state.startedAt,
+      endedAt: state.endedAt,
+      artifacts: state.artifacts,
+      children: [],
+    }
+  }
+
+  #state(tree: TreeNode): NodeState {
+    return this.#states.get(tree)!
+  }
+
+  // -- context ---------------------------------------------------------------------------------
+
+  #cwdOf(tree: TreeNode): string {
+    const chain: TreeNode[] = []
+    for (let t: TreeNode | null = tree; t !== null; t = t.parent) chain.unshift(t)
+    return chain.reduce((dir, t) => (t.node.options.cwd === undefined ? dir : path.resolve(dir, t.node.options.cwd)), this.#settings.cwd)
+  }
+
+  #envOf(tree: TreeNode): Record<string, string> {
+    const chain: TreeNode[] = []
+    for (let t: TreeNode | null = tree; t !== null; t = t.parent) chain.unshift(t)
+    return Object.assign({}, ...chain.map(t => t.node.options.env ?? {})) as Record<string, string>
+  }
+
+  #runResources(): RunResources {
+    return {
+      get: <T extends { close(): Promise<void> }>(key: string, create: () => T): T => {
+        let resource = this.#resources.get(key)
+        if (resource === undefined) {
+          resource = create()
+          this.#resources.set(key, resource)
+        }
+        return resource as T
+      },
+    }
+  }
+
+  async #resolve(ref: Ref): Promise<ResolvedRef> {
+    const producer = this.#tree.byNode.get(ref.node)
+    if (producer === undefined) throw new NodeFailure(`input unavailable: node "${ref.node.name}" is not in this workflow`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
+    const state = this.#state(producer)
+    if (state.status === 'skipped' || state.status === 'pending') {
+      throw new NodeFailure(`input unavailable: "${producer.path}" ${state.status === 'skipped' ? 'was skipped' : 'has not run'}`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
+    }
+    const name = ref instanceof ArtifactRef ? ref.name : 'result'
+    const artifact = state.artifacts.find(a => a.name === name)
+    if (ref instanceof ArtifactRef) {
+      if (artifact === undefined) throw new NodeFailure(`input unavailable: "${producer.path}" has no artifact "${name}"`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
+      return { kind: 'artifact', name: artifact.name, path: artifact.path, size: artifact.size }
+    }
+    return { kind: 'value', value: await this.#resultOf(producer) }
+  }
+
+  async #resultOf(producer: TreeNode): Promise<unknown> {
+    const state = this.#state(producer)
+    if (state.result) return state.result.value
+    const artifact = state.artifacts.find(a => a.name === 'result')
+    if (artifact === undefined) {
+      throw new NodeFailure(`input unavailable: "${producer.path}" ended ${state.status} without a result`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
+    }
+    const value: unknown = JSON.parse(await fs.readFile(artifact.path, 'utf8'))
+    state.result = { value }
+    return value
+  }
+
+  #whenContext(tree: TreeNode): WhenContext {
+    return {
+      runId: this.#settings.runId,
+      path: tree.path,
+      result: async <T>(ref: ResultRef<T>): Promise<T> => {
+        const producer = this.#tree.byNode.get(ref.node)
+        if (producer === undefined) throw new Error(`node "${ref.node.name}" is not in this workflow`)
+        return (await this.#resultOf(producer)) as T
+      },
+      status: node => {
+        const producer = this.#tree.byNode.get(node)
+        return producer === undefined ? 'pending' : this.#state(producer).status
+      },
+    }
+  }
+}
+
+/** Before a retry, keeps the failed attempt's files as `attempt-N.stdout.log` and so on. */
+async function setAsideAttempt(result: AttemptResult): Promise<void> {
+  for (const artifact of result.artifacts) {
+    const target = path.join(path.dirname(artifact.path), `attempt-${result.attempt}.${path.basename(artifact.path)}`)
+    await fs.move(artifact.path, target, { overwrite: true })
+    artifact.path = target
+    artifact.name = `${artifact.name}.attempt-${result.attempt}`
+  }
+}
+
+/** Delay before retry number `attempt` (1-based): retryDelay × backoff^(attempt-1), ± jitter. */
+export function retryDelay(options: { retryDelay?: number | undefined; backoff?: number | undefined; jitter?: number | undefined }, attempt: number): number {
+  const base = (options.retryDelay ?? 1000) * (options.backoff ?? 2) ** (attempt - 1)
+  const jitter = options.jitter ?? 0
+  return Math.max(0, Math.round(base * (1 + jitter * (2 * Math.random() - 1))))
+}
+
+function linkAbort(signal: AbortSignal | undefined, onAbort: () => void): () => void {
+  if (signal === undefined) return () => {}
+  if (signal.aborted) {
+    onAbort()
+    return () => {}
+  }
+  signal.addEventListener('abort', onAbort, { once: true })
+  return () => signal.removeEventListener('abort', onAbort)
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+const activeRuns = new Set<RunExecution>()
+let signalHandlersInstalled = false
+
+/**
+ * While runs are active, SIGINT/SIGTERM cancel them (terminating every process group), and
+ * the signal is raised again once they have ended, so the host exits as it would have.
+ */
+function cancelOnProcessSignals(execution: RunExecution): () => void {
+  activeRuns.add(execution)
+  if (!signalHandlersInstalled) {
+    signalHandlersInstalled = true
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onProcessSignal)
+  }
+  return () => {
+    activeRuns.delete(execution)
+    if (activeRuns.size === 0 && signalHandlersInstalled) {
+      signalHandlersInstalled = false
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, onProcessSignal)
+      if (pendingSignal !== null) {
+        const signal = pendingSignal
+        pendingSignal = null
+        process.kill(process.pid, signal)
+      }
+    }
+  }
+}
+
+let pendingSignal: NodeJS.Signals | null = null
+
+function onProcessSignal(signal: NodeJS.Signals): void {
+  pendingSignal = signal
+  for (const run of activeRuns) run.cancel()
+}

@@ -1,0 +1,160 @@
+/**
+ * Public types of @wtflow/core.
+ *
+ * Glossary
+ * - **Workflow**: a named tree of Nodes. A workflow script exports them; `wtflow run` runs them.
+ * - **Node**: one place in the tree: a name, options, children, and maybe an Executable.
+ *   A node without an executable is a group: it succeeds at once and runs its children.
+ * - **Executable**: what a node runs: a `Command` (shell string or argv, run with execa, in its
+ *   own process group) or a `Func` (an exported TypeScript function, run in a worker thread).
+ * - **Run**: one execution of a workflow: an id, a directory in the artifact store, a status.
+ * - **Execution**: what happened to one node in one run (`NodeResult`): status, timing,
+ *   attempts, artifacts.
+ * - **Attempt**: one try of a node's executable; `retries` add attempts, all of them kept.
+ * - **Artifact**: a file a node produced in the store: `stdout.log`, `stderr.log`,
+ *   `result.json`, or an extra file the node declared, with its size and sha256.
+ * - **Path**: the names from the root to a node joined by `/` (`Root/Build/Test`).
+ */
+
+/** Status of one node in one run. */
+export type NodeStatus =
+  | 'pending'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'cancelled'
+  | 'skipped'
+
+/** Status of a run. `crashed` is only ever reported by history: the process died mid-run. */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'crashed'
+
+/** When a child runs, relative to how its parent ended. */
+export type RunIf = 'success' | 'failure' | 'always'
+
+/** The kind of a node's executable; `group` is a node without one. */
+export type ExecutableKind = 'command' | 'func' | 'group'
+
+/** How an attempt ended. */
+export type AttemptStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled'
+
+/** An error as it crosses a thread, process or database boundary. */
+export interface SerializedError {
+  name: string
+  message: string
+  stack?: string | undefined
+  code?: string | undefined
+}
+
+/** A file in the artifact store, as recorded once it is complete. */
+export interface ArtifactInfo {
+  /** `stdout`, `stderr`, `result`, or the declared name of an extra file. */
+  name: string
+  /** Absolute path of the file. */
+  path: string
+  size: number
+  sha256: string
+}
+
+/** One try of a node's executable. */
+export interface AttemptResult {
+  /** 1-based. */
+  attempt: number
+  status: AttemptStatus
+  exitCode: number | null
+  signal: string | null
+  error: SerializedError | null
+  startedAt: Date
+  endedAt: Date
+  /** The artifacts this attempt wrote (earlier attempts keep theirs under `attempt-N.` names). */
+  artifacts: ArtifactInfo[]
+}
+
+/** What happened to one node in a run. */
+export interface NodeResult {
+  path: string
+  name: string
+  parentPath: string | null
+  kind: ExecutableKind
+  /** The command line or the function name; null for a group. */
+  display: string | null
+  status: NodeStatus
+  exitCode: number | null
+  signal: string | null
+  error: SerializedError | null
+  /** Why a `skipped` node did not run. */
+  skipReason: string | null
+  attempts: AttemptResult[]
+  startedAt: Date | null
+  endedAt: Date | null
+  /** The final artifacts of the node (those of its last attempt, plus earlier attempts' renamed ones). */
+  artifacts: ArtifactInfo[]
+  children: NodeResult[]
+}
+
+/** The result tree `Engine.run()` resolves to. */
+export interface RunResult {
+  id: string
+  workflow: string
+  status: Exclude<RunStatus, 'running' | 'crashed'>
+  /** 0 succeeded, 1 a node failed, 130 cancelled. */
+  exitCode: number
+  startedAt: Date
+  endedAt: Date
+  /** `<artifacts_dir>/<run id>` */
+  runDir: string
+  root: NodeResult
+  /** Every node of the tree, parents before children (depth-first, in definition order). */
+  nodes: NodeResult[]
+}
+
+/** A node as planned before the run starts (what `run:start` announces). */
+export interface NodePlan {
+  path: string
+  name: string
+  parentPath: string | null
+  kind: ExecutableKind
+  display: string | null
+  parallel: boolean
+  runIf: RunIf
+}
+
+/** Lifecycle events of a run, in order. Subscribers (db recorder, CLI display) must not throw. */
+export interface EngineEventMap {
+  'run:start': {
+    runId: string
+    workflow: string
+    /** sha256 of the tree definition: names, executables, options. */
+    digest: string
+    startedAt: Date
+    runDir: string
+    nodes: NodePlan[]
+    /** The effective configuration, without secrets or passwords. */
+    config: Record<string, string | number | boolean>
+  }
+  /** An attempt of a node starts (`attempt` is 1 for the first). */
+  'node:start': { runId: string; path: string; attempt: number; startedAt: Date }
+  /** Redacted output, as it is written to the node's artifact. */
+  'node:output': { runId: string; path: string; stream: 'stdout' | 'stderr'; chunk: Uint8Array }
+  /** An attempt ended; if the node will retry, `retryInMs` says when. */
+  'node:attempt': { runId: string; path: string; attempt: AttemptResult; retryInMs: number | null }
+  /** A node reached its final status (also for skipped nodes, which never start). */
+  'node:end': { runId: string; node: NodeResult }
+  'run:end': { result: RunResult }
+}
+
+export type EngineEventName = keyof EngineEventMap
+
+/**
+ * An artifact as a Func receives it (for a `node.stdout`, `node.stderr` or `node.artifact(name)`
+ * argument). Reading is lazy: nothing is loaded until asked.
+ */
+export interface Artifact {
+  readonly name: string
+  readonly path: string
+  readonly size: number
+  text(): Promise<string>
+  bytes(): Promise<Uint8Array>
+  lines(): AsyncIterable<string>
+  json<T = unknown>(): Promise<T>
+}

@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto'
+import path from 'node:path'
+import { ValidationError } from './errors.js'
+import type { NodePlan } from './interfaces.js'
+import { ArtifactRef, Executable, isWorkflow, type Node, type Ref, type Workflow } from './model.js'
+
+/** A node placed in its tree: the engine's view, computed once by validation. */
+export interface TreeNode {
+  readonly node: Node<unknown>
+  readonly name: string
+  readonly path: string
+  readonly segments: readonly string[]
+  readonly parent: TreeNode | null
+  /** Position among its siblings. */
+  readonly index: number
+  readonly depth: number
+  readonly children: TreeNode[]
+}
+
+export interface ValidatedTree {
+  readonly workflow: Workflow
+  readonly root: TreeNode
+  /** Every node, parents before children, in definition order. */
+  readonly nodes: readonly TreeNode[]
+  readonly byNode: ReadonlyMap<Node<unknown>, TreeNode>
+  readonly plans: NodePlan[]
+  /** sha256 of the tree definition. */
+  readonly digest: string
+}
+
+const RESERVED_ARTIFACT_NAMES = new Set(['stdout', 'stderr', 'result'])
+
+/**
+ * Checks a workflow before anything runs and places every node in the tree. Throws the first
+ * `ValidationError` found, naming the node path. Also awaits each executable's `prepare()`.
+ */
+export async function validateWorkflow(workflow: Workflow): Promise<ValidatedTree> {
+  if (!isWorkflow(workflow)) throw new ValidationError(null, 'expected a Workflow (new Workflow({ name, root }))')
+  if (typeof workflow.name !== 'string' || workflow.name.trim() === '') {
+    throw new ValidationError(null, 'the workflow needs a non-empty name')
+  }
+  const byNode = new Map<Node<unknown>, TreeNode>()
+  const nodes: TreeNode[] = []
+
+  const place = (node: Node<unknown>, parent: TreeNode | null, index: number): TreeNode => {
+    const where = parent === null ? '(root)' : `${parent.path}/[${index}]`
+    if (node === null || typeof node !== 'object' || !('name' in node) || !Array.isArray(node.children)) {
+      throw new ValidationError(where, 'expected a Node (new Node({ name, … }))')
+    }
+    const name = node.name
+    if (typeof name !== 'string' || name.trim() === '') throw new ValidationError(where, 'a node needs a non-empty name')
+    const nodePath = parent === null ? name : `${parent.path}/${name}`
+    if (name.includes('/')) throw new ValidationError(nodePath, `node name "${name}" must not contain "/"`)
+    if (name === '.' || name === '..') throw new ValidationError(nodePath, `node name "${name}" is not allowed`)
+    if (/[\u0000-\u001f\u007f]/.test(name)) throw new ValidationError(nodePath, 'node name must not contain control characters')
+    const existing = byNode.get(node)
+    if (existing !== undefined) {
+      throw new ValidationError(
+        nodePath,
+        existing.path === nodePath || nodePath.startsWith(`${existing.path}/`)
+          ? 'the node contains itself (a cycle); build a new Node for each place in the tree'
+          : `the same Node object is already used at "${existing.path}"; build a new Node for each place in the tree`,
+      )
+    }
+    const tree: TreeNode = {
+      node,
+      name,
+      path: nodePath,
+      segments: parent === null ? [name] : [...parent.segments, name],
+      parent,
+      index,
+      depth: parent === null ? 0 : parent.depth + 1,
+      children: [],
+    }
+    byNode.set(node, tree)
+    nodes.push(tree)
+    checkOptions(tree)
+    const seen = new Set<string>()
+    node.children.forEach((child, childIndex) => {
+      const childName = (child as Node<unknown> | undefined)?.name
+      if (typeof childName === 'string' && seen.has(childName)) {
+        throw new ValidationError(`${nodePath}/${childName}`, `duplicate name: "${nodePath}" already has a child named "${childName}"`)
+      }
+      if (typeof childName === 'string') seen.add(childName)
+      tree.children.push(place(child, tree, childIndex))
+    })
+    return tree
+  }
+
+  const root = place(workflow.root, null, 0)
+  if (root.node.options.runIf !== undefined && root.node.options.runIf !== 'success') {
+    throw new ValidationError(root.path, 'the root node has no parent, so runIf must be left out')
+  }
+  for (const tree of nodes) checkReferences(tree, byNode)
+  for (const tree of nodes) {
+    const executable = tree.node.executable
+    if (executable === undefined) continue
+    try {
+      await executable.prepare()
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      throw new ValidationError(tree.path, message, { cause: error })
+    }
+  }
+
+  const plans = nodes.map(
+    (tree): NodePlan => ({
+      path: tree.path,
+      name: tree.name,
+      parentPath: tree.parent?.path ?? null,
+      kind: tree.node.kind,
+      display: tree.node.executable?.describe() ?? null,
+      parallel: tree.node.parallel,
+      runIf: tree.node.runIf,
+    }),
+  )
+  return { workflow, root, nodes, byNode, plans, digest: digestTree(nodes, plans) }
+}
+
+function checkOptions(tree: TreeNode): void {
+  const { node, path: nodePath } = tree
+  const o = node.options
+  const fail = (message: string): never => {
+    throw new ValidationError(nodePath, message)
+  }
+  if (o.executable !== undefined && !(o.executable instanceof Executable)) {
+    fail('executable must be a Command or a Func (or another Executable)')
+  }
+  const nonNegative = (key: 'timeout' | 'retryDelay', value: number | undefined, positive: boolean) => {
+    if (value === undefined) return
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (positive && value === 0)) {
+      fail(`${key} must be a ${positive ? 'positive' : 'non-negative'} number of milliseconds, got ${String(value)}`)
+    }
+  }
+  nonNegative('timeout', o.timeout, true)
+  nonNegative('retryDelay', o.retryDelay, false)
+  if (o.retries !== undefined && (!Number.isInteger(o.retries) || o.retries < 0)) {
+    fail(`retries must be a non-negative integer, got ${String(o.retries)}`)
+  }
+  if (o.backoff !== undefined && (typeof o.backoff !== 'number' || !Number.isFinite(o.backoff) || o.backoff < 1)) {
+    fail(`backoff must be a number >= 1 (1 keeps the delay constant), got ${String(o.backoff)}`)
+  }
+  if (o.jitter !== undefined && (typeof o.jitter !== 'number' || !(o.jitter >= 0 && o.jitter <= 1))) {
+    fail(`jitter must be a number between 0 and 1, got ${String(o.jitter)}`)
+  }
+  if (o.runIf !== undefined && !['success', 'failure', 'always'].includes(o.runIf)) {
+    fail(`runIf must be 'success', 'failure' or 'always', got ${JSON.stringify(o.runIf)}`)
+  }
+  if (o.when !== undefined && typeof o.when !== 'function') fail('when must be a function (ctx) => boolean')
+  if (o.parallel !== undefined && typeof o.parallel !== 'boolean') fail('parallel must be true or false')
+  if (o.continueOnFailure !== undefined && typeof o.continueOnFailure !== 'boolean') fail('continueOnFailure must be true or false')
+  if (o.cwd !== undefined && (typeof o.cwd !== 'string' || o.cwd === '')) fail('cwd must be a non-empty path')
+  if (o.env !== undefined) {
+    if (typeof o.env !== 'object' || o.env === null) fail('env must be an object of strings')
+    for (const [key, value] of Object.entries(o.env ?? {})) {
+      if (typeof value !== 'string') fail(`env.${key} must be a string, got ${typeof value}`)
+    }
+  }
+  if (o.artifacts !== undefined) {
+    if (!Array.isArray(o.artifacts)) fail('artifacts must be an array of file paths')
+    if (o.executable === undefined) fail('artifacts needs an executable that writes them')
+    const names = new Set<string>()
+    for (const file of o.artifacts ?? []) {
+      if (typeof file !== 'string' || file === '') fail('artifacts must be non-empty file paths')
+      const name = path.basename(file)
+      if (RESERVED_ARTIFACT_NAMES.has(name) || name.endsWith('.log') && RESERVED_ARTIFACT_NAMES.has(name.slice(0, -4))) {
+        fail(`artifact "${file}" would be stored as "${name}", which is reserved; rename the file`)
+      }
+      if (names.has(name)) fail(`two artifacts are named "${name}"; artifacts are stored by file name`)
+      if (node.children.some(child => child.name === name)) {
+        fail(`artifact "${name}" has the same name as a child node; rename one of them`)
+      }
+      names.add(name)
+    }
+  }
+}
+
+/** A reference is valid when its node is certain to have finished before the consumer starts. */
+function checkReferences(consumer: TreeNode, byNode: ReadonlyMap<Node<unknown>, TreeNode>): void {
+  const refs: Ref[] = consumer.node.executable?.references() ?? []
+  for (const ref of refs) {
+    const what = ref instanceof ArtifactRef ? ref.name : 'result'
+    const producer = byNode.get(ref.node)
+    const label = `${ref.node.name}.${what}`
+    if (producer === undefined) {
+      throw new ValidationError(consumer.path, `refers to ${label}, but node "${ref.node.name}" is not in this workflow`)
+    }
+    if (producer === consumer) throw new ValidationError(consumer.path, `refers to its own ${what}`)
+    const order = runsBefore(producer, consumer)
+    if (order !== true) {
+      throw new ValidationError(consumer.path, `refers to "${producer.path}" (${what}), but ${order}; move it earlier in a sequential group`)
+    }
+    if (ref instanceof ArtifactRef && !['stdout', 'stderr', 'result'].includes(ref.name)) {
+      const declared = (producer.node.options.artifacts ?? []).map(file => path.basename(file))
+      if (!declared.includes(ref.name)) {
+        throw new ValidationError(consumer.path, `refers to artifact "${ref.name}" of "${producer.path}", which declares ${declared.length ? declared.join(', ') : 'no extra artifacts'}`)
+      }
+    }
+    if (what === 'result' && producer.node.kind !== 'func') {
+      throw new ValidationError(consumer.path, `refers to the result of "${producer.path}", which is not a Func and has none`)
+    }
+  }
+}
+
+/** True if `producer` always ends before `consumer` starts; otherwise why not. */
+function runsBefore(producer: TreeNode, consumer: TreeNode): true | string {
+  const ancestors = new Set<TreeNode>()
+  for (let t: TreeNode | null = consumer.parent; t !== null; t = t.parent) ancestors.add(t)
+  if (ancestors.has(producer)) return true
+  // Walk up from the producer to the lowest common ancestor.
+  let fromProducer: TreeNode = producer
+  while (fromProducer.parent !== null && !ancestors.has(fromProducer.parent)) fromProducer = fromProducer.parent
+  if (fromProducer.parent === null || fromProducer === consumer) return 'it runs after the consumer (it is a descendant)'
+  const common = fromProducer.parent
+  let fromConsumer: TreeNode = consumer
+  while (fromConsumer.parent !== common) fromConsumer = fromConsumer.parent!
+  if (common.node.parallel) return `it runs in parallel with it (both under "${common.path}", parallel: true)`
+  if (fromProducer.index > fromConsumer.index) return 'it runs later (it comes after the consumer in its sequential group)'
+  return true
+}
+
+function digestTree(nodes: readonly TreeNode[], plans: readonly NodePlan[]): string {
+  const hash = createHash('sha256')
+  nodes.forEach((tree, i) => {
+    const { name: _name, executable: _executable, children: _children, when, ...options } = tree.node.options
+    hash.update(JSON.stringify([plans[i], options, when?.toString() ?? null]))
+    hash.update('\n')
+  })
+  return hash.digest('hex')
+}
