@@ -17,6 +17,7 @@ export const RESERVED_FILE_NAMES = ['stdout.log', 'stderr.log', 'result.json'] a
  * The encoding is injective: two different names never share a directory.
  */
 export function encodePathSegment(name: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must be encoded
   let encoded = name.replace(/[%/\\\u0000-\u001f\u007f]/g, ch => `%${ch.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`)
   if (encoded.startsWith('.')) encoded = `%2E${encoded.slice(1)}`
   if (encoded === '') encoded = '%'

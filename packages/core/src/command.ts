@@ -2,10 +2,9 @@ import { execa } from 'execa'
 import { once } from 'node:events'
 import type { Readable } from 'node:stream'
 import { NodeFailure, serializeError } from './errors.js'
-import { ArtifactRef, Executable, ResultRef, type ExecutionContext, type ExecutionOutcome, type Ref } from './model.js'
+import { Executable, type ArtifactRef, type ResultRef, type ExecutionContext, type ExecutionOutcome, type Ref } from './model.js'
 import {
   processGroupAlive,
-  signalProcessGroup,
   terminateProcessGroup,
   trackProcessGroup,
   untrackProcessGroup,

@@ -113,6 +113,8 @@ export interface WhenContext {
   status(node: Node<unknown>): NodeStatus
 }
 
+// Children may return anything: `any` keeps Node<R> covariant for a heterogeneous list.
+/* eslint-disable @typescript-eslint/no-explicit-any */
 export interface NodeOptions<R = void> {
   /** Unique among siblings; no `/`, not `.` or `..`. */
   name: string
@@ -232,3 +234,4 @@ export class Workflow {
 export function isWorkflow(value: unknown): value is Workflow {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[WORKFLOW_BRAND] === true
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */

@@ -52,6 +52,7 @@ export async function validateWorkflow(workflow: Workflow): Promise<ValidatedTre
     const nodePath = parent === null ? name : `${parent.path}/${name}`
     if (name.includes('/')) throw new ValidationError(nodePath, `node name "${name}" must not contain "/"`)
     if (name === '.' || name === '..') throw new ValidationError(nodePath, `node name "${name}" is not allowed`)
+    // eslint-disable-next-line no-control-regex -- names with control characters are rejected
     if (/[\u0000-\u001f\u007f]/.test(name)) throw new ValidationError(nodePath, 'node name must not contain control characters')
     const existing = byNode.get(node)
     if (existing !== undefined) {

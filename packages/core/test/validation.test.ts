@@ -1,0 +1,109 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { Command, Engine, Node, ValidationError, Workflow, type NodeOptions } from '../src/index.js'
+import { tempDir, testConfig } from './helpers.js'
+
+/** Runs a workflow expected to be invalid; checks that nothing at all was spawned. */
+async function rejection(root: Node<unknown>): Promise<ValidationError> {
+  const marker = path.join(tempDir(), 'spawned')
+  const config = testConfig()
+  const engine = new Engine({ config, handleSignals: false })
+  // A node that would leave a trace if anything ran.
+  const tracer = new Node({ name: 'tracer', executable: new Command(['touch', marker]) })
+  const wrapped = new Node({ name: 'top', children: [tracer, root] })
+  const error = await engine.run(new Workflow({ name: 'invalid', root: wrapped })).then(
+    () => {
+      throw new Error('expected a ValidationError')
+    },
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(ValidationError)
+  expect(existsSync(marker)).toBe(false)
+  expect(existsSync(config.artifactsDir)).toBe(false)
+  return error as ValidationError
+}
+
+const leaf = (name: string, options: Partial<NodeOptions> = {}) => new Node({ name, executable: new Command('true'), ...options })
+
+describe('validation', () => {
+  it('rejects bad names with the node path', async () => {
+    expect((await rejection(leaf(''))).message).toBe('top/[1]: a node needs a non-empty name')
+    expect((await rejection(leaf('a/b'))).message).toBe('top/a/b: node name "a/b" must not contain "/"')
+    expect((await rejection(leaf('..'))).message).toBe('top/..: node name ".." is not allowed')
+    expect((await rejection(leaf('.'))).message).toBe('top/.: node name "." is not allowed')
+    const error = await rejection(new Node({ name: 'group', children: [leaf('same'), leaf('same')] }))
+    expect(error.message).toBe('top/group/same: duplicate name: "top/group" already has a child named "same"')
+    expect(error.nodePath).toBe('top/group/same')
+    expect(error.code).toBe('WTFLOW_VALIDATION')
+  })
+
+  it('rejects a node used twice, and cycles', async () => {
+    const shared = leaf('shared')
+    expect((await rejection(new Node({ name: 'g', children: [new Node({ name: 'x', children: [shared] }), new Node({ name: 'y', children: [shared] })] }))).message).toBe(
+      'top/g/y/shared: the same Node object is already used at "top/g/x/shared"; build a new Node for each place in the tree',
+    )
+    const loop = new Node({ name: 'loop', children: [] })
+    ;(loop as unknown as { children: Node<unknown>[] }).children = [loop]
+    expect((await rejection(loop)).message).toBe('top/loop/loop: the node contains itself (a cycle); build a new Node for each place in the tree')
+  })
+
+  it('rejects bad option values', async () => {
+    const cases: Array<[Partial<NodeOptions>, string]> = [
+      [{ timeout: -1 }, 'timeout must be a positive number of milliseconds, got -1'],
+      [{ timeout: 0 }, 'timeout must be a positive number of milliseconds, got 0'],
+      [{ retries: 1.5 }, 'retries must be a non-negative integer, got 1.5'],
+      [{ retries: -1 }, 'retries must be a non-negative integer, got -1'],
+      [{ retryDelay: Number.NaN }, 'retryDelay must be a non-negative number of milliseconds, got NaN'],
+      [{ backoff: 0.5 }, 'backoff must be a number >= 1 (1 keeps the delay constant), got 0.5'],
+      [{ jitter: 2 }, 'jitter must be a number between 0 and 1, got 2'],
+      [{ runIf: 'sometimes' as never }, `runIf must be 'success', 'failure' or 'always', got "sometimes"`],
+      [{ env: { N: 1 as never } }, 'env.N must be a string, got number'],
+      [{ when: true as never }, 'when must be a function (ctx) => boolean'],
+      [{ artifacts: ['out/stdout.log'] }, 'artifact "out/stdout.log" would be stored as "stdout.log", which is reserved; rename the file'],
+    ]
+    for (const [options, message] of cases) {
+      expect((await rejection(leaf('bad', options))).message).toBe(`top/bad: ${message}`)
+    }
+    expect((await rejection(new Node({ name: 'cmd', executable: new Command('  ') }))).message).toBe('top/cmd: the command is empty')
+  })
+
+  it('rejects references to nodes that do not finish before the consumer', async () => {
+    const early = leaf('early')
+    const sibling = leaf('sibling')
+    const consumer = (name: string, ref: Node<unknown>) => new Node({ name, executable: new Command(['cat', ref.stdout]) })
+    expect((await rejection(new Node({ name: 'par', parallel: true, children: [sibling, consumer('c', sibling)] }))).message).toBe(
+      'top/par/c: refers to "top/par/sibling" (stdout), but it runs in parallel with it (both under "top/par", parallel: true); move it earlier in a sequential group',
+    )
+    const later = leaf('later')
+    expect((await rejection(new Node({ name: 'seq', children: [consumer('c', later), later] }))).message).toBe(
+      'top/seq/c: refers to "top/seq/later" (stdout), but it runs later (it comes after the consumer in its sequential group); move it earlier in a sequential group',
+    )
+    const stranger = leaf('stranger')
+    expect((await rejection(consumer('c', stranger))).message).toBe('top/c: refers to stranger.stdout, but node "stranger" is not in this workflow')
+    const child = leaf('child')
+    expect((await rejection(new Node({ name: 'parent', executable: new Command(['cat', child.stdout]), children: [child] }))).message).toBe(
+      'top/parent: refers to "top/parent/child" (stdout), but it runs after the consumer (it is a descendant); move it earlier in a sequential group',
+    )
+    expect((await rejection(new Node({ name: 'seq', children: [early, new Node({ name: 'r', executable: new Command(['cat', early.artifact('report.xml')]) })] }))).message).toBe(
+      'top/seq/r: refers to artifact "report.xml" of "top/seq/early", which declares no extra artifacts',
+    )
+  })
+
+  it('accepts references to ancestors and to earlier sequential subtrees', async () => {
+    const early = new Node({ name: 'early', executable: new Command('echo hi'), children: [leaf('deep')] })
+    const fromEarlier = new Node({ name: 'from-earlier', executable: new Command(['cat', early.stdout]) })
+    const root: Node = new Node({
+      name: 'root',
+      executable: new Command('echo root'),
+      children: [early, new Node({ name: 'later', parallel: true, children: [fromEarlier] })],
+    })
+    const fromAncestor = new Node({ name: 'from-ancestor', executable: new Command(['cat', root.stdout]) })
+    const top = new Node({ name: 'top', children: [root, new Node({ name: 'group', children: [fromAncestor] })] })
+    // fromAncestor reads root's stdout from a later sequential subtree; fromEarlier from an earlier sibling subtree.
+    const engine = new Engine({ config: testConfig(), handleSignals: false })
+    await expect(engine.validate(new Workflow({ name: 'ok', root: top }))).resolves.toHaveLength(8)
+    const result = await engine.run(new Workflow({ name: 'ok', root: top }))
+    expect(result.status).toBe('succeeded')
+  })
+})
