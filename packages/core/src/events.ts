@@ -26,7 +26,14 @@ export class TypedEmitter {
     return this.#emitter.listenerCount(name) > 0
   }
 
+  /** Calls every listener; one that throws is reported as a process warning and cannot break a run. */
   protected emit<K extends EngineEventName>(name: K, event: EngineEventMap[K]): void {
-    this.#emitter.emit(name, event)
+    for (const listener of this.#emitter.listeners(name) as Listener<K>[]) {
+      try {
+        listener(event)
+      } catch (error) {
+        process.emitWarning(`a "${name}" listener threw: ${error instanceof Error ? error.message : String(error)}`, { code: 'WTFLOW_LISTENER_ERROR' })
+      }
+    }
   }
 }

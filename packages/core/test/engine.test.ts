@@ -230,6 +230,24 @@ describe('engine', () => {
     expect(outputs).toEqual(['stdout:hi\n'])
   })
 
+  it('survives a listener that throws', async () => {
+    const engine = new Engine({ config: testConfig(), handleSignals: false })
+    engine.on('node:end', () => {
+      throw new Error('subscriber bug')
+    })
+    const warnings: string[] = []
+    const onWarning = (warning: Error) => warnings.push(warning.message)
+    process.on('warning', onWarning)
+    try {
+      const result = await engine.run(new Workflow({ name: 'listener', root: cmd('one', 'true') }))
+      expect(result.status).toBe('succeeded')
+      await new Promise(resolve => setImmediate(resolve))
+      expect(warnings).toContain('a "node:end" listener threw: subscriber bug')
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
   it('gives every run its own directory, even with the same artifacts dir', async () => {
     const config = testConfig()
     const engine = new Engine({ config, handleSignals: false })
