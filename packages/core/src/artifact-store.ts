@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import { closeSync, openSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -58,6 +58,10 @@ export class ArtifactStore {
 /**
  * A Writable that streams one artifact to disk as it is produced: secrets masked, size and
  * sha256 computed on the way, constant memory (backpressure reaches the producer).
+ *
+ * The file (and its directories) are created with the first byte: on some disks a mkdir and
+ * two opens cost more than running a no-op node, and most nodes print nothing on stderr.
+ * `finish()` resolves to null for an artifact that never got a byte, unless `createEmpty`.
  */
 export class ArtifactSink extends Writable {
   readonly name: string
@@ -65,24 +69,22 @@ export class ArtifactSink extends Writable {
   readonly #redactor: StreamRedactor
   readonly #hash: Hash = createHash('sha256')
   readonly #onChunk: ((chunk: Buffer) => void) | undefined
+  readonly #createEmpty: boolean
   #fd: number | undefined
   #size = 0
-  #info: ArtifactInfo | undefined
+  #info: ArtifactInfo | null | undefined
 
-  constructor(name: string, filePath: string, secrets: Iterable<string>, onChunk?: (chunk: Buffer) => void) {
+  constructor(name: string, filePath: string, secrets: Iterable<string>, options: { onChunk?: (chunk: Buffer) => void; createEmpty?: boolean } = {}) {
     super({ highWaterMark: 64 * 1024, decodeStrings: true })
     this.name = name
     this.path = filePath
     this.#redactor = new StreamRedactor(secrets)
-    this.#onChunk = onChunk
+    this.#onChunk = options.onChunk
+    this.#createEmpty = options.createEmpty ?? false
   }
 
   // Writes are synchronous on purpose: they land in the page cache in microseconds, while an
   // async write per chunk through the thread pool halves the throughput of large outputs.
-  override _construct(callback: (error?: Error | null) => void): void {
-    this.#attempt(() => (this.#fd = openSync(this.path, 'w')), callback)
-  }
-
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.#attempt(() => this.#append(this.#redactor.push(chunk)), callback)
   }
@@ -96,8 +98,10 @@ export class ArtifactSink extends Writable {
   override _final(callback: (error?: Error | null) => void): void {
     this.#attempt(() => {
       this.#append(this.#redactor.end())
+      if (this.#fd === undefined && this.#createEmpty) this.#open()
+      const written = this.#fd !== undefined
       this.#close()
-      this.#info = { name: this.name, path: this.path, size: this.#size, sha256: this.#hash.digest('hex') }
+      this.#info = written ? { name: this.name, path: this.path, size: this.#size, sha256: this.#hash.digest('hex') } : null
     }, callback)
   }
 
@@ -105,19 +109,25 @@ export class ArtifactSink extends Writable {
     this.#attempt(() => this.#close(), () => callback(error))
   }
 
-  /** Ends the stream and resolves to the artifact's record once every byte is on disk. */
-  async finish(): Promise<ArtifactInfo> {
-    if (this.#info) return this.#info
+  /** Ends the stream; resolves to the artifact's record once every byte is on disk (null if none). */
+  async finish(): Promise<ArtifactInfo | null> {
+    if (this.#info !== undefined) return this.#info
     await new Promise<void>((resolve, reject) => {
       this.once('error', reject)
       this.end(() => resolve())
     })
-    if (!this.#info) throw new Error(`artifact ${this.path} was not completed`)
+    if (this.#info === undefined) throw new Error(`artifact ${this.path} was not completed`)
     return this.#info
+  }
+
+  #open(): void {
+    mkdirSync(path.dirname(this.path), { recursive: true })
+    this.#fd = openSync(this.path, 'w')
   }
 
   #append(data: Buffer): void {
     if (data.length === 0) return
+    if (this.#fd === undefined) this.#open()
     this.#hash.update(data)
     this.#size += data.length
     this.#onChunk?.(data)
@@ -144,7 +154,14 @@ export class ArtifactSink extends Writable {
 
 /** Copies a file into the store through the same redaction and hashing as streamed output. */
 export async function collectFile(name: string, source: string, target: string, secrets: Iterable<string>): Promise<ArtifactInfo> {
-  const sink = new ArtifactSink(name, target, secrets)
+  const sink = new ArtifactSink(name, target, secrets, { createEmpty: true })
   await pipeline(fs.createReadStream(source), sink)
-  return sink.finish()
+  return (await sink.finish())!
+}
+
+/** The record of an empty artifact, creating its file: for a reference to a node that printed nothing. */
+export async function emptyArtifact(name: string, target: string): Promise<ArtifactInfo> {
+  await fs.ensureDir(path.dirname(target))
+  await fs.writeFile(target, '')
+  return { name, path: target, size: 0, sha256: createHash('sha256').digest('hex') }
 }

@@ -1,4 +1,3 @@
-import { execa } from 'execa'
 import { once } from 'node:events'
 import type { Readable } from 'node:stream'
 import { NodeFailure, serializeError } from './errors.js'
@@ -58,6 +57,9 @@ export class Command extends Executable<void> {
   }
 
   async execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {
+    // Imported on first use: execa is most of @wtflow/core's import time, and Func workers
+    // (which import the workflow script, hence core) never run a Command.
+    const { execa } = await import('execa')
     const env = { ...ctx.env, ...this.options.env }
     const common = {
       cwd: ctx.cwd,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import fs from 'fs-extra'
-import { ArtifactSink, ArtifactStore, collectFile } from './artifact-store.js'
+import { ArtifactSink, ArtifactStore, collectFile, emptyArtifact } from './artifact-store.js'
 import { describeConfig, loadConfig, type WtflowConfig } from './config.js'
 import { NodeFailure, serializeError } from './errors.js'
 import { TypedEmitter } from './events.js'
@@ -139,7 +139,7 @@ class RunExecution {
     this.#tree = tree
     this.#settings = settings
     this.#store = new ArtifactStore(settings.config.artifactsDir)
-    this.#limiter = new Limiter(settings.config.maxParallel)
+    this.#limiter = new Limiter(settings.config.maxParallel, this.#cancel.signal)
     for (const node of tree.nodes) {
       this.#states.set(node, {
         status: 'pending',
@@ -225,8 +225,8 @@ class RunExecution {
 
     state.status = 'running'
     state.startedAt = new Date()
+    // Created by the first artifact written into it.
     state.dir = this.#store.nodeDir(this.#runDir, tree.segments)
-    await fs.ensureDir(state.dir)
 
     if (tree.node.executable === undefined) {
       // A group: it succeeds by running its children; its times span theirs.
@@ -271,7 +271,7 @@ class RunExecution {
     for (let attempt = 1; ; attempt++) {
       let release: () => void
       try {
-        release = await this.#limiter.acquire(this.#cancel.signal)
+        release = await this.#limiter.acquire()
       } catch {
         // Cancelled while waiting for a slot.
         if (attempt === 1) {
@@ -353,14 +353,15 @@ class RunExecution {
     const artifacts: ArtifactInfo[] = []
     let error = outcome.error
     try {
-      artifacts.push(await sinks.stdout.finish(), await sinks.stderr.finish())
+      for (const info of [await sinks.stdout.finish(), await sinks.stderr.finish()]) if (info !== null) artifacts.push(info)
     } catch (cause) {
       error ??= serializeError(new NodeFailure(`could not write output: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_WRITE' }, { cause }))
     }
     if (outcome.resultJson !== undefined) {
       const sink = this.#sink(tree, 'result', path.join(dir, 'result.json'))
       sink.end(outcome.resultJson)
-      artifacts.push(await sink.finish())
+      const info = await sink.finish()
+      if (info !== null) artifacts.push(info)
     }
     for (const file of tree.node.options.artifacts ?? []) {
       const source = path.resolve(ctx.cwd, file)
@@ -396,7 +397,7 @@ class RunExecution {
       stream !== 'result' && this.#settings.wantsOutput()
         ? (chunk: Buffer) => emit('node:output', { runId, path: tree.path, stream, chunk })
         : undefined
-    return new ArtifactSink(stream, file, this.#settings.secrets, onChunk)
+    return new ArtifactSink(stream, file, this.#settings.secrets, { onChunk })
   }
 
   // -- outcomes --------------------------------------------------------------------------------
@@ -485,8 +486,12 @@ class RunExecution {
       throw new NodeFailure(`input unavailable: "${producer.path}" ${state.status === 'skipped' ? 'was skipped' : 'has not run'}`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
     }
     const name = ref instanceof ArtifactRef ? ref.name : 'result'
-    const artifact = state.artifacts.find(a => a.name === name)
+    let artifact = state.artifacts.find(a => a.name === name)
     if (ref instanceof ArtifactRef) {
+      if (artifact === undefined && (name === 'stdout' || name === 'stderr') && state.attempts.length > 0) {
+        // The node printed nothing, so no file was created; its consumer gets an empty one.
+        artifact = await emptyArtifact(name, path.join(state.dir!, `${name}.log`))
+      }
       if (artifact === undefined) throw new NodeFailure(`input unavailable: "${producer.path}" has no artifact "${name}"`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
       return { kind: 'artifact', name: artifact.name, path: artifact.path, size: artifact.size }
     }
@@ -497,6 +502,8 @@ class RunExecution {
     const state = this.#state(producer)
     if (state.result) return state.result.value
     const artifact = state.artifacts.find(a => a.name === 'result')
+    // A Func that returned undefined stores no result.json.
+    if (artifact === undefined && state.status === 'succeeded' && producer.node.kind === 'func') return undefined
     if (artifact === undefined) {
       throw new NodeFailure(`input unavailable: "${producer.path}" ended ${state.status} without a result`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
     }

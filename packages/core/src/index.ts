@@ -40,6 +40,15 @@ export { Engine, type EngineOptions, type RunOptions } from './engine.js'
 export { killAllProcessGroups } from './process-groups.js'
 export { Command, type CommandOptions } from './command.js'
 // -- Func executables (owned by src/func/) --
+export {
+  Func,
+  FileArtifact,
+  ResultNotSerializableError,
+  type AnyFunction,
+  type FuncArgsOption,
+  type FuncLocation,
+  type FuncOptions,
+} from './func/index.js'
 // -- end Func --
 export {
   toRunDocument,

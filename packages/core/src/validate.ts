@@ -151,6 +151,9 @@ function checkOptions(tree: TreeNode): void {
   if (o.parallel !== undefined && typeof o.parallel !== 'boolean') fail('parallel must be true or false')
   if (o.continueOnFailure !== undefined && typeof o.continueOnFailure !== 'boolean') fail('continueOnFailure must be true or false')
   if (o.cwd !== undefined && (typeof o.cwd !== 'string' || o.cwd === '')) fail('cwd must be a non-empty path')
+  if (o.cwd !== undefined && o.executable?.kind === 'func') {
+    fail('cwd cannot apply to a Func: worker threads share the process working directory; resolve paths in the function instead')
+  }
   if (o.env !== undefined) {
     if (typeof o.env !== 'object' || o.env === null) fail('env must be an object of strings')
     for (const [key, value] of Object.entries(o.env ?? {})) {

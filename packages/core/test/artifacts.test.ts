@@ -103,6 +103,6 @@ describe('artifact store', () => {
     const result = await running
     expect(result.nodes[0]!.status).toBe('succeeded')
     expect(readFileSync(stdoutPath, 'utf8')).toBe('first line\nsecond line\n')
-    expect(existsSync(path.join(path.dirname(stdoutPath), 'stderr.log'))).toBe(true)
+    expect(existsSync(path.join(path.dirname(stdoutPath), 'stderr.log'))).toBe(false) // nothing was printed on stderr, so no file was created
   })
 })

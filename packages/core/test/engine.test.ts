@@ -210,6 +210,15 @@ describe('engine', () => {
     expect(readFileSync(node(result, 'root/consume').artifacts[0]!.path, 'utf8')).toBe(`a;b ${process.env.USER ?? 'root'}\n`)
   })
 
+  it('creates no files for a silent node, and an empty one for a reference to its output', async () => {
+    const silent = cmd('silent', ['true'])
+    const reader = new Node({ name: 'reader', executable: new Command(['wc', '-c', silent.stdout]) })
+    const { result } = await run(new Node({ name: 'root', children: [silent, reader] }))
+    expect(result.status).toBe('succeeded')
+    expect(node(result, 'root/silent').artifacts).toEqual([])
+    expect(readFileSync(node(result, 'root/reader').artifacts[0]!.path, 'utf8')).toMatch(/^0 .*stdout\.log\n$/)
+  })
+
   it('collects declared artifact files after the command', async () => {
     const { result } = await run(cmd('report', 'mkdir -p out && echo "<ok/>" > out/report.xml', { cwd: tempDir(), artifacts: ['out/report.xml'] }))
     const report = node(result, 'report').artifacts.find(a => a.name === 'report.xml')

@@ -3,11 +3,16 @@
  * entry imports this file and must stay light).
  *
  * One task at a time runs in a worker. Its output travels on the worker's *channel*, a
- * MessagePort the worker adopts once (offered in a task by the main thread) and keeps for its
- * life, instead of a new MessageChannel per task (which would triple the cost of a small task).
- * The response to a task says how many chunks the task posted; since a worker posts every chunk
- * before it answers, the main thread can drain what has not arrived yet with
- * `receiveMessageOnPort` and so hand the engine all of a node's output before its outcome.
+ * MessagePort the worker adopts once and keeps for its life: a new MessageChannel per task
+ * (created, transferred, closed) costs about as much as the rest of a no-op task. The main
+ * thread offers a channel (in a task's transferList) while some worker may lack one; a worker
+ * that has none and gets a task without one answers NEED_CHANNEL, and the task is sent again
+ * with an offer (this only happens after a worker was replaced).
+ *
+ * The response to a task says how many chunks it posted. A worker posts every chunk before it
+ * answers, so they are all queued by then: the main thread drains what has not arrived with
+ * `receiveMessageOnPort` and hands the engine all of a node's output before its outcome. When a
+ * worker dies instead (timeout, exit, heap), what it posted before is drained the same way.
  */
 import type { MessagePort } from 'node:worker_threads'
 import type { SerializedError } from '../interfaces.js'
@@ -29,11 +34,11 @@ export interface TaskMessage {
   exportName: string
   /** The arguments, refs resolved; artifact slots are placeholders replaced by `FileArtifact`s. */
   args: unknown[]
-  artifacts: ArtifactArg[] | undefined
+  artifacts?: ArtifactArg[]
   /** Environment overlay applied to `process.env` while the function runs. */
-  env: Record<string, string> | undefined
+  env?: Record<string, string>
   /** A channel offered to a worker that may not have one yet (transferred). */
-  channel: MessagePort | undefined
+  channel?: MessagePort
 }
 
 /** worker → main: the task needs a channel to report output (the worker has none yet). */
@@ -47,9 +52,8 @@ export interface TaskResponse {
   adopted: boolean
   /** The return value as JSON; absent when it returned `undefined` or failed. */
   resultJson?: string | undefined
+  /** Why it failed: it could not be loaded, it threw, or its return value cannot be stored. */
   error?: SerializedError | undefined
-  /** `throw`: the function threw; `result`: its return value cannot be stored; `load`: it could not be loaded. */
-  failure?: 'throw' | 'result' | 'load' | undefined
 }
 
 /** Kinds of channel message. */

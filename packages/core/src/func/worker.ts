@@ -4,11 +4,14 @@
  * Imports the module that exports the function (registering tsx first for TypeScript), calls
  * the function, and reports output and outcome (see protocol.ts). Everything the function
  * writes through `process.stdout.write` / `process.stderr.write` (and so `console.*`) while it
- * runs is posted to the main thread tagged with the task id; a worker runs one task at a time,
- * so the task that is running is the one that wrote. Writes made while no task runs (module top
- * level, a timer left behind by an earlier function) go to the thread's own stdout/stderr.
+ * runs is posted to the main thread tagged with the task id. The task is found through an
+ * AsyncLocalStorage, so a timer or promise a function left behind is still its own: when it
+ * writes after the function has finished, the write belongs to no node and goes to the thread's
+ * own stderr (so does output of a module's top level, which runs outside any task).
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import type { MessagePort } from 'node:worker_threads'
+import type { SerializedError } from '../interfaces.js'
 import { serializeError } from '../errors.js'
 import { FileArtifact } from './artifact.js'
 import {
@@ -20,15 +23,23 @@ import {
   type TaskMessage,
   type TaskResponse,
 } from './protocol.js'
-import { ResultNotSerializableError, toResultJson } from './result-json.js'
+import { toResultJson } from './result-json.js'
 
 interface RunningTask {
   readonly id: number
   chunks: number
+  /** The function has settled: what it left behind no longer reaches its node. */
+  done: boolean
 }
 
 let channel: MessagePort | null = null
-let running: RunningTask | null = null
+const tasks = new AsyncLocalStorage<RunningTask>()
+
+/** The task whose function is running in the current async context, if it is still running. */
+function runningTask(): RunningTask | null {
+  const task = tasks.getStore()
+  return task === undefined || task.done ? null : task
+}
 
 function post(message: ChannelMessage): void {
   channel!.postMessage(message)
@@ -38,11 +49,14 @@ function post(message: ChannelMessage): void {
 
 type Write = NodeJS.WriteStream['write']
 
+type RawWrite = (...args: unknown[]) => boolean
+const writeStderr = process.stderr.write.bind(process.stderr) as RawWrite
+
 function captureWrites(stream: NodeJS.WriteStream, kind: typeof CHUNK_STDOUT | typeof CHUNK_STDERR): void {
-  const original = stream.write
+  const original = stream.write as RawWrite
   stream.write = function write(this: NodeJS.WriteStream, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
-    const task = running
-    if (task === null || channel === null) return (original as (...args: unknown[]) => boolean).apply(this, [chunk, encoding, callback])
+    const task = runningTask()
+    if (task === null || channel === null) return writeStderr(chunk, encoding, callback)
     let data: string | Uint8Array
     if (typeof chunk === 'string') {
       data = typeof encoding === 'string' && !/^utf-?8$/i.test(encoding) ? Buffer.from(chunk, encoding as BufferEncoding) : chunk
@@ -50,7 +64,7 @@ function captureWrites(stream: NodeJS.WriteStream, kind: typeof CHUNK_STDOUT | t
       // Structured clone copies a view's whole ArrayBuffer (8 KiB for pooled Buffers): send just the bytes.
       data = chunk.byteLength === chunk.buffer.byteLength ? chunk : Uint8Array.prototype.slice.call(chunk)
     } else {
-      return (original as (...args: unknown[]) => boolean).apply(this, [chunk, encoding, callback])
+      return original.call(this, chunk, encoding, callback) // Node's own type error
     }
     post([task.id, kind, data])
     task.chunks++
@@ -68,14 +82,16 @@ captureWrites(process.stderr, CHUNK_STDERR)
 const exitThread = process.exit.bind(process)
 process.exit = function exit(code?: number | string | null): never {
   const exitCode = toExitCode(code ?? process.exitCode)
-  if (running !== null && channel !== null) {
+  const task = runningTask()
+  if (task !== null && channel !== null) {
     // Posting is synchronous: the main thread gets this even though the thread stops right here.
-    post([running.id, EXIT, exitCode])
+    post([task.id, EXIT, exitCode])
     exitThread(exitCode)
   }
-  // No function is running (a timer left behind called it): fail loudly; the uncaught error
-  // makes the pool replace this worker.
-  throw new Error(`process.exit(${exitCode}) was called in a Func worker while no function was running`)
+  // Called by a timer or promise a finished function left behind: its node has ended, and
+  // stopping the thread would fail whichever function runs on it now. Say so, and go on.
+  writeStderr(`wtflow: process.exit(${exitCode}) called after its Func had finished; ignored\n`)
+  return undefined as never
 } as typeof process.exit
 
 function toExitCode(code: number | string | null | undefined): number {
@@ -89,7 +105,9 @@ const modules = new Map<string, Promise<Record<string, unknown>>>()
 let tsxRegistered = false
 
 async function importModule(moduleUrl: string): Promise<Record<string, unknown>> {
-  if (!tsxRegistered && /\.(c|m)?tsx?$/i.test(new URL(moduleUrl).pathname) && !tsxInExecArgv()) {
+  // Always our own registration: a `--import tsx` the main thread was started with does not
+  // reach worker threads.
+  if (!tsxRegistered && /\.(c|m)?tsx?$/i.test(new URL(moduleUrl).pathname)) {
     const { register } = await import('tsx/esm/api')
     register()
     tsxRegistered = true
@@ -97,10 +115,8 @@ async function importModule(moduleUrl: string): Promise<Record<string, unknown>>
   return (await import(moduleUrl)) as Record<string, unknown>
 }
 
-/** Workers inherit `execArgv`: under `tsx` (or `node --import tsx`) TypeScript already loads. */
-function tsxInExecArgv(): boolean {
-  return process.execArgv.some(arg => /(^|[\\/])tsx([\\/]|$)/.test(arg) || arg === 'tsx' || arg === 'tsx/esm')
-}
+/** Functions already found, by module URL and export name: the hot path awaits nothing. */
+const functions = new Map<string, (...args: unknown[]) => unknown>()
 
 async function loadFunction(moduleUrl: string, exportName: string): Promise<(...args: unknown[]) => unknown> {
   let loading = modules.get(moduleUrl)
@@ -118,6 +134,7 @@ async function loadFunction(moduleUrl: string, exportName: string): Promise<(...
         `(found ${fn === undefined ? 'nothing' : typeof fn}); make sure the export does not depend on the thread`,
     )
   }
+  functions.set(`${exportName}\0${moduleUrl}`, fn as (...args: unknown[]) => unknown)
   return fn as (...args: unknown[]) => unknown
 }
 
@@ -134,8 +151,11 @@ function materializeArgs(task: TaskMessage): unknown[] {
   return args
 }
 
-function applyEnv(env: Record<string, string> | undefined): () => void {
-  if (env === undefined) return () => {}
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
+function applyEnv(env: Record<string, string>): () => void {
   const previous = new Map<string, string | undefined>()
   for (const [key, value] of Object.entries(env)) {
     previous.set(key, process.env[key])
@@ -149,7 +169,7 @@ function applyEnv(env: Record<string, string> | undefined): () => void {
   }
 }
 
-/** The tinypool task handler. */
+/** The tinypool task handler. Never throws: a worker must keep its channel and its pool slot. */
 export default async function runFuncTask(task: TaskMessage): Promise<TaskResponse | typeof NEED_CHANNEL> {
   let adopted = false
   if (task.channel !== undefined) {
@@ -163,29 +183,57 @@ export default async function runFuncTask(task: TaskMessage): Promise<TaskRespon
     return NEED_CHANNEL
   }
 
-  let fn: (...args: unknown[]) => unknown
-  try {
-    fn = await loadFunction(task.moduleUrl, task.exportName)
-  } catch (error) {
-    return { chunks: 0, adopted, error: serializeError(error), failure: 'load' }
+  let fn = functions.get(`${task.exportName}\0${task.moduleUrl}`)
+  if (fn === undefined) {
+    try {
+      fn = await loadFunction(task.moduleUrl, task.exportName)
+    } catch (error) {
+      return { chunks: 0, adopted, error: toSerializedError(error) }
+    }
   }
 
-  const current: RunningTask = { id: task.id, chunks: 0 }
-  const restoreEnv = applyEnv(task.env)
-  running = current
+  const current: RunningTask = { id: task.id, chunks: 0, done: false }
+  const restoreEnv = task.env === undefined ? null : applyEnv(task.env)
   let value: unknown
   try {
-    value = await fn(...materializeArgs(task))
+    value = tasks.run(current, fn, ...materializeArgs(task))
+    // Only a thenable costs a turn of the microtask queue.
+    if (isThenable(value)) value = await value
   } catch (error) {
-    return { chunks: current.chunks, adopted, error: serializeError(error), failure: 'throw' }
+    return { chunks: current.chunks, adopted, error: withoutWorkerFrames(toSerializedError(error)) }
   } finally {
-    running = null
-    restoreEnv()
+    current.done = true
+    restoreEnv?.()
   }
+  let resultJson: string | undefined
   try {
-    return { chunks: current.chunks, adopted, resultJson: toResultJson(value) }
+    resultJson = toResultJson(value)
   } catch (error) {
-    if (!(error instanceof ResultNotSerializableError)) throw error
-    return { chunks: current.chunks, adopted, error: serializeError(error), failure: 'result' }
+    // ResultNotSerializableError, or a getter or proxy of the value that threw.
+    return { chunks: current.chunks, adopted, error: toSerializedError(error) }
+  }
+  return resultJson === undefined ? { chunks: current.chunks, adopted } : { chunks: current.chunks, adopted, resultJson }
+}
+
+/** The frames below the function (this module, AsyncLocalStorage, tinypool) say nothing to users. */
+function withoutWorkerFrames(error: SerializedError): SerializedError {
+  if (error.stack === undefined) return error
+  const lines = error.stack.split('\n')
+  const cut = lines.findIndex(line => /^\s+at (async )?runFuncTask\b|^\s+at AsyncLocalStorage\.run \(node:async_hooks/.test(line))
+  return cut === -1 ? error : { ...error, stack: lines.slice(0, cut).join('\n') }
+}
+
+/** `serializeError`, for anything a function may throw (`throw 1n` cannot become JSON). */
+function toSerializedError(error: unknown): SerializedError {
+  try {
+    return serializeError(error)
+  } catch {
+    let message: string
+    try {
+      message = String(error)
+    } catch {
+      message = Object.prototype.toString.call(error)
+    }
+    return { name: 'Error', message }
   }
 }

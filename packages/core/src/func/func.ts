@@ -1,0 +1,199 @@
+import { ValidationError } from '../errors.js'
+import { Executable, isRef, type ArgsFor, type ExecutionContext, type ExecutionOutcome, type Ref } from '../model.js'
+import { callerModuleUrl, displayModule, findExport, importModule, toModuleUrl } from './location.js'
+import { FUNC_POOL_RESOURCE, FuncPool } from './pool.js'
+import type { ArtifactArg } from './protocol.js'
+
+const NO_ARGS: readonly unknown[] = Object.freeze([])
+/** What `prepare()` returns once located: one promise for every Func, not one each. */
+const LOCATED: Promise<void> = Promise.resolve()
+
+/** Any function a Func can run. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFunction = (...args: any[]) => unknown
+
+/** Where the worker finds the function. */
+export interface FuncLocation {
+  /**
+   * The module that exports the function: `import.meta.url`, a `file:` URL or an absolute path.
+   * Default: the module whose code calls `new Func(...)`.
+   */
+  module?: string | URL | undefined
+  /** The name it is exported under. Default: the export whose value is the function. */
+  exportName?: string | undefined
+}
+
+/** `args` is required exactly when the function has required parameters. */
+export type FuncArgsOption<P extends readonly unknown[]> = [] extends P
+  ? { args?: ArgsFor<P> | undefined }
+  : { args: ArgsFor<P> }
+
+export type FuncOptions<F extends AnyFunction> = FuncLocation & FuncArgsOption<Parameters<F>>
+
+/**
+ * Runs an exported function in a worker thread of the run's pool. Its console output and
+ * `process.stdout`/`process.stderr` writes become the node's stdout/stderr; its return value
+ * (awaited) becomes the node's `result`, stored as JSON (nothing is stored for `undefined`).
+ *
+ * `args` are checked against the function's parameters: pass values, `node.result` of a Func
+ * returning the parameter's type, or `node.stdout` / `node.stderr` / `node.artifact(name)` where
+ * it takes an `Artifact`.
+ *
+ * **Where the function is found.** A worker thread imports the module that exports it: by
+ * default the module whose code calls `new Func()` (read from the call stack when the Func is
+ * built: the `file:` URL of the script, `.ts` included), or the one given as `module`
+ * (`import.meta.url`, a `file:` URL or an absolute path) when a helper builds Funcs for functions
+ * that live elsewhere. Validation imports that module (already loaded: it built the workflow) and
+ * looks for the export that *is* the function (else one with the same name and source text);
+ * a function that is not exported fails validation, saying what to export. TypeScript modules
+ * load through tsx in the workers.
+ *
+ * **What the node gets.** Success is the function returning (a promise is awaited). A thrown
+ * error fails the node (exit code 1) with its name, message, code and stack, also written to
+ * its stderr; so does a return value JSON cannot hold faithfully (BigInt, Map, Date, cycles…,
+ * `ResultNotSerializableError`). `process.exit(n)` fails the node with exit code `n`; a timeout
+ * or cancellation terminates the worker; running out of `run.worker_memory_mb` fails the node.
+ * In each case the worker is replaced and the run goes on. The node's `env` is applied to
+ * `process.env` while the function runs; its `cwd` is not (worker threads share the process's
+ * working directory): resolve paths yourself.
+ *
+ * @example
+ * export async function count(log: Artifact): Promise<number> {
+ *   let n = 0
+ *   for await (const _ of log.lines()) n++
+ *   return n
+ * }
+ * const build = new Node({ name: 'build', executable: new Command('npm run build') })
+ * const lines = new Node({ name: 'lines', executable: new Func(count, { args: [build.stdout] }) })
+ * // lines.result: ResultRef<number>
+ */
+export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaited<ReturnType<F>>> {
+  readonly kind = 'func' as const
+  readonly fn: F
+  readonly args: readonly unknown[]
+  /** URL of the module the worker imports, or null if it could not be told (validation fails). */
+  readonly moduleUrl: string | null
+  #exportName: string | null
+  readonly #explicitExport: boolean
+  #located: Promise<void> | null = null
+  #isLocated = false
+  readonly #hasRefs: boolean
+
+  constructor(fn: F, ...[options]: [] extends Parameters<F> ? [options?: FuncOptions<F>] : [options: FuncOptions<F>]) {
+    super()
+    if (typeof fn !== 'function') throw new TypeError(`new Func() takes a function, got ${fn === null ? 'null' : typeof fn}`)
+    this.fn = fn
+    const args = options?.args as readonly unknown[] | undefined
+    this.args = args === undefined || args.length === 0 ? NO_ARGS : Object.freeze([...args])
+    this.#hasRefs = this.args.some(isRef)
+    const module = options?.module
+    this.moduleUrl = module === undefined ? callerModuleUrl(new.target) : toModuleUrl(module)
+    if (module !== undefined && this.moduleUrl === null) {
+      throw new TypeError(`new Func(${fn.name || 'fn'}): module must be a URL or an absolute path (use import.meta.url), got ${JSON.stringify(String(module))}`)
+    }
+    this.#explicitExport = options?.exportName !== undefined
+    this.#exportName = options?.exportName ?? null
+  }
+
+  /** The export the worker calls (known after `prepare()`, or when given). */
+  get exportName(): string | null {
+    return this.#exportName
+  }
+
+  /** The function's name (stable from construction on), else its export name. */
+  describe(): string {
+    return this.fn.name || this.#exportName || 'anonymous function'
+  }
+
+  references(): Ref[] {
+    return this.args.filter(isRef)
+  }
+
+  /** Checks that a worker can import the function; throws `ValidationError` saying how to fix it otherwise. */
+  override prepare(): Promise<void> {
+    if (this.#isLocated) return LOCATED
+    this.#located ??= this.#locate().then(() => {
+      this.#located = null
+    })
+    return this.#located
+  }
+
+  async #locate(): Promise<void> {
+    const name = this.fn.name
+    const label = name === '' ? 'anonymous function' : `function ${name}`
+    if (this.moduleUrl === null) {
+      throw new ValidationError(
+        null,
+        `cannot tell which module defines the ${label} given to new Func(); export it and pass { module: import.meta.url }`,
+      )
+    }
+    const where = displayModule(this.moduleUrl)
+    let namespace: Record<string, unknown>
+    try {
+      namespace = await importModule(this.moduleUrl)
+    } catch (error) {
+      throw new ValidationError(null, `cannot import ${where} to find the ${label} given to new Func(): ${(error as Error).message ?? String(error)}`, { cause: error })
+    }
+    const exportName = findExport(namespace, this.fn, this.#explicitExport ? this.#exportName : null)
+    if (exportName === null) {
+      throw new ValidationError(null, notExportedMessage(label, name, where, this.#explicitExport ? this.#exportName : null))
+    }
+    this.#exportName = exportName
+    const problem = firstUncloneableArg(this.args)
+    if (problem !== null) throw new ValidationError(null, problem)
+    this.#isLocated = true
+  }
+
+  execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {
+    // No `async`: a no-op Func is dominated by per-task overhead, so the common path stays flat.
+    if (!this.#isLocated || this.#hasRefs) return this.#executeSlowly(ctx)
+    return this.#pool(ctx).run({ moduleUrl: this.moduleUrl!, exportName: this.#exportName!, args: this.args as unknown[], artifacts: undefined }, ctx)
+  }
+
+  async #executeSlowly(ctx: ExecutionContext): Promise<ExecutionOutcome> {
+    await this.prepare()
+    const args: unknown[] = []
+    let artifacts: ArtifactArg[] | undefined
+    for (const [index, arg] of this.args.entries()) {
+      if (!isRef(arg)) {
+        args.push(arg)
+        continue
+      }
+      const resolved = await ctx.resolve(arg)
+      if (resolved.kind === 'value') {
+        args.push(resolved.value)
+      } else {
+        args.push(null)
+        ;(artifacts ??= []).push({ index, name: resolved.name, path: resolved.path, size: resolved.size })
+      }
+    }
+    return this.#pool(ctx).run({ moduleUrl: this.moduleUrl!, exportName: this.#exportName!, args, artifacts }, ctx)
+  }
+
+  #pool(ctx: ExecutionContext): FuncPool {
+    return ctx.resources.get(FUNC_POOL_RESOURCE, () => FuncPool.forConfig(ctx.config))
+  }
+}
+
+function notExportedMessage(label: string, name: string, where: string, exportName: string | null): string {
+  if (exportName !== null) {
+    return `${where} has no export "${exportName}" that is the ${label} given to new Func(); export it under that name or fix exportName`
+  }
+  const how = name === '' ? 'give it a name and export it (`export function myStep() {…}`)' : `export it (\`export function ${name}\` or \`export { ${name} }\`)`
+  return (
+    `the ${label} given to new Func() is not exported by ${where}, so a worker thread cannot load it: ${how}, ` +
+    'or pass { module, exportName } to new Func() to name the module that exports it'
+  )
+}
+
+function firstUncloneableArg(args: readonly unknown[]): string | null {
+  for (const [index, arg] of args.entries()) {
+    if (isRef(arg)) continue
+    try {
+      structuredClone(arg)
+    } catch (error) {
+      return `args[${index}] cannot be sent to a worker thread (${(error as Error).message}); pass plain data or a node reference`
+    }
+  }
+  return null
+}

@@ -1,0 +1,326 @@
+/**
+ * The main-thread side of Func workers: one tinypool per run (a run resource), the channels
+ * that carry each worker's output, and the mapping of every way a task can end to an outcome.
+ */
+import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
+import { Tinypool } from 'tinypool'
+import type { WtflowConfig } from '../config.js'
+import { NodeFailure, serializeError } from '../errors.js'
+import type { SerializedError } from '../interfaces.js'
+import type { ExecutionContext, ExecutionOutcome } from '../model.js'
+import {
+  CHUNK_STDOUT,
+  EXIT,
+  NEED_CHANNEL,
+  type ArtifactArg,
+  type ChannelMessage,
+  type TaskMessage,
+  type TaskResponse,
+} from './protocol.js'
+
+/** The key of the pool among a run's resources. */
+export const FUNC_POOL_RESOURCE = 'wtflow:func-pool'
+
+/**
+ * The compiled worker entry. Under vitest this module runs from `src/func/pool.ts`, and a
+ * worker thread cannot load TypeScript before tsx is registered in it: use the built file.
+ */
+export function workerEntryPath(): string {
+  const url = import.meta.url.endsWith('.ts')
+    ? new URL('../../dist/func/worker.js', import.meta.url)
+    : new URL('./worker.js', import.meta.url)
+  return fileURLToPath(url)
+}
+
+/** What one call asks of the pool. */
+export interface FuncTask {
+  moduleUrl: string
+  exportName: string
+  args: unknown[]
+  artifacts: ArtifactArg[] | undefined
+}
+
+export interface FuncPoolOptions {
+  /** Worker threads at most (default: `min(maxParallel, availableParallelism())`). */
+  threads?: number
+  /** Heap limit of each worker thread, in MB. */
+  workerMemoryMb: number
+}
+
+/** Bookkeeping of a task in flight. */
+class TaskState {
+  received = 0
+  exitCode: number | null = null
+  constructor(
+    readonly ctx: ExecutionContext,
+    /** Aborts the tinypool task, which terminates (and replaces) its worker. */
+    readonly abort: TaskAbort,
+  ) {}
+}
+
+/**
+ * The smallest thing tinypool accepts as an abort signal: cheaper than an AbortController per
+ * task, and it lets both the run's signal and an `EXIT` message stop a task.
+ */
+class TaskAbort {
+  aborted = false
+  #listener: (() => void) | null = null
+
+  addEventListener(_name: 'abort', listener: () => void): void {
+    this.#listener = listener
+  }
+
+  removeEventListener(): void {
+    this.#listener = null
+  }
+
+  abort(): void {
+    if (this.aborted) return
+    this.aborted = true
+    const listener = this.#listener
+    this.#listener = null
+    listener?.()
+  }
+}
+
+/**
+ * Runs exported functions in worker threads and turns what happens into `ExecutionOutcome`s.
+ * Create one per run (`ctx.resources.get(FUNC_POOL_RESOURCE, …)`); `close()` stops every worker.
+ */
+export class FuncPool {
+  readonly threads: number
+  readonly workerMemoryMb: number
+  readonly #pool: Tinypool
+  readonly #tasks = new Map<number, TaskState>()
+  /** Main-thread ends of the channels adopted by live workers. */
+  readonly #channels = new Set<MessagePort>()
+  #offered = 0
+  /** A worker answered NEED_CHANNEL and has not adopted one since: offer with every task. */
+  #channelWanted = false
+  #nextId = 1
+  #closed = false
+
+  constructor(options: FuncPoolOptions) {
+    this.threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()))
+    this.workerMemoryMb = options.workerMemoryMb
+    const filename = workerEntryPath()
+    if (!existsSync(filename)) {
+      throw new Error(`the Func worker entry ${filename} is missing: build @wtflow/core first (npm run build -w @wtflow/core)`)
+    }
+    this.#pool = new Tinypool({
+      filename,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      resourceLimits: { maxOldGenerationSizeMb: this.workerMemoryMb },
+    })
+    // Errors outside a task (a worker that died idle) only mean the worker is replaced.
+    this.#pool.on('error', () => {})
+  }
+
+  /** A pool sized for a run: `min(maxParallel, availableParallelism())` threads. */
+  static forConfig(config: WtflowConfig): FuncPool {
+    return new FuncPool({
+      threads: Math.min(config.maxParallel, availableParallelism()),
+      workerMemoryMb: config.workerMemoryMb,
+    })
+  }
+
+  /** Runs one task; never rejects. */
+  async run(task: FuncTask, ctx: ExecutionContext): Promise<ExecutionOutcome> {
+    if (this.#closed) return failed(new NodeFailure('the Func worker pool is closed: the run has ended', { code: 'WTFLOW_FUNC_POOL_CLOSED' }))
+    if (ctx.signal.aborted) return stopped(ctx.signal.reason)
+    const id = this.#nextId++
+    const abort = new TaskAbort()
+    const state = new TaskState(ctx, abort)
+    const onAbort = (): void => abort.abort()
+    ctx.signal.addEventListener('abort', onAbort) // removed below; `once` would cost more
+    this.#tasks.set(id, state)
+    // Only what is needed crosses the thread: every field costs on both sides.
+    const message: TaskMessage = { id, moduleUrl: task.moduleUrl, exportName: task.exportName, args: task.args }
+    if (task.artifacts !== undefined) message.artifacts = task.artifacts
+    if (hasKeys(ctx.env)) message.env = { ...ctx.env }
+    let offer: MessagePort | null = null
+    try {
+      const channels = this.#channels.size + this.#offered
+      // Offer a channel while some live worker may lack one (`threads` is an array built per call).
+      if (this.#channelWanted || (channels < this.threads && channels < this.#pool.threads.length)) offer = this.#offer(message)
+      for (;;) {
+        const response = (await this.#pool.run(message, {
+          signal: abort,
+          transferList: message.channel === undefined ? undefined : [message.channel],
+        })) as TaskResponse | typeof NEED_CHANNEL
+        if (response !== NEED_CHANNEL) {
+          if (offer !== null) this.#settleOffer(offer, response.adopted)
+          offer = null
+          this.#drain(state, response.chunks)
+          return outcomeOf(response, state)
+        }
+        // The task reached a worker without a channel (one that replaced a worker that died):
+        // send it again with one. Tasks already queued may bounce too, at most once per worker.
+        this.#channelWanted = true
+        if (offer !== null) this.#settleOffer(offer, false)
+        offer = this.#offer(message)
+      }
+    } catch (error) {
+      if (offer !== null) {
+        // The worker that had the offer is gone (or never got it): nothing more comes on it.
+        this.#offered--
+        this.#drainPort(offer)
+        offer.close()
+      }
+      this.#drain(state, Infinity)
+      return this.#failure(error, state)
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort)
+      this.#tasks.delete(id)
+    }
+  }
+
+  /** Stops every worker (tasks still running end as failed) and releases the channels. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#pool.destroy()
+    for (const port of this.#channels) port.close()
+    this.#channels.clear()
+  }
+
+  #offer(message: TaskMessage): MessagePort {
+    const { port1, port2 } = new MessageChannel()
+    port1.on('message', (data: ChannelMessage) => this.#dispatch(data))
+    // Outcomes never wait on channel events (they drain), so channels never keep the process alive.
+    port1.unref()
+    message.channel = port2
+    this.#offered++
+    return port1
+  }
+
+  #settleOffer(port: MessagePort, adopted: boolean): void {
+    this.#offered--
+    if (adopted) {
+      this.#channelWanted = false
+      this.#channels.add(port)
+      port.once('close', () => this.#channels.delete(port))
+    } else {
+      port.close()
+    }
+  }
+
+  #dispatch([id, kind, data]: ChannelMessage): void {
+    const state = this.#tasks.get(id)
+    // Output of a task that has ended (a timer it left behind) has no node to go to.
+    if (state === undefined) return
+    if (kind === EXIT) {
+      state.exitCode = data
+      state.abort.abort()
+      return
+    }
+    state.received++
+    ;(kind === CHUNK_STDOUT ? state.ctx.stdout : state.ctx.stderr).write(data)
+  }
+
+  /**
+   * Delivers the chunks of `state` still queued on the channels. A worker posts each chunk
+   * before it answers, so they are all in a queue by now: `receiveMessageOnPort` takes them
+   * synchronously, in order, without waiting for the event loop.
+   */
+  #drain(state: TaskState, expected: number): void {
+    if (state.received >= expected) return
+    for (const port of this.#channels) {
+      this.#drainPort(port)
+      if (state.received >= expected) return
+    }
+  }
+
+  #drainPort(port: MessagePort): void {
+    for (let entry = receiveMessageOnPort(port); entry !== undefined; entry = receiveMessageOnPort(port)) {
+      this.#dispatch(entry.message as ChannelMessage)
+    }
+  }
+
+  #failure(error: unknown, state: TaskState): ExecutionOutcome {
+    const { ctx } = state
+    if (state.exitCode !== null) {
+      const code = state.exitCode
+      return reported(
+        state,
+        new NodeFailure(
+          `the function called process.exit(${code}); a Func must return (or throw) instead of exiting. Its worker thread was stopped and replaced.`,
+          { exitCode: code, code: 'WTFLOW_FUNC_EXIT' },
+        ),
+        code,
+      )
+    }
+    if (ctx.signal.aborted) return stopped(ctx.signal.reason)
+    const code = (error as { code?: unknown } | null)?.code
+    if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      return reported(
+        state,
+        new NodeFailure(
+          `the function ran out of memory: its worker thread reached the heap limit of ${this.workerMemoryMb} MB. ` +
+            'Raise [run] worker_memory_mb (WTFLOW_WORKER_MEMORY_MB) or make the function use less memory.',
+          { code: 'WTFLOW_FUNC_OUT_OF_MEMORY' },
+          { cause: error },
+        ),
+      )
+    }
+    if ((error as { name?: unknown } | null)?.name === 'DataCloneError') {
+      return reported(
+        state,
+        new NodeFailure(
+          `the arguments cannot be sent to a worker thread: ${(error as Error).message}. Pass structured-clone-able values (no functions, class instances lose their methods).`,
+          { code: 'WTFLOW_FUNC_ARGS' },
+          { cause: error },
+        ),
+      )
+    }
+    if (this.#closed) {
+      return failed(new NodeFailure('the Func was stopped: the run ended while it was running', { code: 'WTFLOW_FUNC_POOL_CLOSED' }, { cause: error }))
+    }
+    // An uncaught exception in the thread (a timer the function set threw, an unhandled rejection…).
+    const serialized = serializeError(error)
+    writeError(ctx, serialized)
+    return { exitCode: 1, signal: null, error: serialized }
+  }
+}
+
+function hasKeys(record: Readonly<Record<string, string>>): boolean {
+  for (const _ in record) return true
+  return false
+}
+
+function outcomeOf(response: TaskResponse, state: TaskState): ExecutionOutcome {
+  if (response.error === undefined) return { exitCode: 0, signal: null, error: null, resultJson: response.resultJson }
+  writeError(state.ctx, response.error)
+  return { exitCode: 1, signal: null, error: response.error }
+}
+
+function reported(state: TaskState, error: NodeFailure, exitCode: number | null = null): ExecutionOutcome {
+  const serialized = serializeError(error)
+  state.ctx.stderr.write(`${error.name}: ${error.message}\n`)
+  return { exitCode, signal: null, error: serialized }
+}
+
+function failed(error: NodeFailure): ExecutionOutcome {
+  return { exitCode: null, signal: null, error: serializeError(error) }
+}
+
+/** The engine maps the abort reason (`timeout` or `cancel`) to the node's status. */
+function stopped(reason: unknown): ExecutionOutcome {
+  const why = reason === 'timeout' ? 'timed out' : reason === 'cancel' ? 'was cancelled' : 'was stopped'
+  return failed(
+    new NodeFailure(`the Func ${why}: its worker thread was terminated`, {
+      code: reason === 'timeout' ? 'WTFLOW_FUNC_TIMEOUT' : 'WTFLOW_FUNC_CANCELLED',
+      timedOut: reason === 'timeout',
+    }),
+  )
+}
+
+/** A failing function's error goes to the node's stderr too, stack included. */
+function writeError(ctx: ExecutionContext, error: SerializedError): void {
+  const text = error.stack !== undefined && error.stack.includes(error.message) ? error.stack : `${error.name}: ${error.message}${error.stack ? `\n${error.stack}` : ''}`
+  ctx.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
+}
