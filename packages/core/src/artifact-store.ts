@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, read, unlinkSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -31,6 +31,11 @@ export function encodePathSegment(name: string): string {
   return encoded
 }
 
+/** The directory of a node's artifacts in a run: `nodeArtifactDir(runDir, 'Root/Build')`. */
+export function nodeArtifactDir(runDir: string, nodePath: string): string {
+  return new ArtifactStore(path.dirname(runDir)).nodeDir(runDir, nodePath.split('/'))
+}
+
 /** Where a run's and a node's artifacts live: `<artifacts_dir>/<run id>/<encoded node path>/`. */
 export class ArtifactStore {
   constructor(readonly artifactsDir: string) {}
@@ -55,6 +60,16 @@ export class ArtifactStore {
   }
 }
 
+/** The reader that follows a file written directly by a child process. */
+interface DirectTail {
+  readFd: number
+  /** Set once the writer is done: read to the end, then stop. */
+  done: boolean
+  /** Cuts short the pause between two reads. */
+  wake: (() => void) | null
+  tail: Promise<void>
+}
+
 /**
  * A Writable that streams one artifact to disk as it is produced: secrets masked, size and
  * sha256 computed on the way, constant memory (backpressure reaches the producer).
@@ -73,6 +88,8 @@ export class ArtifactSink extends Writable {
   #fd: number | undefined
   #size = 0
   #info: ArtifactInfo | null | undefined
+  /** Direct mode: the hashing tail of a file a child process writes itself. */
+  #direct: DirectTail | undefined
 
   constructor(name: string, filePath: string, secrets: Iterable<string>, options: { onChunk?: (chunk: Buffer) => void; createEmpty?: boolean } = {}) {
     super({ highWaterMark: 64 * 1024, decodeStrings: true })
@@ -109,9 +126,69 @@ export class ArtifactSink extends Writable {
     this.#attempt(() => this.#close(), () => callback(error))
   }
 
+  /**
+   * Direct mode, for output nobody needs to see on its way (no secrets to mask, no listeners):
+   * returns a file descriptor of the artifact file for a child process to write to, as a shell's
+   * `> file` would — no copy through this process. The file is read back behind the writer to
+   * compute size and sha256. Call before any write; `finish()` once the writer is done.
+   */
+  openDirect(): number {
+    if (this.#fd !== undefined || this.#direct !== undefined) throw new Error(`artifact ${this.path} is already open`)
+    this.#open()
+    const direct: DirectTail = { readFd: openSync(this.path, 'r'), done: false, wake: null, tail: Promise.resolve() }
+    this.#direct = direct
+    direct.tail = this.#tail(direct)
+    return this.#fd!
+  }
+
+  async #tail(direct: DirectTail): Promise<void> {
+    const buffer = Buffer.allocUnsafe(1024 * 1024)
+    let pause = 2
+    for (;;) {
+      const bytesRead = await new Promise<number>((resolve, reject) =>
+        read(direct.readFd, buffer, 0, buffer.length, this.#size, (error, n) => (error ? reject(error) : resolve(n))),
+      )
+      if (bytesRead > 0) {
+        this.#hash.update(buffer.subarray(0, bytesRead))
+        this.#size += bytesRead
+        pause = 2
+        continue
+      }
+      if (direct.done) return
+      // Nothing new yet: wait a little longer each time, or until finish() says the writer is done.
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, pause)
+        direct.wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      direct.wake = null
+      pause = Math.min(pause * 2, 200)
+    }
+  }
+
   /** Ends the stream; resolves to the artifact's record once every byte is on disk (null if none). */
   async finish(): Promise<ArtifactInfo | null> {
     if (this.#info !== undefined) return this.#info
+    const direct = this.#direct
+    if (direct !== undefined) {
+      this.#close()
+      direct.done = true
+      direct.wake?.()
+      try {
+        await direct.tail
+      } finally {
+        closeSync(direct.readFd)
+      }
+      if (this.#size === 0 && !this.#createEmpty) {
+        unlinkSync(this.path)
+        this.#info = null
+      } else {
+        this.#info = { name: this.name, path: this.path, size: this.#size, sha256: this.#hash.digest('hex') }
+      }
+      return this.#info
+    }
     await new Promise<void>((resolve, reject) => {
       this.once('error', reject)
       this.end(() => resolve())

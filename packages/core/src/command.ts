@@ -57,8 +57,8 @@ export class Command extends Executable<void> {
   }
 
   async execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {
-    // Imported on first use: execa is most of @wtflow/core's import time, and Func workers
-    // (which import the workflow script, hence core) never run a Command.
+    // Large outputs are nearly always stdout: let the child write it straight to its file when
+    // nothing needs to see the bytes. stderr goes through a pipe (created lazily, usually empty).
     const { execa } = await import('execa')
     const env = { ...ctx.env, ...this.options.env }
     const common = {
@@ -69,7 +69,9 @@ export class Command extends Executable<void> {
       detached: true,
       cleanup: false,
       stdin: 'ignore',
-      stdout: 'pipe',
+      // Typed as 'pipe' because execa's types cannot express "a file descriptor or a pipe";
+      // `subprocess.stdout` is null at runtime when a descriptor was given.
+      stdout: (ctx.directStdout() ?? 'pipe') as 'pipe',
       stderr: 'pipe',
       buffer: false,
       reject: false,
@@ -96,7 +98,7 @@ export class Command extends Executable<void> {
     }
 
     trackProcessGroup(pgid)
-    const stdoutDone = pump(subprocess.stdout, ctx.stdout)
+    const stdoutDone = (subprocess.stdout as Readable | null) === null ? Promise.resolve() : pump(subprocess.stdout, ctx.stdout)
     const stderrDone = pump(subprocess.stderr, ctx.stderr)
     let stopping: Promise<void> | undefined
     const stop = () => {
@@ -112,7 +114,7 @@ export class Command extends Executable<void> {
       if (!stopping && processGroupAlive(pgid)) stop()
       await Promise.race([Promise.all([stdoutDone, stderrDone]), stopping ?? new Promise<void>(() => {})])
       await stopping
-      subprocess.stdout.destroy()
+      ;(subprocess.stdout as Readable | null)?.destroy()
       subprocess.stderr.destroy()
       await Promise.all([stdoutDone, stderrDone])
       await subprocess
@@ -127,6 +129,15 @@ export class Command extends Executable<void> {
       untrackProcessGroup(pgid)
     }
   }
+}
+
+/**
+ * Loads what running a Command needs. Importing it on first use keeps `@wtflow/core` quick to
+ * import (execa is most of that time, and Func workers, which import the workflow script and
+ * so core, never run a Command); a CLI that is about to run commands can load it up front.
+ */
+export async function preloadCommandRuntime(): Promise<void> {
+  await import('execa')
 }
 
 /** Copies a child's stream into a sink without ending it; resolves when the stream closes. */

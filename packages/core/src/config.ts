@@ -1,4 +1,4 @@
-import fs from 'fs-extra'
+import fs from 'node:fs'
 import { parse as parseIni } from 'ini'
 import path from 'node:path'
 import { ConfigError } from './errors.js'

@@ -335,6 +335,7 @@ class RunExecution {
       signal: attemptAbort.signal,
       stdout: sinks.stdout,
       stderr: sinks.stderr,
+      directStdout: () => (this.#settings.secrets.length === 0 && !this.#settings.wantsOutput() ? sinks.stdout.openDirect() : null),
       config,
       resources: this.#runResources(),
       resolve: ref => this.#resolve(ref),

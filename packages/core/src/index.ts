@@ -38,7 +38,8 @@ export {
 export { TypedEmitter } from './events.js'
 export { Engine, type EngineOptions, type RunOptions } from './engine.js'
 export { killAllProcessGroups } from './process-groups.js'
-export { Command, type CommandOptions } from './command.js'
+export { Command, preloadCommandRuntime, type CommandArg, type CommandOptions } from './command.js'
+export { encodePathSegment, nodeArtifactDir } from './artifact-store.js'
 // -- Func executables (owned by src/func/) --
 export {
   Func,

@@ -65,6 +65,12 @@ export interface ExecutionContext {
   /** Sinks that redact, hash and stream to `stdout.log` / `stderr.log`. Do not end them. */
   readonly stdout: Writable
   readonly stderr: Writable
+  /**
+   * A file descriptor of the stdout artifact for a child process to write to directly (like
+   * `> file`), or null when the bytes must pass through `stdout` (secrets to mask, output
+   * listeners). Using it is optional; once used, do not write to `stdout`.
+   */
+  directStdout(): number | null
   readonly config: WtflowConfig
   readonly resources: RunResources
   /** Resolves a reference to an upstream node's artifact or result; throws if it is unavailable. */

@@ -67,6 +67,7 @@ function context(options: { maxParallel?: number; env?: Record<string, string> }
     controller,
     stdout: new Collector(),
     stderr: new Collector(),
+    directStdout: () => null,
     config,
     resources,
     resolve: () => Promise.reject(new Error('no references in these tests')),
