@@ -89,6 +89,21 @@ describe('artifact store', () => {
     expect(info).toEqual({ name: 'stdout', path: file, size: data.length, sha256: createHash('sha256').update(data).digest('hex') })
   })
 
+  for (const mode of ['direct to the file', 'through a pipe'] as const) {
+    it(`captures large output exactly, ${mode}`, async () => {
+      const engine = new Engine({ config: testConfig(), handleSignals: false })
+      // An output listener makes the engine pass the bytes through itself.
+      if (mode === 'through a pipe') engine.on('node:output', () => {})
+      const command = `yes "$(printf '%063d' 7)" | head -c 20000000`
+      const result = await engine.run(new Workflow({ name: 'large', root: new Node({ name: 'large', executable: new Command(command) }) }))
+      const stdout = result.nodes[0]!.artifacts.find(a => a.name === 'stdout')!
+      const expected = Buffer.alloc(20_000_000, `${'0'.repeat(62)}7\n`)
+      expect(stdout.size).toBe(expected.length)
+      expect(stdout.sha256).toBe(createHash('sha256').update(expected).digest('hex'))
+      expect(createHash('sha256').update(readFileSync(stdout.path)).digest('hex')).toBe(stdout.sha256)
+    })
+  }
+
   it('streams output to disk while the node runs, so another process can tail it', async () => {
     const dir = tempDir()
     const engine = new Engine({ config: testConfig(), handleSignals: false })
