@@ -7,6 +7,9 @@ import fs from 'fs-extra'
 import type { ArtifactInfo } from './interfaces.js'
 import { StreamRedactor } from './redactor.js'
 
+/** Directory paths longer than this (bytes) move to `%deep/`, leaving room for file names. */
+const DEEP_PATH_LIMIT = 3800
+
 /** File names the engine writes in every node directory; child directories never take them. */
 export const RESERVED_FILE_NAMES = ['stdout.log', 'stderr.log', 'result.json'] as const
 
@@ -53,7 +56,20 @@ export class ArtifactStore {
   }
 
   nodeDir(runDir: string, pathSegments: readonly string[]): string {
-    const dir = path.join(runDir, ...pathSegments.map(encodePathSegment))
+    let dir = runDir
+    pathSegments.forEach((name, i) => (dir = this.childDir(runDir, dir, pathSegments.slice(0, i + 1).join('/'), name)))
+    return dir
+  }
+
+  /**
+   * The directory of a node given its parent's. A tree so deep that the path would near the
+   * OS limit (4096 bytes) continues under `<run dir>/%deep/<sha256 of the node path>`.
+   */
+  childDir(runDir: string, parentDir: string, nodePath: string, name: string): string {
+    let dir = path.join(parentDir, encodePathSegment(name))
+    if (Buffer.byteLength(dir) > DEEP_PATH_LIMIT) {
+      dir = path.join(runDir, '%deep', createHash('sha256').update(nodePath).digest('hex').slice(0, 32))
+    }
     // Belt and braces: encoding already guarantees this.
     if (!dir.startsWith(runDir + path.sep)) throw new Error(`node directory escapes the run directory: ${dir}`)
     return dir
@@ -82,12 +98,14 @@ export class ArtifactSink extends Writable {
   readonly name: string
   readonly path: string
   readonly #redactor: StreamRedactor
-  readonly #hash: Hash = createHash('sha256')
+  #hash: Hash | undefined
   readonly #onChunk: ((chunk: Buffer) => void) | undefined
   readonly #createEmpty: boolean
   #fd: number | undefined
   #size = 0
   #info: ArtifactInfo | null | undefined
+  /** The first write error; kept so that finish() can report it (and no 'error' goes unheard). */
+  #failure: Error | undefined
   /** Direct mode: the hashing tail of a file a child process writes itself. */
   #direct: DirectTail | undefined
 
@@ -98,6 +116,7 @@ export class ArtifactSink extends Writable {
     this.#redactor = new StreamRedactor(secrets)
     this.#onChunk = options.onChunk
     this.#createEmpty = options.createEmpty ?? false
+    this.on('error', error => (this.#failure ??= error))
   }
 
   // Writes are synchronous on purpose: they land in the page cache in microseconds, while an
@@ -118,7 +137,7 @@ export class ArtifactSink extends Writable {
       if (this.#fd === undefined && this.#createEmpty) this.#open()
       const written = this.#fd !== undefined
       this.#close()
-      this.#info = written ? { name: this.name, path: this.path, size: this.#size, sha256: this.#hash.digest('hex') } : null
+      this.#info = written ? { name: this.name, path: this.path, size: this.#size, sha256: this.#hashOf().digest('hex') } : null
     }, callback)
   }
 
@@ -149,7 +168,7 @@ export class ArtifactSink extends Writable {
         read(direct.readFd, buffer, 0, buffer.length, this.#size, (error, n) => (error ? reject(error) : resolve(n))),
       )
       if (bytesRead > 0) {
-        this.#hash.update(buffer.subarray(0, bytesRead))
+        this.#hashOf().update(buffer.subarray(0, bytesRead))
         this.#size += bytesRead
         pause = 2
         continue
@@ -171,6 +190,7 @@ export class ArtifactSink extends Writable {
   /** Ends the stream; resolves to the artifact's record once every byte is on disk (null if none). */
   async finish(): Promise<ArtifactInfo | null> {
     if (this.#info !== undefined) return this.#info
+    if (this.#failure !== undefined) throw this.#failure
     const direct = this.#direct
     if (direct !== undefined) {
       this.#close()
@@ -185,7 +205,7 @@ export class ArtifactSink extends Writable {
         unlinkSync(this.path)
         this.#info = null
       } else {
-        this.#info = { name: this.name, path: this.path, size: this.#size, sha256: this.#hash.digest('hex') }
+        this.#info = { name: this.name, path: this.path, size: this.#size, sha256: this.#hashOf().digest('hex') }
       }
       return this.#info
     }
@@ -193,7 +213,7 @@ export class ArtifactSink extends Writable {
       this.once('error', reject)
       this.end(() => resolve())
     })
-    if (this.#info === undefined) throw new Error(`artifact ${this.path} was not completed`)
+    if (this.#info === undefined) throw this.#failure ?? new Error(`artifact ${this.path} was not completed`)
     return this.#info
   }
 
@@ -205,11 +225,15 @@ export class ArtifactSink extends Writable {
   #append(data: Buffer): void {
     if (data.length === 0) return
     if (this.#fd === undefined) this.#open()
-    this.#hash.update(data)
+    this.#hashOf().update(data)
     this.#size += data.length
     this.#onChunk?.(data)
     let offset = 0
     while (offset < data.length) offset += writeSync(this.#fd!, data, offset, data.length - offset)
+  }
+
+  #hashOf(): Hash {
+    return (this.#hash ??= createHash('sha256'))
   }
 
   #close(): void {

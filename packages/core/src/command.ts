@@ -143,6 +143,8 @@ export async function preloadCommandRuntime(): Promise<void> {
 /** Copies a child's stream into a sink without ending it; resolves when the stream closes. */
 function pump(source: Readable, sink: NodeJS.WritableStream): Promise<void> {
   return new Promise(resolve => {
+    // If the sink fails (disk full…), keep draining the child so that it never blocks on a full pipe.
+    sink.once('error', () => source.resume())
     source.pipe(sink, { end: false })
     source.once('close', () => {
       source.unpipe(sink)

@@ -81,7 +81,7 @@ export class Engine extends TypedEmitter {
       cwd: this.#cwd,
       runId: options.runId ?? randomUUID(),
       emit: (name, event) => this.emit(name, event),
-      wantsOutput: () => this.hasListeners('node:output'),
+      listens: name => this.hasListeners(name),
     })
     const detachSignal = linkAbort(options.signal, () => execution.cancel())
     const detachProcess = this.#handleSignals ? cancelOnProcessSignals(execution) : () => {}
@@ -102,7 +102,7 @@ interface ExecutionSettings {
   cwd: string
   runId: string
   emit: Emit
-  wantsOutput: () => boolean
+  listens: (name: EngineEventName) => boolean
 }
 
 /** What the engine knows about one node during a run. */
@@ -130,6 +130,12 @@ class RunExecution {
   readonly #states = new Map<TreeNode, NodeState>()
   readonly #cancel = new AbortController()
   readonly #resources = new Map<string, { close(): Promise<void> }>()
+  /** Aborted by cancel(); a set rather than a listener each on the run's signal (see Limiter). */
+  readonly #runningAttempts = new Set<AbortController>()
+  /** Per-node values derived from the ancestors, computed once from the parent's. */
+  readonly #dirs = new Map<TreeNode, string>()
+  readonly #cwds = new Map<TreeNode, string>()
+  readonly #envs = new Map<TreeNode, Readonly<Record<string, string>>>()
   #runDir = ''
   /** Set once a node failed that stops new nodes from starting (not with ignore_failure). */
   #haltReason: string | null = null
@@ -161,7 +167,9 @@ class RunExecution {
   }
 
   cancel(): void {
-    if (!this.cancelled) this.#cancel.abort('cancel')
+    if (this.cancelled) return
+    this.#cancel.abort('cancel')
+    for (const attempt of this.#runningAttempts) attempt.abort('cancel')
   }
 
   async run(): Promise<RunResult> {
@@ -226,7 +234,7 @@ class RunExecution {
     state.status = 'running'
     state.startedAt = new Date()
     // Created by the first artifact written into it.
-    state.dir = this.#store.nodeDir(this.#runDir, tree.segments)
+    state.dir = this.#dirOf(tree)
 
     if (tree.node.executable === undefined) {
       // A group: it succeeds by running its children; its times span theirs.
@@ -247,7 +255,14 @@ class RunExecution {
       return this.#runNode(child, exempt || runIf !== 'success')
     }
     if (tree.node.parallel) {
-      await Promise.all(tree.children.map(runChild))
+      // No more subtrees in flight than executables may run: the rest would only wait for the
+      // limiter, each holding memory (100 groups of 1,000 would be 100,000 waiting coroutines).
+      // No deadlock: a subtree holds a limiter slot only while its own executable runs.
+      let next = 0
+      const lane = async (): Promise<void> => {
+        while (next < tree.children.length) await runChild(tree.children[next++]!)
+      }
+      await Promise.all(Array.from({ length: Math.min(this.#settings.config.maxParallel, tree.children.length) }, lane))
     } else {
       for (const child of tree.children) await runChild(child)
     }
@@ -257,7 +272,7 @@ class RunExecution {
     const state = this.#state(tree)
     state.status = 'skipped'
     state.skipReason = reason
-    this.#settings.emit('node:end', { runId: this.#settings.runId, node: this.#nodeResult(tree) })
+    this.#emitNodeEnd(tree)
     for (const child of tree.children) await this.#skipSubtree(child, `"${tree.path}" was skipped`)
   }
 
@@ -322,7 +337,8 @@ class RunExecution {
       stderr: this.#sink(tree, 'stderr', path.join(dir, 'stderr.log')),
     }
     const attemptAbort = new AbortController()
-    const unlink = linkAbort(this.#cancel.signal, () => attemptAbort.abort('cancel'))
+    if (this.cancelled) attemptAbort.abort('cancel')
+    this.#runningAttempts.add(attemptAbort)
     const timeout = tree.node.options.timeout
     const timer = timeout === undefined ? undefined : setTimeout(() => attemptAbort.abort('timeout'), timeout)
     const ctx: ExecutionContext = {
@@ -335,7 +351,7 @@ class RunExecution {
       signal: attemptAbort.signal,
       stdout: sinks.stdout,
       stderr: sinks.stderr,
-      directStdout: () => (this.#settings.secrets.length === 0 && !this.#settings.wantsOutput() ? sinks.stdout.openDirect() : null),
+      directStdout: () => (this.#settings.secrets.length === 0 && !this.#settings.listens('node:output') ? sinks.stdout.openDirect() : null),
       config,
       resources: this.#runResources(),
       resolve: ref => this.#resolve(ref),
@@ -348,7 +364,7 @@ class RunExecution {
       outcome = { exitCode: null, signal: null, error: serializeError(error) }
     } finally {
       clearTimeout(timer)
-      unlink()
+      this.#runningAttempts.delete(attemptAbort)
     }
 
     const artifacts: ArtifactInfo[] = []
@@ -395,7 +411,7 @@ class RunExecution {
   #sink(tree: TreeNode, stream: 'stdout' | 'stderr' | 'result', file: string): ArtifactSink {
     const { runId, emit } = this.#settings
     const onChunk =
-      stream !== 'result' && this.#settings.wantsOutput()
+      stream !== 'result' && this.#settings.listens('node:output')
         ? (chunk: Buffer) => emit('node:output', { runId, path: tree.path, stream, chunk })
         : undefined
     return new ArtifactSink(stream, file, this.#settings.secrets, { onChunk })
@@ -412,7 +428,12 @@ class RunExecution {
       state.signal = last.signal
       state.error = status === 'succeeded' ? null : last.error
     }
-    this.#settings.emit('node:end', { runId: this.#settings.runId, node: this.#nodeResult(tree) })
+    this.#emitNodeEnd(tree)
+  }
+
+  /** node:end carries a NodeResult: only built when someone listens (100,000 nodes add up). */
+  #emitNodeEnd(tree: TreeNode): void {
+    if (this.#settings.listens('node:end')) this.#settings.emit('node:end', { runId: this.#settings.runId, node: this.#nodeResult(tree) })
   }
 
   #recordFailure(tree: TreeNode, status: NodeStatus, exitCode: number | null, signal: string | null, error: SerializedError | null): void {
@@ -454,16 +475,28 @@ class RunExecution {
 
   // -- context ---------------------------------------------------------------------------------
 
-  #cwdOf(tree: TreeNode): string {
-    const chain: TreeNode[] = []
-    for (let t: TreeNode | null = tree; t !== null; t = t.parent) chain.unshift(t)
-    return chain.reduce((dir, t) => (t.node.options.cwd === undefined ? dir : path.resolve(dir, t.node.options.cwd)), this.#settings.cwd)
+  #dirOf(tree: TreeNode): string {
+    return memo(this.#dirs, tree, () =>
+      tree.parent === null
+        ? this.#store.nodeDir(this.#runDir, [tree.name])
+        : this.#store.childDir(this.#runDir, this.#dirOf(tree.parent), tree.path, tree.name),
+    )
   }
 
-  #envOf(tree: TreeNode): Record<string, string> {
-    const chain: TreeNode[] = []
-    for (let t: TreeNode | null = tree; t !== null; t = t.parent) chain.unshift(t)
-    return Object.assign({}, ...chain.map(t => t.node.options.env ?? {})) as Record<string, string>
+  #cwdOf(tree: TreeNode): string {
+    return memo(this.#cwds, tree, () => {
+      const base = tree.parent === null ? this.#settings.cwd : this.#cwdOf(tree.parent)
+      const own = tree.node.options.cwd
+      return own === undefined ? base : path.resolve(base, own)
+    })
+  }
+
+  #envOf(tree: TreeNode): Readonly<Record<string, string>> {
+    return memo(this.#envs, tree, () => {
+      const base = tree.parent === null ? {} : this.#envOf(tree.parent)
+      const own = tree.node.options.env
+      return own === undefined ? base : { ...base, ...own }
+    })
   }
 
   #runResources(): RunResources {
@@ -545,6 +578,15 @@ export function retryDelay(options: { retryDelay?: number | undefined; backoff?:
   const base = (options.retryDelay ?? 1000) * (options.backoff ?? 2) ** (attempt - 1)
   const jitter = options.jitter ?? 0
   return Math.max(0, Math.round(base * (1 + jitter * (2 * Math.random() - 1))))
+}
+
+function memo<K, V>(cache: Map<K, V>, key: K, compute: () => V): V {
+  let value = cache.get(key)
+  if (value === undefined) {
+    value = compute()
+    cache.set(key, value)
+  }
+  return value
 }
 
 function linkAbort(signal: AbortSignal | undefined, onAbort: () => void): () => void {

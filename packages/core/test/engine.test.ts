@@ -239,6 +239,20 @@ describe('engine', () => {
     expect(outputs).toEqual(['stdout:hi\n'])
   })
 
+  it('runs a chain 500 deep whose directory paths exceed the OS limit', async () => {
+    let leaf: Node | undefined
+    for (let i = 500; i >= 1; i--) {
+      leaf = cmd(`step-${String(i).padStart(4, '0')}`, ['echo', String(i)], { children: leaf ? [leaf] : [] })
+    }
+    const { result } = await run(leaf!)
+    expect(result.status).toBe('succeeded')
+    expect(result.nodes).toHaveLength(500)
+    const deepest = result.nodes[499]!
+    expect(deepest.path.split('/')).toHaveLength(500)
+    expect(deepest.artifacts[0]!.path).toMatch(new RegExp(`^${result.runDir}/%deep/[0-9a-f]{32}/(step-\\d{4}/)+stdout\\.log$`))
+    expect(readFileSync(deepest.artifacts[0]!.path, 'utf8')).toBe('500\n')
+  })
+
   it('survives a listener that throws', async () => {
     const engine = new Engine({ config: testConfig(), handleSignals: false })
     engine.on('node:end', () => {
