@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import { closeSync, mkdirSync, openSync, read, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, mkdirSync, openSync, read, unlinkSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -78,7 +78,10 @@ export class ArtifactStore {
 
 /** The reader that follows a file written directly by a child process. */
 interface DirectTail {
-  readFd: number
+  /** Our copy of the descriptor the child writes to: fstat tells how far it got. */
+  writeFd: number
+  /** Opened once there is something to read (most commands print nothing). */
+  readFd: number | undefined
   /** Set once the writer is done: read to the end, then stop. */
   done: boolean
   /** Cuts short the pause between two reads. */
@@ -154,36 +157,43 @@ export class ArtifactSink extends Writable {
   openDirect(): number {
     if (this.#fd !== undefined || this.#direct !== undefined) throw new Error(`artifact ${this.path} is already open`)
     this.#open()
-    const direct: DirectTail = { readFd: openSync(this.path, 'r'), done: false, wake: null, tail: Promise.resolve() }
+    const direct: DirectTail = { writeFd: this.#fd!, readFd: undefined, done: false, wake: null, tail: Promise.resolve() }
+    this.#fd = undefined
     this.#direct = direct
     direct.tail = this.#tail(direct)
-    return this.#fd!
+    return direct.writeFd
   }
 
   async #tail(direct: DirectTail): Promise<void> {
-    const buffer = Buffer.allocUnsafe(1024 * 1024)
-    let pause = 2
+    let buffer: Buffer | undefined
+    let pause = 5
     for (;;) {
-      const bytesRead = await new Promise<number>((resolve, reject) =>
-        read(direct.readFd, buffer, 0, buffer.length, this.#size, (error, n) => (error ? reject(error) : resolve(n))),
-      )
-      if (bytesRead > 0) {
+      if (!direct.done) {
+        // Wait a little longer each time nothing came, or until finish() says the writer is done.
+        await new Promise<void>(resolve => {
+          const timer = setTimeout(resolve, pause)
+          direct.wake = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        direct.wake = null
+      }
+      const written = fstatSync(direct.writeFd).size
+      const before = this.#size
+      while (this.#size < written) {
+        buffer ??= Buffer.allocUnsafe(1024 * 1024)
+        direct.readFd ??= openSync(this.path, 'r')
+        const length = Math.min(buffer.length, written - this.#size)
+        const bytesRead = await new Promise<number>((resolve, reject) =>
+          read(direct.readFd!, buffer!, 0, length, this.#size, (error, n) => (error ? reject(error) : resolve(n))),
+        )
+        if (bytesRead === 0) break
         this.#hashOf().update(buffer.subarray(0, bytesRead))
         this.#size += bytesRead
-        pause = 2
-        continue
       }
       if (direct.done) return
-      // Nothing new yet: wait a little longer each time, or until finish() says the writer is done.
-      await new Promise<void>(resolve => {
-        const timer = setTimeout(resolve, pause)
-        direct.wake = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-      direct.wake = null
-      pause = Math.min(pause * 2, 200)
+      pause = this.#size > before ? 5 : Math.min(pause * 2, 200)
     }
   }
 
@@ -193,13 +203,13 @@ export class ArtifactSink extends Writable {
     if (this.#failure !== undefined) throw this.#failure
     const direct = this.#direct
     if (direct !== undefined) {
-      this.#close()
       direct.done = true
       direct.wake?.()
       try {
         await direct.tail
       } finally {
-        closeSync(direct.readFd)
+        closeSync(direct.writeFd)
+        if (direct.readFd !== undefined) closeSync(direct.readFd)
       }
       if (this.#size === 0 && !this.#createEmpty) {
         unlinkSync(this.path)

@@ -332,10 +332,9 @@ class RunExecution {
     const startedAt = new Date()
     emit('node:start', { runId, path: tree.path, attempt, startedAt })
 
-    const sinks = {
-      stdout: this.#sink(tree, 'stdout', path.join(dir, 'stdout.log')),
-      stderr: this.#sink(tree, 'stderr', path.join(dir, 'stderr.log')),
-    }
+    // Created on first use: a Func that prints nothing never needs them.
+    const sinks: Partial<Record<'stdout' | 'stderr', ArtifactSink>> = {}
+    const sink = (stream: 'stdout' | 'stderr'): ArtifactSink => (sinks[stream] ??= this.#sink(tree, stream, path.join(dir, `${stream}.log`)))
     const attemptAbort = new AbortController()
     if (this.cancelled) attemptAbort.abort('cancel')
     this.#runningAttempts.add(attemptAbort)
@@ -349,9 +348,13 @@ class RunExecution {
       cwd: this.#cwdOf(tree),
       env: this.#envOf(tree),
       signal: attemptAbort.signal,
-      stdout: sinks.stdout,
-      stderr: sinks.stderr,
-      directStdout: () => (this.#settings.secrets.length === 0 && !this.#settings.listens('node:output') ? sinks.stdout.openDirect() : null),
+      get stdout() {
+        return sink('stdout')
+      },
+      get stderr() {
+        return sink('stderr')
+      },
+      directStdout: () => (this.#settings.secrets.length === 0 && !this.#settings.listens('node:output') ? sink('stdout').openDirect() : null),
       config,
       resources: this.#runResources(),
       resolve: ref => this.#resolve(ref),
@@ -370,7 +373,10 @@ class RunExecution {
     const artifacts: ArtifactInfo[] = []
     let error = outcome.error
     try {
-      for (const info of [await sinks.stdout.finish(), await sinks.stderr.finish()]) if (info !== null) artifacts.push(info)
+      for (const created of [sinks.stdout, sinks.stderr]) {
+        const info = await created?.finish()
+        if (info) artifacts.push(info)
+      }
     } catch (cause) {
       error ??= serializeError(new NodeFailure(`could not write output: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_WRITE' }, { cause }))
     }
