@@ -1,0 +1,397 @@
+/**
+ * The scenarios: what each side runs and what counts as a pass. Sides are implemented in
+ * src/sides/ and run in their own processes; see run.ts.
+ */
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import { availableParallelism } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { formatKb, formatMs } from './src/format.js'
+import { dropSchema, pgUnavailable, pgUrl } from './src/pg-admin.js'
+import { timeNodeProcess, type ProcessRun } from './process-side.js'
+import type { SideResult } from './src/protocol.js'
+
+export type SideSpec =
+  | {
+      kind: 'child'
+      /** Name of an export of src/sides/ (see src/sides/index.ts). */
+      side: string
+      params: Record<string, unknown>
+      env?: Record<string, string>
+      nodeArgs?: string[]
+    }
+  | {
+      /** Measured by the orchestrator itself (whole-process timings). */
+      kind: 'process'
+      label: string
+      run(options: ProcessRun): Promise<SideResult>
+    }
+
+/** The repetitions of one side: best (or median, BENCH_STAT) wall and CPU time, maximum peak RSS. */
+export interface Aggregate {
+  wallMs: number
+  rssKb: number
+  /** CPU time of the process and of the processes it started, same statistic as wallMs. */
+  cpuMs: number
+  runs: SideResult[]
+}
+
+export interface Evaluation {
+  status: 'pass' | 'fail' | 'info'
+  ratio?: number | undefined
+  /** Overrides the default CPU ratio (engine CPU / baseline CPU). */
+  cpuRatio?: number | undefined
+  note?: string | undefined
+}
+
+/** What a scenario's setup may use. */
+export interface SetupContext {
+  /** Runs a side in a fresh process (like a measured one) and returns what it reported. */
+  runSide(spec: SideSpec, name: string): Promise<SideResult>
+  log(message: string): void
+  resultsDir: string
+  tmpRoot: string
+  buildDir: string
+}
+
+export interface Scenario {
+  id: string
+  title: string
+  /** The target, as shown in the table. */
+  target: string
+  /** Resolves to null when the scenario can run, else to the reason it is skipped. */
+  available?(): Promise<string | null>
+  /** Prepares what the sides need (seeded databases…); may be shared between scenarios. */
+  setup?(ctx: SetupContext): Promise<void>
+  /** Repetitions, given BENCH_REPEAT. */
+  repeat?(requested: number): number
+  engine: SideSpec
+  baseline?: SideSpec
+  evaluate(engine: Aggregate, baseline: Aggregate | undefined): Evaluation
+}
+
+const MiB = 1024 * 1024
+const GiB = 1024 * MiB
+
+function child(side: string, params: Record<string, unknown>): SideSpec {
+  return { kind: 'child', side, params }
+}
+
+/** Pass when engine/baseline wall time ≤ maxRatio and the absolute limits hold. */
+function ratioTarget(maxRatio: number, limits: { rssMb?: number; wallMs?: number } = {}) {
+  return (engine: Aggregate, baseline: Aggregate | undefined): Evaluation => {
+    if (baseline === undefined) throw new Error('ratio target without a baseline')
+    const ratio = engine.wallMs / baseline.wallMs
+    const misses: string[] = []
+    if (ratio > maxRatio) misses.push(`ratio ${ratio.toFixed(2)} > ${maxRatio}`)
+    if (limits.rssMb !== undefined && engine.rssKb > limits.rssMb * 1024) misses.push(`RSS ${formatKb(engine.rssKb)} > ${limits.rssMb} MB`)
+    if (limits.wallMs !== undefined && engine.wallMs > limits.wallMs) misses.push(`wall ${formatMs(engine.wallMs)} > ${formatMs(limits.wallMs)}`)
+    return { status: misses.length === 0 ? 'pass' : 'fail', ratio, note: misses.join('; ') || undefined }
+  }
+}
+
+/** Null when @wtflow/core (as built) exports Func, else why the Func scenarios are skipped. */
+async function funcAvailable(): Promise<string | null> {
+  try {
+    const core = (await import('@wtflow/core')) as Record<string, unknown>
+    return typeof core.Func === 'function' ? null : 'Func not available yet: @wtflow/core (dist) does not export Func'
+  } catch (error) {
+    return `Func not available yet: cannot import @wtflow/core (${error instanceof Error ? error.message : String(error)})`
+  }
+}
+
+/** Null when @wtflow/db (as built) has what the db scenarios use. */
+async function dbAvailable(): Promise<string | null> {
+  try {
+    const db = (await import('@wtflow/db')) as Record<string, unknown>
+    const missing = ['openDatabase', 'attachRecorder', 'insertRuns', 'syntheticRun'].filter(name => typeof db[name] !== 'function')
+    return missing.length === 0 ? null : `@wtflow/db not available yet: its build lacks ${missing.join(', ')}`
+  } catch (error) {
+    return `@wtflow/db not available yet: cannot import it (${error instanceof Error ? error.message : String(error)})`
+  }
+}
+
+async function pgAvailable(): Promise<string | null> {
+  return (await dbAvailable()) ?? (await pgUnavailable(pgUrl()))
+}
+
+const eRepeat = Math.max(1, Math.floor(Number(process.env.BENCH_E_REPEAT ?? '1')) || 1)
+const keepSeed = /^(1|true)$/i.test(process.env.BENCH_KEEP_SEED ?? '')
+const cleanups: Array<{ what: string; run: () => Promise<void> }> = []
+const seeds = new Map<string, Promise<void>>()
+
+/** Undoes what setups created (PostgreSQL schemas, seeded files); called once at the end. */
+export async function cleanup(log: (message: string) => void): Promise<void> {
+  for (const { what, run } of cleanups.splice(0).reverse()) {
+    try {
+      await run()
+      log(`cleanup: ${what}`)
+    } catch (error) {
+      log(`cleanup failed: ${what}: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+}
+
+/** The PostgreSQL schema of this bench run for tracked runs, dropped at the end. */
+let trackingSchema: string | null = null
+function pgTrackingSchema(): string {
+  if (trackingSchema === null) {
+    trackingSchema = `wtflow_bench_${process.pid}_${Date.now().toString(36)}`
+    const schema = trackingSchema
+    cleanups.push({ what: `drop schema ${schema}`, run: () => dropSchema(pgUrl(), schema) })
+  }
+  return trackingSchema
+}
+
+interface SeedPlan {
+  runs: number
+  nodes: number
+}
+
+/** Where the seeded history of a dialect lives (params for the db sides). */
+function seedTarget(dialect: 'sqlite' | 'postgres', plan: SeedPlan, ctx: { resultsDir: string; tmpRoot: string }): Record<string, unknown> {
+  const tag = `${plan.runs}x${plan.nodes}`
+  if (dialect === 'sqlite') {
+    const dir = keepSeed ? path.join(ctx.resultsDir, 'seed') : ctx.tmpRoot
+    return { db: 'sqlite', file: path.join(dir, `history-${tag}.db`) }
+  }
+  return { db: pgUrl(), schema: keepSeed ? `wtflow_bench_seed_${tag}` : `wtflow_bench_seed_${process.pid}` }
+}
+
+/** Seeds the history of a dialect once per bench run (or reuses a kept one, BENCH_KEEP_SEED=1). */
+function ensureSeed(dialect: 'sqlite' | 'postgres', plan: SeedPlan, ctx: SetupContext): Promise<void> {
+  const key = `${dialect}:${plan.runs}x${plan.nodes}`
+  let seeding = seeds.get(key)
+  if (seeding === undefined) {
+    seeding = (async () => {
+      const target = seedTarget(dialect, plan, ctx)
+      if (dialect === 'sqlite') {
+        const file = target.file as string
+        fs.mkdirSync(path.dirname(file), { recursive: true })
+        if (keepSeed && fs.existsSync(file)) {
+          ctx.log(`seed: reusing ${file} (BENCH_KEEP_SEED=1; delete it to reseed)`)
+          return
+        }
+        fs.rmSync(file, { force: true })
+        if (!keepSeed) cleanups.push({ what: `delete ${file}`, run: async () => fs.rmSync(file, { force: true }) })
+      } else {
+        const schema = target.schema as string
+        if (!keepSeed) cleanups.push({ what: `drop schema ${schema}`, run: () => dropSchema(pgUrl(), schema) })
+        else ctx.log(`seed: schema ${schema} is kept (BENCH_KEEP_SEED=1); a complete one is reused`)
+      }
+      ctx.log(`seed: ${dialect} history of ${plan.runs.toLocaleString('en')} runs × ${plan.nodes} nodes`)
+      const result = await ctx.runSide(child('db-seed', { ...target, ...plan, reuse: keepSeed }), `seed-${dialect}`)
+      ctx.log(`seed: ${dialect} ${result.extra?.reused === true ? 'reused' : `seeded in ${formatMs(result.wallMs)}`}`)
+    })()
+    seeds.set(key, seeding)
+  }
+  return seeding
+}
+
+/** The built `wtflow` bin, found through the package's public entry. */
+function cliBin(): string {
+  try {
+    return path.join(path.dirname(fileURLToPath(import.meta.resolve('@wtflow/cli'))), 'bin.js')
+  } catch {
+    return path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'cli', 'dist', 'bin.js')
+  }
+}
+
+async function cliAvailable(): Promise<string | null> {
+  const bin = cliBin()
+  if (!fs.existsSync(bin)) return `wtflow CLI not available yet: ${bin} is not built`
+  const result = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8', timeout: 30_000 })
+  return result.status === 0 ? null : `wtflow CLI not working yet: \`wtflow --version\` exited with ${result.status}: ${(result.stderr || result.stdout).trim().slice(0, 200)}`
+}
+
+/** Pass when the whole process takes ≤ maxMs (the `node -e 0` baseline is shown beside). */
+function absoluteTarget(maxMs: number) {
+  return (engine: Aggregate, baseline: Aggregate | undefined): Evaluation => {
+    const ratio = baseline === undefined ? undefined : engine.wallMs / baseline.wallMs
+    return engine.wallMs <= maxMs ? { status: 'pass', ratio } : { status: 'fail', ratio, note: `${formatMs(engine.wallMs)} > ${formatMs(maxMs)}` }
+  }
+}
+
+/** Pass when the median latency of a history query is ≤ maxMs. */
+function latencyTarget(maxMs: number) {
+  return (engine: Aggregate): Evaluation => {
+    const p95 = engine.runs.map(r => r.extra?.p95Ms).filter((v): v is number => typeof v === 'number')
+    const note = p95.length ? `p95 ${formatMs(Math.min(...p95))}` : undefined
+    return engine.wallMs <= maxMs
+      ? { status: 'pass', note }
+      : { status: 'fail', note: [note, `median ${formatMs(engine.wallMs)} > ${maxMs} ms`].filter(Boolean).join('; ') }
+  }
+}
+
+/** (e): per-node time of the big tree over that of the small one. */
+function scalingTarget(bigNodes: number, smallNodes: number, maxRatio: number, rssMb: number) {
+  return (engine: Aggregate, baseline: Aggregate | undefined): Evaluation => {
+    if (baseline === undefined) throw new Error('scaling target without the small tree')
+    const ratio = engine.wallMs / bigNodes / (baseline.wallMs / smallNodes)
+    const misses: string[] = []
+    if (ratio > maxRatio) misses.push(`per-node time ${ratio.toFixed(2)}× that of the small tree > ${maxRatio}`)
+    if (engine.rssKb > rssMb * 1024) misses.push(`RSS ${formatKb(engine.rssKb)} > ${rssMb} MB`)
+    const perNode = `${((1000 * engine.wallMs) / bigNodes).toFixed(0)} µs/node vs ${((1000 * baseline.wallMs) / smallNodes).toFixed(0)} µs/node`
+    const cpuRatio = engine.cpuMs / bigNodes / (baseline.cpuMs / smallNodes)
+    return { status: misses.length === 0 ? 'pass' : 'fail', ratio, cpuRatio, note: [perNode, ...misses].join('; ') }
+  }
+}
+
+export function scenarios(quick: boolean): Scenario[] {
+  const commands = quick ? 50 : 1000
+  const outputBytes = quick ? 16 * MiB : GiB
+  const concurrency = 10
+  // Func threads: the engine's pool has min(maxParallel, availableParallelism()) threads.
+  const threads = Math.min(concurrency, availableParallelism())
+  const funcs = quick ? 100 : 1000
+  const tree = quick ? { small: 2, big: 10, perGroup: 100 } : { small: 10, big: 100, perGroup: 1000 }
+  const treeNodes = (groups: number) => 1 + groups + groups * tree.perGroup
+  const seed: SeedPlan = quick ? { runs: 200, nodes: 100 } : { runs: 10_000, nodes: 100 }
+  const queryIterations = quick ? 20 : 100
+  const dbScenarios: Scenario[] = (['sqlite', 'postgres'] as const).flatMap(dialect => {
+    const name = dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'
+    const available = dialect === 'sqlite' ? dbAvailable : pgAvailable
+    const short = dialect === 'sqlite' ? 'sqlite' : 'pg'
+    const maxRatio = dialect === 'sqlite' ? 1.1 : 1.25
+    let params: Record<string, unknown> = {}
+    const setupQuery = async (ctx: SetupContext) => {
+      await ensureSeed(dialect, seed, ctx)
+      params = seedTarget(dialect, seed, ctx)
+    }
+    const query = (op: 'list' | 'get'): SideSpec => ({
+      kind: 'child',
+      side: 'db-query',
+      get params() {
+        return { ...params, op, iterations: queryIterations, runs: seed.runs }
+      },
+    })
+    const history = `${seed.runs.toLocaleString('en')} runs × ${seed.nodes} nodes`
+    return [
+      {
+        id: `db-${short}`,
+        title: `(db) chain of ${commands} \`true\` recorded in ${name} vs tracking off`,
+        target: `≤ ${maxRatio.toFixed(2)}×`,
+        available,
+        engine: {
+          kind: 'child',
+          side: 'engine-chain-tracked',
+          get params() {
+            return dialect === 'sqlite' ? { count: commands, db: 'sqlite' } : { count: commands, db: pgUrl(), schema: pgTrackingSchema() }
+          },
+        },
+        baseline: child('engine-chain-tracked', { count: commands, db: 'none' }),
+        evaluate: ratioTarget(maxRatio),
+      },
+      {
+        id: `db-${short}-list`,
+        title: `(db) ${name}: list the newest 50 runs of ${history} (median of ${queryIterations})`,
+        target: 'median ≤ 20 ms',
+        available,
+        setup: setupQuery,
+        engine: query('list'),
+        evaluate: latencyTarget(20),
+      },
+      {
+        id: `db-${short}-show`,
+        title: `(db) ${name}: load one run of ${seed.nodes} nodes from ${history} (median of ${queryIterations})`,
+        target: 'median ≤ 20 ms',
+        available,
+        setup: setupQuery,
+        engine: query('get'),
+        evaluate: latencyTarget(20),
+      },
+    ]
+  })
+  return [
+    {
+      id: 'a',
+      title: `(a) chain of ${commands} \`true\` (depth ${commands}) vs sequential execa loop`,
+      target: '≤ 1.10×',
+      engine: child('engine-chain', { count: commands, names: 'short' }),
+      baseline: child('execa-seq', { count: commands }),
+      evaluate: ratioTarget(1.1),
+    },
+    {
+      id: 'b',
+      title: `(b) ${commands} parallel \`true\`, maxParallel ${concurrency} vs execa pool of ${concurrency}`,
+      target: '≤ 1.10×',
+      engine: child('engine-parallel', { count: commands, concurrency }),
+      baseline: child('execa-pool', { count: commands, concurrency }),
+      evaluate: ratioTarget(1.1),
+    },
+    {
+      id: 'd',
+      title: `(d) ${outputBytes / MiB} MiB of 64-byte lines captured vs shell \`> file\``,
+      target: '≤ 1.25×, RSS ≤ 150 MB',
+      engine: child('engine-output', { bytes: outputBytes }),
+      baseline: child('shell-redirect', { bytes: outputBytes }),
+      evaluate: ratioTarget(1.25, { rssMb: 150 }),
+    },
+    {
+      id: 'c',
+      title: `(c) ${funcs} parallel no-op Funcs, maxParallel ${concurrency} (${threads} threads) vs tinypool loop`,
+      target: '≤ 1.5×, < 1 s',
+      available: funcAvailable,
+      engine: child('engine-funcs', { count: funcs, concurrency }),
+      baseline: child('tinypool-loop', { count: funcs, concurrency, threads }),
+      evaluate: ratioTarget(1.5, { wallMs: 1000 }),
+    },
+    {
+      id: 'e',
+      title: `(e) ${treeNodes(tree.big).toLocaleString('en')} no-op Func nodes (${tree.big} parallel groups of ${tree.perGroup}) vs ${treeNodes(tree.small).toLocaleString('en')} (${tree.small} groups); ratio = per-node time`,
+      target: 'per-node ≤ 1.25×, RSS ≤ 1 GB',
+      available: funcAvailable,
+      // The big tree takes minutes: one run of each tree unless BENCH_E_REPEAT says otherwise.
+      repeat: () => eRepeat,
+      engine: child('engine-func-tree', { groups: tree.big, perGroup: tree.perGroup, concurrency }),
+      baseline: child('engine-func-tree', { groups: tree.small, perGroup: tree.perGroup, concurrency }),
+      evaluate: scalingTarget(treeNodes(tree.big), treeNodes(tree.small), 1.25, 1024),
+    },
+    ...dbScenarios,
+    ...cliScenarios(seed),
+  ]
+}
+
+function cliScenarios(seed: SeedPlan): Scenario[] {
+  const wtfile = fileURLToPath(new URL('./src/fixtures/cli-wtfile.ts', import.meta.url))
+  const nodeE0: SideSpec = { kind: 'process', label: 'node -e 0', run: options => timeNodeProcess(['-e', '0'], options) }
+  // One working directory for every `wtflow run` of this bench run: its default history
+  // (.wtflow/wtflow.db) exists after the warm-up, as it would for a user.
+  let runCwd = ''
+  let seedParams: Record<string, unknown> = {}
+  return [
+    {
+      id: 'cli-run',
+      title: '(cli) `wtflow run` of a one-node workflow (whole process, SQLite history on) vs `node -e 0`',
+      target: '≤ 0.6 s',
+      available: cliAvailable,
+      async setup(ctx) {
+        runCwd = path.join(ctx.tmpRoot, 'cli-run')
+        fs.mkdirSync(runCwd, { recursive: true })
+        ctx.log('cli-run: warm-up run (creates the history, warms the tsx cache)')
+        await timeNodeProcess([cliBin(), 'run', wtfile], { tmpDir: runCwd, cwd: runCwd, buildDir: ctx.buildDir, timeoutMs: 60_000 })
+      },
+      engine: { kind: 'process', label: 'wtflow run cli-wtfile.ts', run: options => timeNodeProcess([cliBin(), 'run', wtfile], { ...options, cwd: runCwd }) },
+      baseline: nodeE0,
+      evaluate: absoluteTarget(600),
+    },
+    {
+      id: 'cli-runs',
+      title: `(cli) \`wtflow runs --limit 50\` on a SQLite history of ${seed.runs.toLocaleString('en')} runs (whole process) vs \`node -e 0\``,
+      target: '≤ 0.4 s',
+      available: async () => (await cliAvailable()) ?? (await dbAvailable()),
+      async setup(ctx) {
+        await ensureSeed('sqlite', seed, ctx)
+        seedParams = seedTarget('sqlite', seed, ctx)
+      },
+      engine: {
+        kind: 'process',
+        label: 'wtflow runs --limit 50',
+        run: options => timeNodeProcess([cliBin(), 'runs', '--limit', '50'], { ...options, env: { WTFLOW_DB_URL: `sqlite://${seedParams.file as string}` } }),
+      },
+      baseline: nodeE0,
+      evaluate: absoluteTarget(400),
+    },
+  ]
+}

@@ -1,0 +1,270 @@
+import { SPINNER, colorFor, statusSymbol, statusWord } from '../status.js'
+import { formatClock, formatDuration, oneLine, padEnd, shortId, truncate, visibleWidth, type Output } from '../terminal.js'
+import { describeOutcome, type NodeProgress, type RunProgress } from './progress.js'
+import { layoutTree } from './tree.js'
+
+/** What the run command tells a display. */
+export interface RunDisplay {
+  runStarted(progress: RunProgress): void
+  nodeStarted(progress: RunProgress, node: NodeProgress): void
+  attemptEnded(progress: RunProgress, node: NodeProgress): void
+  nodeEnded(progress: RunProgress, node: NodeProgress): void
+  runEnded(progress: RunProgress): void
+  /** A message about the run as a whole (`cancelling…`). */
+  note(text: string): void
+  /** Leaves the terminal as it found it (cursor visible). Idempotent. */
+  close(): void
+}
+
+export function createDisplay(out: Output): RunDisplay {
+  return out.interactive ? new LiveDisplay(out) : new PlainDisplay(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Not a terminal (CI, pipes, files): one timestamped line per event, no escape codes. A
+ * skipped subtree is one line, not one per node.
+ */
+export class PlainDisplay implements RunDisplay {
+  readonly #out: Output
+
+  constructor(out: Output) {
+    this.#out = out
+  }
+
+  #line(text: string): void {
+    this.#out.write(`${formatClock(new Date())} ${text}\n`)
+  }
+
+  runStarted(progress: RunProgress): void {
+    this.#line(`run    ${progress.workflow}: started run ${progress.runId} (${plural(progress.nodes.length, 'node')})`)
+  }
+
+  nodeStarted(progress: RunProgress, node: NodeProgress): void {
+    const max = progress.maxAttempts.get(node.plan.path) ?? 1
+    const attempt = node.attempt > 1 ? ` (attempt ${node.attempt}/${max})` : ''
+    const what = node.plan.display === null ? '' : `: ${oneLine(node.plan.display)}`
+    this.#line(`start  ${node.plan.path}${attempt}${what}`)
+  }
+
+  attemptEnded(_progress: RunProgress, node: NodeProgress): void {
+    if (node.retry === null) return
+    this.#line(`retry  ${node.plan.path}: attempt ${node.attempt} failed (${node.retry.lastError}); next attempt in ${formatDuration(node.retry.at - Date.now())}`)
+  }
+
+  nodeEnded(progress: RunProgress, node: NodeProgress): void {
+    const took = node.startedAt !== null && node.endedAt !== null ? ` (${formatDuration(node.endedAt.getTime() - node.startedAt.getTime())})` : ''
+    const path = node.plan.path
+    switch (node.status) {
+      case 'succeeded':
+        this.#line(`ok     ${path}${took}`)
+        return
+      case 'skipped': {
+        const parent = node.plan.parentPath === null ? undefined : progress.byPath.get(node.plan.parentPath)
+        if (parent?.status === 'skipped') return
+        const below = countDescendants(progress, path)
+        this.#line(`skip   ${path}: ${node.result?.skipReason ?? 'skipped'}${below > 0 ? ` (and ${plural(below, 'node')} below)` : ''}`)
+        return
+      }
+      case 'cancelled':
+        this.#line(`cancel ${path}${took}`)
+        return
+      case 'timed_out':
+        this.#line(`FAILED ${path}: ${node.result === null ? 'timed out' : describeOutcome(node.result)}${took}`)
+        return
+      default:
+        this.#line(`FAILED ${path}: ${node.result === null ? node.status : describeOutcome(node.result)}${took}`)
+    }
+  }
+
+  runEnded(progress: RunProgress): void {
+    const result = progress.result
+    if (result === null) return
+    this.#line(`end    ${progress.workflow}: ${result.status} in ${formatDuration(result.endedAt.getTime() - result.startedAt.getTime())}`)
+  }
+
+  note(text: string): void {
+    this.#line(`note   ${text}`)
+  }
+
+  close(): void {}
+}
+
+function countDescendants(progress: RunProgress, path: string): number {
+  const prefix = `${path}/`
+  return progress.nodes.filter(node => node.plan.path.startsWith(prefix)).length
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const FRAME_MS = 100
+const HIDE_CURSOR = '\x1b[?25l'
+const SHOW_CURSOR = '\x1b[?25h'
+
+/**
+ * A terminal: the tree of nodes redrawn in place (at most ~10 times a second) with spinners,
+ * statuses and durations. When the tree is taller than the screen, the part around the nodes
+ * that are running (or failed) is shown.
+ */
+export class LiveDisplay implements RunDisplay {
+  readonly #out: Output
+  #progress: RunProgress | null = null
+  #timer: NodeJS.Timeout | null = null
+  #drawnLines = 0
+  #frame = 0
+  #notes: string[] = []
+  #cursorHidden = false
+  readonly #restoreCursor = () => {
+    if (this.#cursorHidden) this.#out.stream.write(SHOW_CURSOR)
+  }
+
+  constructor(out: Output) {
+    this.#out = out
+  }
+
+  runStarted(progress: RunProgress): void {
+    this.#progress = progress
+    this.#drawnLines = 0
+    this.#notes = []
+    if (!this.#cursorHidden) {
+      this.#cursorHidden = true
+      this.#out.stream.write(HIDE_CURSOR)
+      process.once('exit', this.#restoreCursor)
+    }
+    this.#draw()
+    this.#timer = setInterval(() => {
+      this.#frame++
+      this.#draw()
+    }, FRAME_MS)
+    this.#timer.unref()
+  }
+
+  // Events only change state; the timer draws, so a burst of events costs one frame.
+  nodeStarted(): void {}
+  attemptEnded(): void {}
+  nodeEnded(): void {}
+
+  runEnded(): void {
+    if (this.#timer !== null) clearInterval(this.#timer)
+    this.#timer = null
+    this.#draw()
+    this.#progress = null
+  }
+
+  note(text: string): void {
+    this.#notes.push(text)
+    this.#draw()
+  }
+
+  close(): void {
+    if (this.#timer !== null) clearInterval(this.#timer)
+    this.#timer = null
+    if (this.#cursorHidden) {
+      this.#out.stream.write(SHOW_CURSOR)
+      this.#cursorHidden = false
+      process.off('exit', this.#restoreCursor)
+    }
+  }
+
+  #draw(): void {
+    const progress = this.#progress
+    if (progress === null) return
+    const columns = Math.max(20, Math.min(this.#out.columns, 500)) - 1
+    const lines = fitHeight(this.#lines(progress), Math.max(5, Math.min(this.#out.rows, 500) - 1), progress)
+    let text = this.#drawnLines > 0 ? `\x1b[${this.#drawnLines}A\r` : ''
+    for (const line of lines) text += `\x1b[2K${fitWidth(line, columns)}\n`
+    text += '\x1b[J'
+    this.#out.stream.write(text)
+    this.#drawnLines = lines.length
+  }
+
+  #lines(progress: RunProgress): Line[] {
+    const style = this.#out.style
+    const now = Date.now()
+    const result = progress.result
+    const elapsed = (result?.endedAt.getTime() ?? now) - progress.startedAt.getTime()
+    const headSymbol = result === null ? style.cyan(SPINNER[this.#frame % SPINNER.length]!) : statusSymbol(result.status, style)
+    const headStatus = result === null ? '' : `  ${colorFor(result.status, style)(statusWord(result.status))}`
+    const lines: Line[] = [{ text: `${headSymbol} ${style.bold(progress.workflow)}  ${style.dim(`run ${shortId(progress.runId)}`)}  ${formatDuration(elapsed)}${headStatus}` }]
+
+    const tree = layoutTree(progress.nodes.map(node => ({ path: node.plan.path, parentPath: node.plan.parentPath, node })))
+    const nameWidth = Math.min(48, Math.max(...tree.map(line => visibleWidth(line.prefix) + 2 + visibleWidth(line.item.node.plan.name))))
+    for (const { item, prefix } of tree) {
+      const node = item.node
+      const symbol = node.status === 'running' && node.retry === null ? style.cyan(SPINNER[this.#frame % SPINNER.length]!) : statusSymbol(node.status, style)
+      const head = `${style.dim(prefix)}${symbol} ${node.plan.name}`
+      const parts: string[] = []
+      if (node.startedAt !== null && node.status !== 'skipped') {
+        parts.push(style.dim(formatDuration((node.endedAt?.getTime() ?? now) - node.startedAt.getTime())))
+      }
+      const detail = this.#detail(progress, node, now)
+      if (detail !== '') parts.push(detail)
+      lines.push({ text: `${padEnd(head, nameWidth)}  ${parts.join('  ')}`.trimEnd(), path: node.plan.path, status: node.status })
+    }
+    for (const note of this.#notes) lines.push({ text: style.yellow(note) })
+    return lines
+  }
+
+  #detail(progress: RunProgress, node: NodeProgress, now: number): string {
+    const style = this.#out.style
+    const max = progress.maxAttempts.get(node.plan.path) ?? 1
+    switch (node.status) {
+      case 'running':
+        if (node.retry !== null) {
+          return style.yellow(`attempt ${node.attempt}/${max} failed (${node.retry.lastError}), retry in ${formatDuration(Math.max(0, node.retry.at - now))}`)
+        }
+        return node.attempt > 1 ? style.yellow(`attempt ${node.attempt}/${max}`) : ''
+      case 'pending':
+        return ''
+      case 'succeeded':
+        return node.attempt > 1 ? style.dim(`after ${node.attempt} attempts`) : ''
+      case 'skipped':
+        return style.dim('skipped')
+      default: {
+        const what = node.result === null ? statusWord(node.status) : describeOutcome(node.result)
+        const attempts = node.attempt > 1 ? ` (${node.attempt} attempts)` : ''
+        return colorFor(node.status, style)(`${what}${attempts}`)
+      }
+    }
+  }
+}
+
+interface Line {
+  text: string
+  path?: string
+  status?: string
+}
+
+/** Keeps the header and the notes, and a window of the tree around what is running or failed. */
+function fitHeight(lines: Line[], maxLines: number, _progress: RunProgress): string[] {
+  if (lines.length <= maxLines) return lines.map(line => line.text)
+  const [header, ...rest] = lines
+  const nodes = rest.filter(line => line.path !== undefined)
+  const notes = rest.filter(line => line.path === undefined)
+  const budget = Math.max(1, maxLines - 1 - notes.length - 2)
+  const focus = nodes.findIndex(line => line.status === 'running' || line.status === 'failed' || line.status === 'timed_out')
+  const start = Math.max(0, Math.min((focus === -1 ? nodes.length : focus) - 2, nodes.length - budget))
+  const shown = nodes.slice(start, start + budget)
+  const above = start
+  const below = nodes.length - start - shown.length
+  return [
+    header!.text,
+    ...(above > 0 ? [`  … ${plural(above, 'node')} above`] : []),
+    ...shown.map(line => line.text),
+    ...(below > 0 ? [`  … ${plural(below, 'node')} below`] : []),
+    ...notes.map(line => line.text),
+  ]
+}
+
+/** Cuts a styled line to the terminal width (a wrapped line would break the redraw). */
+function fitWidth(line: string, columns: number): string {
+  if (visibleWidth(line) <= columns) return line
+  // Drop styling rather than cut through an escape sequence.
+  // eslint-disable-next-line no-control-regex
+  return truncate(line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''), columns)
+}
+
+export function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`
+}

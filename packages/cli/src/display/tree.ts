@@ -1,0 +1,46 @@
+/** Tree drawing shared by the live view, `--dry-run` and `wtflow show`. */
+
+export interface TreeItem {
+  path: string
+  parentPath: string | null
+}
+
+export interface TreeLine<T extends TreeItem> {
+  item: T
+  depth: number
+  /** Drawn before the node's own line: `├─ `, `│  └─ `… (empty for a root). */
+  prefix: string
+  /** Drawn before extra lines that belong to the node (artifacts, errors), keeping the guides. */
+  continuation: string
+}
+
+/**
+ * Lays items (parents before children, siblings in order) out as a tree. Items whose parent is
+ * not in the list are roots.
+ */
+export function layoutTree<T extends TreeItem>(items: readonly T[]): TreeLine<T>[] {
+  const byPath = new Map(items.map(item => [item.path, item]))
+  const children = new Map<string | null, T[]>()
+  for (const item of items) {
+    const parent = item.parentPath !== null && byPath.has(item.parentPath) ? item.parentPath : null
+    let list = children.get(parent)
+    if (list === undefined) children.set(parent, (list = []))
+    list.push(item)
+  }
+  const lines: TreeLine<T>[] = []
+  const visit = (item: T, depth: number, guides: string, isLast: boolean) => {
+    const own = depth === 0 ? '' : guides + (isLast ? '└─ ' : '├─ ')
+    const below = depth === 0 ? '' : guides + (isLast ? '   ' : '│  ')
+    const kids = children.get(item.path) ?? []
+    lines.push({ item, depth, prefix: own, continuation: below + (kids.length > 0 ? '│  ' : '   ') })
+    kids.forEach((child, i) => visit(child, depth + 1, below, i === kids.length - 1))
+  }
+  for (const root of children.get(null) ?? []) visit(root, 0, '', true)
+  return lines
+}
+
+/** The parent of a node path (`a/b/c` → `a/b`); node names never contain `/`. */
+export function parentOf(path: string): string | null {
+  const slash = path.lastIndexOf('/')
+  return slash === -1 ? null : path.slice(0, slash)
+}

@@ -1,0 +1,95 @@
+import { outputFor } from './terminal.js'
+
+/** Exit codes of every `wtflow` command. */
+export const ExitCode = {
+  /** Everything succeeded. */
+  ok: 0,
+  /** A node failed (or, for history commands, what was asked for does not exist). */
+  failed: 1,
+  /** Usage, validation, configuration or database error: nothing ran. */
+  usage: 2,
+  /** Interrupted (Ctrl-C, SIGTERM). */
+  interrupted: 130,
+} as const
+
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+/**
+ * An error the CLI reports as one short paragraph: what went wrong and what to do about it.
+ * Its stack is only shown with `WTFLOW_DEBUG=1`.
+ */
+export class CliError extends Error {
+  readonly exitCode: ExitCode
+
+  constructor(message: string, options: { exitCode?: ExitCode; cause?: unknown } = {}) {
+    super(message, { cause: options.cause })
+    this.name = 'CliError'
+    this.exitCode = options.exitCode ?? ExitCode.usage
+  }
+}
+
+interface CodedError extends Error {
+  code?: unknown
+}
+
+/** Errors of @wtflow/core and @wtflow/db by their stable `code`, with the exit code they map to. */
+function describeKnown(error: CodedError): { message: string; exitCode: ExitCode } | null {
+  switch (error.code) {
+    case 'WTFLOW_VALIDATION':
+      return { message: `invalid workflow: ${sentence(error.message)} Fix the workflow definition; nothing was run.`, exitCode: ExitCode.usage }
+    case 'WTFLOW_CONFIG': {
+      const hint =
+        (error as { key?: unknown }).key === 'database.url'
+          ? ' Fix the URL, or set WTFLOW_DB_URL=none to run without recording history.'
+          : ''
+      return { message: `configuration error: ${sentence(error.message)}${hint}`, exitCode: ExitCode.usage }
+    }
+    case 'WTFLOW_RUN_NOT_FOUND':
+    case 'WTFLOW_RUN_AMBIGUOUS':
+    case 'WTFLOW_NODE_NOT_FOUND':
+      return { message: sentence(error.message), exitCode: ExitCode.usage }
+    default:
+      return null
+  }
+}
+
+export function sentence(message: string): string {
+  return /[.!?]$/.test(message) ? message : `${message}.`
+}
+
+export function exitCodeOf(error: unknown): ExitCode {
+  if (error instanceof CliError) return error.exitCode
+  if (error instanceof Error) return describeKnown(error)?.exitCode ?? ExitCode.usage
+  return ExitCode.usage
+}
+
+export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env.WTFLOW_DEBUG?.toLowerCase()
+  return value !== undefined && value !== '' && value !== '0' && value !== 'false'
+}
+
+/** The paragraph shown for an error; with `WTFLOW_DEBUG=1`, followed by stacks and causes. */
+export function formatError(error: unknown, debug = debugEnabled()): string {
+  let text: string
+  if (error instanceof CliError) text = error.message
+  else if (error instanceof Error) text = describeKnown(error)?.message ?? `unexpected error: ${error.message}`
+  else text = `unexpected error: ${String(error)}`
+  if (!debug) {
+    if (!(error instanceof CliError) && (!(error instanceof Error) || describeKnown(error) === null)) {
+      text += ' Set WTFLOW_DEBUG=1 to see the stack trace; if it looks like a bug in wtflow, please report it.'
+    }
+    return text
+  }
+  const details: string[] = []
+  for (let cause: unknown = error, depth = 0; cause !== undefined && cause !== null && depth < 5; depth++) {
+    details.push(cause instanceof Error ? (cause.stack ?? `${cause.name}: ${cause.message}`) : String(cause))
+    cause = cause instanceof Error ? cause.cause : undefined
+  }
+  return `${text}\n\n${details.join('\n\ncaused by: ')}`
+}
+
+/** Prints `wtflow: error: …` on stderr. */
+export function printError(error: unknown): void {
+  const out = outputFor(process.stderr)
+  out.write(`${out.style.red(out.style.bold('wtflow: error:'))} ${formatError(error)}\n`)
+}

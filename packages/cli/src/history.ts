@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs'
+import type { WtflowConfig } from '@wtflow/core'
+import type { HistoryDatabase } from '@wtflow/db'
+import { CliError } from './errors.js'
+
+/** Reads the configuration (`--config`, `WTFLOW_*`, `./wtflow.ini`); a bad value is a `ConfigError` (exit 2). */
+export async function readConfig(configFile: string | undefined): Promise<WtflowConfig> {
+  const { loadConfig } = await import('@wtflow/core')
+  return loadConfig(configFile === undefined ? {} : { configFile })
+}
+
+/**
+ * Opens run history for `wtflow run`: null when tracking is off (`database.url = none`).
+ * A database that cannot be opened is a one-paragraph error (exit 2) before anything runs.
+ */
+export async function openHistoryForRun(config: WtflowConfig): Promise<HistoryDatabase | null> {
+  if (config.database.kind === 'none') return null
+  return open(config)
+}
+
+/**
+ * Opens run history for `runs`, `show` and `logs`. Null when there is no history yet (the
+ * SQLite file does not exist: reading must not create it). Tracking off is an error that says
+ * how to turn it on.
+ */
+export async function openHistoryForReading(config: WtflowConfig): Promise<HistoryDatabase | null> {
+  if (config.database.kind === 'none') {
+    throw new CliError(
+      `run history is off (database.url is "none", from ${config.sources['database.url']}), so there is nothing to read. ` +
+        'Unset it to use the default SQLite file .wtflow/wtflow.db, or point WTFLOW_DB_URL at your database.',
+    )
+  }
+  if (config.database.kind === 'sqlite' && !existsSync(config.database.path)) return null
+  return open(config)
+}
+
+async function open(config: WtflowConfig): Promise<HistoryDatabase> {
+  const { openDatabase } = await import('@wtflow/db')
+  const { describeDatabase } = await import('@wtflow/core')
+  const source = config.sources['database.url']
+  try {
+    const db = await openDatabase(config.database, { source })
+    if (db === null) throw new Error('tracking is off')
+    return db
+  } catch (error) {
+    // Connection problems already come as ConfigError (key, source, what to check).
+    if ((error as { code?: unknown }).code === 'WTFLOW_CONFIG') throw error
+    const message = error instanceof Error ? error.message : String(error)
+    throw new CliError(
+      `cannot open the run history database ${describeDatabase(config.database)} (database.url from ${source}): ${message}. ` +
+        'Check the URL and that the database is reachable and writable, or set WTFLOW_DB_URL=none to run without history.',
+      { cause: error },
+    )
+  }
+}

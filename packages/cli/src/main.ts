@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { CliError, ExitCode, exitCodeOf, printError } from './errors.js'
+
+/** Options of `wtflow run`. */
+export interface RunCommandOptions {
+  workflow?: string
+  dryRun?: boolean
+  config?: string
+  json?: boolean
+}
+
+export interface ListCommandOptions {
+  json?: boolean
+}
+
+export interface RunsCommandOptions {
+  workflow?: string
+  status?: string
+  limit: number
+  json?: boolean
+  config?: string
+}
+
+export interface ShowCommandOptions {
+  json?: boolean
+  config?: string
+}
+
+export interface LogsCommandOptions {
+  stderr?: boolean
+  follow?: boolean
+  config?: string
+}
+
+const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'crashed']
+
+const CONFIG_HELP = 'INI configuration file (default: $WTFLOW_CONFIG, else ./wtflow.ini if present)'
+
+/**
+ * Runs the `wtflow` command line and resolves to the exit code: 0 success, 1 a node failed,
+ * 2 usage, validation or configuration error, 130 interrupted. Command modules are imported
+ * only when their command runs, so `wtflow runs` never pays for the engine or tsx.
+ *
+ * @example
+ * process.exitCode = await main(['run', 'wtfile.ts', '--json'])
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = ExitCode.ok
+  const program = buildProgram(code => {
+    exitCode = code
+  })
+  if (argv.length === 0) {
+    program.outputHelp({ error: true })
+    return ExitCode.usage
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage
+    }
+    printError(error)
+    return error instanceof CliError ? error.exitCode : exitCodeOf(error)
+  }
+  return exitCode
+}
+
+function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('wtflow')
+    .description('Run tree-structured workflows written in TypeScript, capture every output, query the history.')
+    .version(version(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ wtflow run examples/quickstart.ts     run every workflow of a script
+  $ wtflow runs --status failed           the latest failed runs
+  $ wtflow show 3f2a9c1e                  one run as a tree (any unique id prefix works)
+
+Exit codes: 0 success, 1 a node failed, 2 usage/validation/config error, 130 interrupted.
+Configuration: WTFLOW_DB_URL, WTFLOW_ARTIFACTS_DIR, WTFLOW_IGNORE_FAILURE, WTFLOW_MAX_PARALLEL,
+WTFLOW_CONFIG (an INI file); WTFLOW_DEBUG=1 shows stack traces.`,
+    )
+
+  program
+    .command('run')
+    .summary('run the workflows of a script')
+    .description(
+      'Load a workflow script (.ts, .mts, .js, .mjs) and run the named workflow, or all of them one after another. ' +
+        'The run is recorded in the configured database (SQLite under .wtflow/ by default) and every output is stored as an artifact.',
+    )
+    .argument('[file]', 'workflow script (default: wtfile.ts)')
+    .option('-w, --workflow <name>', 'run only this workflow')
+    .option('-n, --dry-run', 'print the tree (names, executables, parallel or sequential, options) and run nothing')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .option('--json', 'print the run document as JSON on stdout (an array for several workflows); progress goes to stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ wtflow run                                   runs wtfile.ts
+  $ wtflow run examples/ci.ts --workflow ci
+  $ wtflow run examples/etl.ts --dry-run
+  $ wtflow run flow.ts --json | jq .status
+
+Ctrl-C cancels the run (every process is stopped, the run is recorded as cancelled, exit 130);
+a second Ctrl-C kills everything at once.`,
+    )
+    .action(async (file: string | undefined, options: RunCommandOptions) => {
+      const { runCommand } = await import('./commands/run.js')
+      setExitCode(await runCommand(file, options))
+    })
+
+  program
+    .command('list')
+    .summary('list the workflows of a script')
+    .description('Show the workflows a script exports, with their node counts.')
+    .argument('[file]', 'workflow script (default: wtfile.ts)')
+    .option('--json', 'print them as JSON')
+    .addHelpText('after', '\nExample:\n  $ wtflow list examples/ci.ts')
+    .action(async (file: string | undefined, options: ListCommandOptions) => {
+      const { listCommand } = await import('./commands/list.js')
+      setExitCode(await listCommand(file, options))
+    })
+
+  program
+    .command('runs')
+    .summary('list recorded runs, newest first')
+    .description('List the runs recorded in history, newest first. A run whose process died shows as crashed.')
+    .option('-w, --workflow <name>', 'only runs of this workflow')
+    .addOption(new Option('-s, --status <status>', 'only runs with this status').choices(RUN_STATUSES))
+    .option('-l, --limit <n>', 'at most this many runs', parsePositiveInt, 20)
+    .option('--json', 'print an array of run summaries as JSON')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText('after', '\nExamples:\n  $ wtflow runs\n  $ wtflow runs --workflow ci --status failed --limit 5\n  $ wtflow runs --json | jq -r \'.[0].id\'')
+    .action(async (options: RunsCommandOptions) => {
+      const { runsCommand } = await import('./commands/runs.js')
+      setExitCode(await runsCommand(options))
+    })
+
+  program
+    .command('show')
+    .summary('show one run as a tree')
+    .description('Show a run: every node with its status, exit code, duration, attempts and artifact paths.')
+    .argument('<run-id>', 'a run id or any unique prefix of one')
+    .option('--json', 'print the run document as JSON')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText('after', '\nExamples:\n  $ wtflow show 3f2a9c1e\n  $ wtflow show 3f2a --json')
+    .action(async (runId: string, options: ShowCommandOptions) => {
+      const { showCommand } = await import('./commands/show.js')
+      setExitCode(await showCommand(runId, options))
+    })
+
+  program
+    .command('logs')
+    .summary("print a node's output")
+    .description(
+      "Print the stdout (or stderr) a node wrote in a run. With --follow, keep printing while the node runs (from another terminal) and stop when it ends.",
+    )
+    .argument('<run-id>', 'a run id or any unique prefix of one')
+    .argument('<node-path>', 'the node path, names joined by / (e.g. "Root Node/Node 1")')
+    .option('-e, --stderr', 'print stderr instead of stdout')
+    .option('-f, --follow', 'wait for more output until the node ends')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText('after', `\nExamples:\n  $ wtflow logs 3f2a9c1e 'Root Node/Node 1'\n  $ wtflow logs 3f2a9c1e ci/checks/test --stderr --follow`)
+    .action(async (runId: string, nodePath: string, options: LogsCommandOptions) => {
+      const { logsCommand } = await import('./commands/logs.js')
+      setExitCode(await logsCommand(runId, nodePath, options))
+    })
+
+  return program
+}
+
+function parsePositiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a whole number ≥ 1.')
+  return Number(value)
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+}

@@ -1,0 +1,28 @@
+import type { CompiledQuery, Kysely } from 'kysely'
+import type { HistorySchema } from '../schema.js'
+
+/** The dialects history can live in. */
+export type DialectName = 'sqlite' | 'postgres'
+
+/**
+ * What differs between the databases, and nothing else: how to connect, how many bind
+ * parameters one statement may carry, and which errors are worth a retry. Queries are shared.
+ */
+export interface HistoryDialect {
+  readonly name: DialectName
+  /** Where the database is, for messages; never contains a password. */
+  readonly description: string
+  /** The schema the tables live in, where the database has schemas (PostgreSQL). */
+  readonly schema: string | undefined
+  /** Bind parameters one statement may carry; bulk inserts are chunked to fit. */
+  readonly maxParameters: number
+  /** Opens the connection (or pool) and checks that it works. */
+  connect(): Promise<Kysely<HistorySchema>>
+  /**
+   * Runs statements in order, atomically, as cheaply as the database allows: one round trip
+   * in PostgreSQL, one synchronous transaction in SQLite.
+   */
+  executeBatch(db: Kysely<HistorySchema>, statements: readonly CompiledQuery[]): Promise<void>
+  /** True when a failed statement may succeed on a retry (lost connection, busy database). */
+  isTransientError(error: unknown): boolean
+}

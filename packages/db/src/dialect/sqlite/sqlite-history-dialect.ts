@@ -1,0 +1,64 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { ConfigError } from '@wtflow/core'
+import Database from 'better-sqlite3'
+import { Kysely, SqliteDialect } from 'kysely'
+import type { HistorySchema } from '../../schema.js'
+import type { HistoryDialect } from '../history-dialect.js'
+import { isTransientSqliteError } from './sqlite-errors.js'
+import { StatementCache } from './statement-cache.js'
+
+export interface SqliteHistoryOptions {
+  /** Where the path came from, named in errors (e.g. `environment variable WTFLOW_DB_URL`). */
+  source?: string | undefined
+  /** How long a statement waits for another process's lock before failing (default 5000 ms). */
+  busyTimeoutMs?: number | undefined
+}
+
+/**
+ * History in an SQLite file through better-sqlite3. WAL lets readers and one writer work at
+ * once; `synchronous = NORMAL` is safe with WAL (a power cut may lose the last commits, never
+ * corrupt the file) and skips an fsync per commit; the busy timeout makes concurrent writers
+ * (two runs at once) wait their turn instead of failing.
+ */
+export function sqliteHistoryDialect(file: string, options: SqliteHistoryOptions = {}): HistoryDialect {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000
+  let cache: StatementCache | undefined
+  return {
+    name: 'sqlite',
+    description: `sqlite://${file}`,
+    schema: undefined,
+    // SQLITE_MAX_VARIABLE_NUMBER of the SQLite that better-sqlite3 bundles.
+    maxParameters: 32766,
+    async connect() {
+      let db: Database.Database
+      try {
+        fs.mkdirSync(path.dirname(file), { recursive: true })
+        db = new Database(file, { timeout: busyTimeoutMs })
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error)
+        throw new ConfigError('database.url', options.source ?? 'WTFLOW_DB_URL or [database] url', `cannot open the SQLite database ${file}: ${reason}`, {
+          cause: error,
+        })
+      }
+      try {
+        db.pragma(`busy_timeout = ${busyTimeoutMs}`)
+        db.pragma('journal_mode = WAL')
+        db.pragma('synchronous = NORMAL')
+        db.pragma('foreign_keys = ON')
+      } catch (error) {
+        db.close()
+        throw error
+      }
+      cache = new StatementCache(db)
+      return new Kysely<HistorySchema>({ dialect: new SqliteDialect({ database: cache }) })
+    },
+    async executeBatch(kysely, statements) {
+      if (statements.length === 0) return
+      // Kysely's connection is held (no other query or transaction runs meanwhile); the
+      // statements then run synchronously in better-sqlite3, without a promise per statement.
+      await kysely.connection().execute(async () => cache!.runInTransaction(statements))
+    },
+    isTransientError: isTransientSqliteError,
+  }
+}

@@ -1,0 +1,355 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { EngineEventMap, EngineEventName, NodePlan } from '@wtflow/core'
+import type { CompiledQuery } from 'kysely'
+import type { HistoryDatabase } from './database.js'
+import { RecordingError } from './errors.js'
+import { DEFAULT_HEARTBEAT_MS, runsRecordedHere, thisProcess } from './liveness.js'
+import type { NewNodeRow } from './schema.js'
+import {
+  artifactRows,
+  attemptRows,
+  heartbeat,
+  insertAttempts,
+  insertNodes,
+  insertRun,
+  insertWorkflow,
+  markNodeEnded,
+  markNodeStarted,
+  markRunEnded,
+  nodeRow,
+  runRow,
+  upsertArtifacts,
+  upsertNodes,
+  wholeRunStatements,
+  StatementTemplates,
+  templatedRows,
+  type ProcessIdentity,
+} from './writes.js'
+
+/** What the recorder needs of an engine: `Engine` (or any `TypedEmitter`) fits. */
+export interface EngineEvents {
+  on<K extends EngineEventName>(name: K, listener: (event: EngineEventMap[K]) => void): unknown
+  off<K extends EngineEventName>(name: K, listener: (event: EngineEventMap[K]) => void): unknown
+}
+
+export interface RecorderOptions {
+  /** How often a running run's heartbeat is written (default 5000 ms); see crash detection. */
+  heartbeatMs?: number
+  /** How long a write that failed on a lost connection or a busy database is retried (default 30000 ms). */
+  retryForMs?: number
+  /** Most statements in one transaction (default 500). */
+  maxBatch?: number
+  /**
+   * How long the writer waits after an event for more to join its transaction (default 20 ms):
+   * the end of one node and the start of the next share a commit (and a round trip).
+   */
+  batchDelayMs?: number
+  /** Told about every write that is given up (default: nothing; `flush()` reports them). */
+  onError?: (error: unknown) => void
+}
+
+interface Pending {
+  /**
+   * Builds the statements. Compiling happens in the writer, not in the event handler: the
+   * engine goes on (spawns the next process) first, and the writer works while it waits.
+   */
+  build: () => CompiledQuery[]
+  /** Runs once the statements are written (or given up). */
+  after?: () => void
+}
+
+interface ActiveRun {
+  ordinals: Map<string, number>
+  ended: Set<string>
+}
+
+/**
+ * Records runs as they happen: subscribes to an engine's lifecycle events and writes each
+ * change to history in the background. Handlers only queue compiled statements, so they never
+ * throw into the engine and never wait for the database; a writer sends the queue in order,
+ * in transactions, retrying on a fresh connection when one is lost. `node:output` is ignored:
+ * output lives in the artifact store.
+ *
+ * What history shows at any moment is true: the run row (`running`) and every planned node
+ * (`pending`) are written at `run:start`, nodes change at `node:start`/`node:attempt`/
+ * `node:end`, and the run is finalized at `run:end`.
+ *
+ * @example
+ * const recorder = attachRecorder(engine, db)
+ * const result = await engine.run(workflow)
+ * await recorder.close()   // everything is written; throws RecordingError if some writes failed
+ */
+export class Recorder {
+  readonly #engine: EngineEvents
+  readonly #db: HistoryDatabase | null
+  readonly #who: ProcessIdentity = thisProcess()
+  readonly #retryForMs: number
+  readonly #maxBatch: number
+  readonly #batchDelayMs: number
+  readonly #onError: ((error: unknown) => void) | undefined
+  readonly #queue: Pending[] = []
+  readonly #active = new Map<string, ActiveRun>()
+  readonly #heartbeat: NodeJS.Timeout | undefined
+  readonly #templates: StatementTemplates | undefined
+  #draining: Promise<void> | null = null
+  #scheduled = false
+  #lostWrites = 0
+  #firstError: unknown = undefined
+  #closed = false
+
+  readonly #listeners = {
+    'run:start': (event: EngineEventMap['run:start']) => this.#guard(() => this.#onRunStart(event)),
+    'node:start': (event: EngineEventMap['node:start']) => this.#guard(() => this.#onNodeStart(event)),
+    'node:attempt': (event: EngineEventMap['node:attempt']) => this.#guard(() => this.#onNodeAttempt(event)),
+    'node:end': (event: EngineEventMap['node:end']) => this.#guard(() => this.#onNodeEnd(event)),
+    'run:end': (event: EngineEventMap['run:end']) => this.#guard(() => this.#onRunEnd(event)),
+  }
+
+  constructor(engine: EngineEvents, db: HistoryDatabase | null, options: RecorderOptions = {}) {
+    this.#engine = engine
+    this.#db = db
+    this.#retryForMs = options.retryForMs ?? 30_000
+    this.#maxBatch = options.maxBatch ?? 500
+    this.#batchDelayMs = options.batchDelayMs ?? 20
+    this.#onError = options.onError
+    if (db === null) return
+    this.#templates = new StatementTemplates(db.db)
+    engine.on('run:start', this.#listeners['run:start'])
+    engine.on('node:start', this.#listeners['node:start'])
+    engine.on('node:attempt', this.#listeners['node:attempt'])
+    engine.on('node:end', this.#listeners['node:end'])
+    engine.on('run:end', this.#listeners['run:end'])
+    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS)
+    this.#heartbeat.unref()
+  }
+
+  /** Events queued and not yet written. */
+  get pendingWrites(): number {
+    return this.#queue.length
+  }
+
+  /**
+   * Resolves when everything queued so far is written. Rejects with `RecordingError` if some
+   * writes were given up since the last flush (the record of the run is then incomplete).
+   */
+  async flush(): Promise<void> {
+    while (this.#draining !== null || this.#queue.length > 0) {
+      if (this.#draining === null) this.#drain()
+      await this.#draining
+    }
+    if (this.#lostWrites > 0) {
+      const error = new RecordingError(this.#lostWrites, this.#db?.description ?? 'history', { cause: this.#firstError })
+      this.#lostWrites = 0
+      this.#firstError = undefined
+      throw error
+    }
+  }
+
+  /** Stops listening, stops the heartbeat and flushes. Does not close the database. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true
+      clearInterval(this.#heartbeat)
+      this.#engine.off('run:start', this.#listeners['run:start'])
+      this.#engine.off('node:start', this.#listeners['node:start'])
+      this.#engine.off('node:attempt', this.#listeners['node:attempt'])
+      this.#engine.off('node:end', this.#listeners['node:end'])
+      this.#engine.off('run:end', this.#listeners['run:end'])
+    }
+    await this.flush()
+  }
+
+  // -- events ------------------------------------------------------------------------------------
+
+  #onRunStart(event: EngineEventMap['run:start']): void {
+    const db = this.#db!
+    const ordinals = new Map(event.nodes.map((node, i) => [node.path, i]))
+    this.#active.set(event.runId, { ordinals, ended: new Set() })
+    runsRecordedHere.add(event.runId)
+    const run = runRow({ ...event, nodeCount: event.nodes.length }, this.#who)
+    const nodes = event.nodes.map((plan, i) => pendingNode(event.runId, plan, i))
+    this.#enqueue(() => [
+      insertWorkflow(db.db, event.workflow, event.digest, event.startedAt.getTime()),
+      insertRun(db.db, run),
+      ...insertNodes(db.db, nodes, db.dialect.maxParameters),
+    ])
+  }
+
+  #onNodeStart(event: EngineEventMap['node:start']): void {
+    if (!this.#active.has(event.runId)) return
+    const templates = this.#templates!
+    this.#enqueue(() => [markNodeStarted(templates, event)])
+  }
+
+  #onNodeAttempt(event: EngineEventMap['node:attempt']): void {
+    if (!this.#active.has(event.runId)) return
+    const db = this.#db!
+    const rows = attemptRows(event.runId, { path: event.path, attempts: [event.attempt] })
+    const templates = this.#templates!
+    this.#enqueue(() => templatedRows(templates, 'attempts', rows, (kdb, part) => insertAttempts(kdb, part, db.dialect.maxParameters)))
+  }
+
+  #onNodeEnd(event: EngineEventMap['node:end']): void {
+    const run = this.#active.get(event.runId)
+    if (run === undefined) return
+    const db = this.#db!
+    run.ended.add(event.node.path)
+    // Snapshot now: the engine's node state may change after the event.
+    const node = { ...event.node, attempts: [...event.node.attempts] }
+    const artifacts = artifactRows(event.runId, event.node)
+    const templates = this.#templates!
+    this.#enqueue(() => [
+      markNodeEnded(templates, event.runId, node),
+      ...templatedRows(templates, 'artifacts', artifacts, (kdb, part) => upsertArtifacts(kdb, part, db.dialect.maxParameters)),
+    ])
+  }
+
+  #onRunEnd({ result }: EngineEventMap['run:end']): void {
+    const db = this.#db!
+    const run = this.#active.get(result.id)
+    this.#active.delete(result.id)
+    const max = db.dialect.maxParameters
+    if (run === undefined) {
+      // We missed the start (attached mid-run): write the whole result at once.
+      this.#enqueue(() => wholeRunStatements(db.db, result, this.#who, max))
+      return
+    }
+    // Nodes whose end we did not see (none, normally) are written from the final result.
+    const missed = result.nodes.filter(node => !run.ended.has(node.path))
+    const nodes = missed.map(node => nodeRow(result.id, node, run.ordinals.get(node.path) ?? run.ordinals.size))
+    const attempts = missed.flatMap(node => attemptRows(result.id, node))
+    const artifacts = missed.flatMap(node => artifactRows(result.id, node))
+    this.#enqueue(
+      () => [
+        ...upsertNodes(db.db, nodes, max),
+        ...insertAttempts(db.db, attempts, max),
+        ...upsertArtifacts(db.db, artifacts, max),
+        markRunEnded(db.db, result),
+      ],
+      // Until its end is written, a reader in this process must still see the run as alive.
+      () => runsRecordedHere.delete(result.id),
+    )
+  }
+
+  #beat(): void {
+    if (this.#active.size === 0) return
+    const templates = this.#templates!
+    const ids = [...this.#active.keys()]
+    const at = Date.now()
+    this.#enqueue(() => [heartbeat(templates, ids, at)])
+  }
+
+  // -- writer ------------------------------------------------------------------------------------
+
+  /** Event handlers must never throw into the engine: a failure here only costs history. */
+  #guard(handler: () => void): void {
+    try {
+      handler()
+    } catch (error) {
+      this.#fail(1, error)
+    }
+  }
+
+  #enqueue(build: () => CompiledQuery[], after?: () => void): void {
+    this.#queue.push(after === undefined ? { build } : { build, after })
+    if (this.#draining === null && !this.#scheduled) {
+      // Wait a little for more events, so that they share a transaction.
+      this.#scheduled = true
+      setTimeout(() => {
+        this.#scheduled = false
+        if (this.#draining === null) this.#drain()
+      }, this.#batchDelayMs)
+    }
+  }
+
+  #drain(): void {
+    this.#draining = (async () => {
+      while (this.#queue.length > 0) {
+        const statements: CompiledQuery[] = []
+        const done: Array<() => void> = []
+        while (this.#queue.length > 0 && statements.length < this.#maxBatch) {
+          const item = this.#queue.shift()!
+          try {
+            statements.push(...item.build())
+          } catch (error) {
+            this.#fail(1, error)
+          }
+          if (item.after !== undefined) done.push(item.after)
+        }
+        await this.#write(statements)
+        for (const after of done) after()
+      }
+    })().finally(() => {
+      this.#draining = null
+    })
+  }
+
+  /** Writes statements, retrying transient failures; never rejects. */
+  async #write(statements: CompiledQuery[]): Promise<void> {
+    if (statements.length === 0) return
+    const db = this.#db!
+    const deadline = Date.now() + this.#retryForMs
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await db.execute(statements)
+        return
+      } catch (error) {
+        if (db.dialect.isTransientError(error) && Date.now() < deadline) {
+          await sleep(Math.min(50 * 2 ** attempt, 1000))
+          continue
+        }
+        if (statements.length > 1 && !db.dialect.isTransientError(error)) {
+          // One bad statement must not take the others down with it.
+          for (const statement of statements) await this.#write([statement])
+          return
+        }
+        this.#fail(statements.length, error)
+        return
+      }
+    }
+  }
+
+  #fail(lost: number, error: unknown): void {
+    this.#lostWrites += lost
+    this.#firstError ??= error
+    try {
+      this.#onError?.(error)
+    } catch {
+      // A throwing error callback must not stop the writer.
+    }
+  }
+}
+
+/**
+ * Records the engine's runs in `db` until `close()`. With `db === null` (tracking off) it
+ * records nothing and `flush()`/`close()` resolve at once.
+ *
+ * @example
+ * const db = await openDatabase(config.database, { source: config.sources['database.url'] })
+ * const recorder = attachRecorder(engine, db)
+ * try { await engine.run(workflow) } finally { await recorder.close(); await db?.close() }
+ */
+export function attachRecorder(engine: EngineEvents, db: HistoryDatabase | null, options: RecorderOptions = {}): Recorder {
+  return new Recorder(engine, db, options)
+}
+
+function pendingNode(runId: string, plan: NodePlan, ordinal: number): NewNodeRow {
+  return {
+    run_id: runId,
+    path: plan.path,
+    ordinal,
+    name: plan.name,
+    parent_path: plan.parentPath,
+    kind: plan.kind,
+    display: plan.display,
+    status: 'pending',
+    exit_code: null,
+    signal: null,
+    error_message: null,
+    error_detail: null,
+    skip_reason: null,
+    attempts: 0,
+    started_at: null,
+    ended_at: null,
+  }
+}

@@ -1,0 +1,103 @@
+import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely'
+
+/**
+ * The one schema both dialects share. Times are epoch milliseconds in `bigint` columns
+ * (INTEGER affinity in SQLite): they compare, sort and filter the same way everywhere.
+ * Errors keep their message in one column (what documents show) and the rest
+ * (`name`, `stack`, `code`) as JSON in another.
+ */
+export interface HistorySchema {
+  workflows: WorkflowsTable
+  runs: RunsTable
+  nodes: NodesTable
+  attempts: AttemptsTable
+  artifacts: ArtifactsTable
+}
+
+/** Epoch milliseconds. */
+type Millis = number
+
+export interface WorkflowsTable {
+  name: string
+  /** sha256 of the tree definition, from `run:start`. */
+  digest: string
+  first_run_at: Millis
+}
+
+export interface RunsTable {
+  id: string
+  workflow: string
+  digest: string
+  /** `running | succeeded | failed | cancelled | crashed` */
+  status: string
+  exit_code: number | null
+  started_at: Millis
+  ended_at: Millis | null
+  /** Written every few seconds by the recorder while the run is `running`. */
+  heartbeat_at: Millis
+  host: string
+  pid: number
+  /** `<artifacts_dir>/<run id>`; retention removes it. */
+  run_dir: string
+  /** JSON of the effective configuration without secrets (`run:start.config`). */
+  config: string
+  node_count: number
+}
+
+export interface NodesTable {
+  run_id: string
+  path: string
+  /** Position in tree order (parents before children, definition order). */
+  ordinal: number
+  name: string
+  parent_path: string | null
+  /** `command | func | group` */
+  kind: string
+  display: string | null
+  status: string
+  exit_code: number | null
+  signal: string | null
+  error_message: string | null
+  /** JSON `{ name, stack, code }` of the error, or null. */
+  error_detail: string | null
+  skip_reason: string | null
+  attempts: ColumnType<number, number | undefined, number>
+  started_at: Millis | null
+  ended_at: Millis | null
+}
+
+export interface AttemptsTable {
+  run_id: string
+  node_path: string
+  attempt: number
+  status: string
+  exit_code: number | null
+  signal: string | null
+  error_message: string | null
+  error_detail: string | null
+  started_at: Millis
+  ended_at: Millis
+}
+
+export interface ArtifactsTable {
+  run_id: string
+  node_path: string
+  name: string
+  /** Position in the node's artifact list. */
+  ordinal: number
+  /** The attempt that wrote the file, when known. */
+  attempt: number | null
+  path: string
+  size: number
+  sha256: string
+}
+
+export type RunRow = Selectable<RunsTable>
+export type NewRunRow = Insertable<RunsTable>
+export type NodeRow = Selectable<NodesTable>
+export type NewNodeRow = Insertable<NodesTable>
+export type NodeUpdate = Updateable<NodesTable>
+export type NewAttemptRow = Insertable<AttemptsTable>
+export type AttemptRow = Selectable<AttemptsTable>
+export type NewArtifactRow = Insertable<ArtifactsTable>
+export type ArtifactRow = Selectable<ArtifactsTable>

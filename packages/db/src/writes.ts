@@ -1,0 +1,326 @@
+/**
+ * Every write history makes, as compiled statements. All of them are idempotent (inserts ignore
+ * or overwrite their own earlier copy, updates set absolute values), so a batch that failed
+ * half-way, or whose commit was lost with its connection, can simply be sent again.
+ */
+import type { EngineEventMap, NodeResult, RunResult, SerializedError } from '@wtflow/core'
+import { sql, type CompiledQuery, type Kysely } from 'kysely'
+import type { HistorySchema, NewArtifactRow, NewAttemptRow, NewNodeRow, NewRunRow, NodeUpdate } from './schema.js'
+
+type Db = Kysely<HistorySchema>
+
+/** Which process writes a run: how crash detection finds out that it died. */
+export interface ProcessIdentity {
+  host: string
+  pid: number
+}
+
+export function errorColumns(error: SerializedError | null): { error_message: string | null; error_detail: string | null } {
+  if (error === null) return { error_message: null, error_detail: null }
+  const { name, stack, code } = error
+  return { error_message: error.message, error_detail: JSON.stringify({ name, stack, code }) }
+}
+
+export function millis(date: Date | null): number | null {
+  return date === null ? null : date.getTime()
+}
+
+/** Splits rows so that each insert stays under the dialect's bind-parameter limit. */
+export function chunk<T extends object>(rows: readonly T[], maxParameters: number): T[][] {
+  if (rows.length === 0) return []
+  const perRow = Object.keys(rows[0]!).length
+  const size = Math.max(1, Math.floor(maxParameters / perRow))
+  const chunks: T[][] = []
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size))
+  return chunks
+}
+
+/**
+ * Compiles each statement shape once and afterwards only binds new parameters: the recorder
+ * writes the same few statements for every node, and compiling is most of their cost here.
+ * A shape is compiled with unique placeholder strings, which tells where each value goes.
+ */
+export class StatementTemplates {
+  readonly #db: Db
+  readonly #cache = new Map<string, { compiled: CompiledQuery; order: number[] } | null>()
+  /** Shapes that could not be templated (a value did not become one parameter): compiled every time. */
+  readonly untemplated = new Set<string>()
+
+  constructor(db: Db) {
+    this.#db = db
+  }
+
+  get db(): Db {
+    return this.#db
+  }
+
+  bind(key: string, values: readonly unknown[], build: (db: Db, values: readonly unknown[]) => CompiledQuery): CompiledQuery {
+    let template = this.#cache.get(key)
+    if (template === undefined) {
+      const placeholders = values.map((_, i) => `\u0000wtflow:${i}\u0000`)
+      const compiled = build(this.#db, placeholders)
+      const order = compiled.parameters.map(parameter => placeholders.indexOf(parameter as string))
+      // Only a shape where every value became exactly one parameter can be reused.
+      const exact = order.length === values.length && !order.includes(-1) && new Set(order).size === order.length
+      template = exact ? { compiled, order } : null
+      this.#cache.set(key, template)
+    }
+    if (template === null) {
+      this.untemplated.add(key)
+      return build(this.#db, values)
+    }
+    return { ...template.compiled, parameters: template.order.map(i => values[i]) }
+  }
+}
+
+// -- row builders ------------------------------------------------------------------------------
+
+export function runRow(
+  event: Pick<EngineEventMap['run:start'], 'runId' | 'workflow' | 'digest' | 'startedAt' | 'runDir' | 'config'> & { nodeCount: number },
+  who: ProcessIdentity,
+): NewRunRow {
+  return {
+    id: event.runId,
+    workflow: event.workflow,
+    digest: event.digest,
+    status: 'running',
+    exit_code: null,
+    started_at: event.startedAt.getTime(),
+    ended_at: null,
+    heartbeat_at: Date.now(),
+    host: who.host,
+    pid: who.pid,
+    run_dir: event.runDir,
+    config: JSON.stringify(event.config),
+    node_count: event.nodeCount,
+  }
+}
+
+export function nodeRow(runId: string, node: NodeResult, ordinal: number): NewNodeRow {
+  return {
+    run_id: runId,
+    path: node.path,
+    ordinal,
+    name: node.name,
+    parent_path: node.parentPath,
+    kind: node.kind,
+    display: node.display,
+    status: node.status,
+    exit_code: node.exitCode,
+    signal: node.signal,
+    ...errorColumns(node.error),
+    skip_reason: node.skipReason,
+    attempts: node.attempts.length,
+    started_at: millis(node.startedAt),
+    ended_at: millis(node.endedAt),
+  }
+}
+
+export function attemptRows(runId: string, node: Pick<NodeResult, 'path' | 'attempts'>): NewAttemptRow[] {
+  return node.attempts.map(attempt => ({
+    run_id: runId,
+    node_path: node.path,
+    attempt: attempt.attempt,
+    status: attempt.status,
+    exit_code: attempt.exitCode,
+    signal: attempt.signal,
+    ...errorColumns(attempt.error),
+    started_at: attempt.startedAt.getTime(),
+    ended_at: attempt.endedAt.getTime(),
+  }))
+}
+
+/** The node's final artifacts, each tagged with the attempt that wrote it when that is known. */
+export function artifactRows(runId: string, node: Pick<NodeResult, 'path' | 'attempts' | 'artifacts'>): NewArtifactRow[] {
+  const attemptOf = new Map<string, number>()
+  for (const attempt of node.attempts) for (const artifact of attempt.artifacts) attemptOf.set(artifact.path, attempt.attempt)
+  return node.artifacts.map((artifact, ordinal) => ({
+    run_id: runId,
+    node_path: node.path,
+    name: artifact.name,
+    ordinal,
+    attempt: attemptOf.get(artifact.path) ?? null,
+    path: artifact.path,
+    size: artifact.size,
+    sha256: artifact.sha256,
+  }))
+}
+
+// -- statements --------------------------------------------------------------------------------
+
+export function insertWorkflow(db: Db, name: string, digest: string, at: number): CompiledQuery {
+  return db
+    .insertInto('workflows')
+    .values({ name, digest, first_run_at: at })
+    .onConflict(oc => oc.columns(['name', 'digest']).doNothing())
+    .compile()
+}
+
+export function insertRun(db: Db, row: NewRunRow): CompiledQuery {
+  return db
+    .insertInto('runs')
+    .values(row)
+    .onConflict(oc => oc.column('id').doNothing())
+    .compile()
+}
+
+export function insertNodes(db: Db, rows: readonly NewNodeRow[], maxParameters: number): CompiledQuery[] {
+  return chunk(rows, maxParameters).map(part =>
+    db
+      .insertInto('nodes')
+      .values(part)
+      .onConflict(oc => oc.columns(['run_id', 'path']).doNothing())
+      .compile(),
+  )
+}
+
+/** Like `insertNodes`, but an existing row takes the new values (final results overwrite progress). */
+export function upsertNodes(db: Db, rows: readonly NewNodeRow[], maxParameters: number): CompiledQuery[] {
+  return chunk(rows, maxParameters).map(part =>
+    db
+      .insertInto('nodes')
+      .values(part)
+      .onConflict(oc =>
+        oc.columns(['run_id', 'path']).doUpdateSet(eb => ({
+          status: eb.ref('excluded.status'),
+          exit_code: eb.ref('excluded.exit_code'),
+          signal: eb.ref('excluded.signal'),
+          error_message: eb.ref('excluded.error_message'),
+          error_detail: eb.ref('excluded.error_detail'),
+          skip_reason: eb.ref('excluded.skip_reason'),
+          attempts: eb.ref('excluded.attempts'),
+          started_at: eb.ref('excluded.started_at'),
+          ended_at: eb.ref('excluded.ended_at'),
+        })),
+      )
+      .compile(),
+  )
+}
+
+export function insertAttempts(db: Db, rows: readonly NewAttemptRow[], maxParameters: number): CompiledQuery[] {
+  return chunk(rows, maxParameters).map(part =>
+    db
+      .insertInto('attempts')
+      .values(part)
+      .onConflict(oc => oc.columns(['run_id', 'node_path', 'attempt']).doNothing())
+      .compile(),
+  )
+}
+
+export function upsertArtifacts(db: Db, rows: readonly NewArtifactRow[], maxParameters: number): CompiledQuery[] {
+  return chunk(rows, maxParameters).map(part =>
+    db
+      .insertInto('artifacts')
+      .values(part)
+      .onConflict(oc =>
+        oc.columns(['run_id', 'node_path', 'ordinal']).doUpdateSet(eb => ({
+          name: eb.ref('excluded.name'),
+          attempt: eb.ref('excluded.attempt'),
+          path: eb.ref('excluded.path'),
+          size: eb.ref('excluded.size'),
+          sha256: eb.ref('excluded.sha256'),
+        })),
+      )
+      .compile(),
+  )
+}
+
+/** An attempt starts: the node is running (its first start time is kept across retries). */
+export function markNodeStarted(t: StatementTemplates, event: EngineEventMap['node:start']): CompiledQuery {
+  return t.bind('node:start', ['running', event.attempt, event.startedAt.getTime(), event.runId, event.path], (db, [running, attempt, at, runId, path]) =>
+    db
+      .updateTable('nodes')
+      .set(eb => ({
+        status: running as string,
+        attempts: attempt as number,
+        started_at: eb.fn.coalesce('started_at', sql.val(at as number)),
+      }))
+      .where('run_id', '=', runId as string)
+      .where('path', '=', path as string)
+      .compile(),
+  )
+}
+
+const NODE_END_COLUMNS = [
+  'status', 'exit_code', 'signal', 'error_message', 'error_detail', 'skip_reason', 'attempts', 'started_at', 'ended_at',
+] as const
+
+/** A node reached its final status. */
+export function markNodeEnded(t: StatementTemplates, runId: string, node: NodeResult): CompiledQuery {
+  const set = {
+    status: node.status,
+    exit_code: node.exitCode,
+    signal: node.signal,
+    ...errorColumns(node.error),
+    skip_reason: node.skipReason,
+    attempts: node.attempts.length,
+    started_at: millis(node.startedAt),
+    ended_at: millis(node.endedAt),
+  }
+  const values = [...NODE_END_COLUMNS.map(column => set[column]), runId, node.path]
+  return t.bind('node:end', values, (db, v) =>
+    db
+      .updateTable('nodes')
+      .set(Object.fromEntries(NODE_END_COLUMNS.map((column, i) => [column, v[i]])) as NodeUpdate)
+      .where('run_id', '=', v[NODE_END_COLUMNS.length] as string)
+      .where('path', '=', v[NODE_END_COLUMNS.length + 1] as string)
+      .compile(),
+  )
+}
+
+/** Rows through a template keyed by table and row count (the recorder's inserts are small). */
+export function templatedRows<R extends object>(
+  t: StatementTemplates,
+  key: string,
+  rows: readonly R[],
+  build: (db: Db, rows: readonly R[]) => CompiledQuery[],
+): CompiledQuery[] {
+  if (rows.length === 0) return []
+  if (rows.length > 20) return build(t.db, rows)
+  const columns = Object.keys(rows[0]!) as (keyof R)[]
+  const values = rows.flatMap(row => columns.map(column => row[column]))
+  return [
+    t.bind(`${key}:${rows.length}:${columns.join(',')}`, values, (db, v) => {
+      const rebuilt = rows.map((_, r) => Object.fromEntries(columns.map((column, c) => [column, v[r * columns.length + c]])) as R)
+      const [statement] = build(db, rebuilt)
+      return statement!
+    }),
+  ]
+}
+
+export function markRunEnded(db: Db, result: RunResult): CompiledQuery {
+  return db
+    .updateTable('runs')
+    .set({
+      status: result.status,
+      exit_code: result.exitCode,
+      ended_at: result.endedAt.getTime(),
+      heartbeat_at: Date.now(),
+    })
+    .where('id', '=', result.id)
+    .compile()
+}
+
+export function heartbeat(t: StatementTemplates, runIds: readonly string[], at: number): CompiledQuery {
+  return t.bind(`heartbeat:${runIds.length}`, ['running', at, ...runIds], (db, [running, beat, ...ids]) =>
+    db
+      .updateTable('runs')
+      .set({ heartbeat_at: beat as number })
+      .where('id', 'in', ids as string[])
+      .where('status', '=', running as string)
+      .compile(),
+  )
+}
+
+/** Everything a finished run consists of, for a run whose progress was not recorded (and for seeding). */
+export function wholeRunStatements(db: Db, result: RunResult, who: ProcessIdentity, maxParameters: number, config: Record<string, string | number | boolean> = {}): CompiledQuery[] {
+  const run = runRow({ runId: result.id, workflow: result.workflow, digest: '', startedAt: result.startedAt, runDir: result.runDir, config, nodeCount: result.nodes.length }, who)
+  return [
+    insertWorkflow(db, result.workflow, '', result.startedAt.getTime()),
+    insertRun(db, run),
+    ...upsertNodes(db, result.nodes.map((node, i) => nodeRow(result.id, node, i)), maxParameters),
+    ...insertAttempts(db, result.nodes.flatMap(node => attemptRows(result.id, node)), maxParameters),
+    ...upsertArtifacts(db, result.nodes.flatMap(node => artifactRows(result.id, node)), maxParameters),
+    markRunEnded(db, result),
+  ]
+}

@@ -1,0 +1,158 @@
+/** Every example of examples/ run through the CLI, on each database. */
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import type { NodeDocument, RunDocument } from '@wtflow/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DATABASES, ESC, EXAMPLES, makeWorkspace, parseJson, PG_URL, type Workspace } from '../helpers/cli.js'
+
+const example = (name: string) => path.join(EXAMPLES, name)
+
+function byPath(doc: RunDocument): Record<string, NodeDocument> {
+  return Object.fromEntries(doc.nodes.map(node => [node.path, node]))
+}
+
+function artifactText(node: NodeDocument | undefined, name: string): string {
+  const artifact = node?.artifacts.find(a => a.name === name)
+  if (artifact === undefined) throw new Error(`${node?.path} has no artifact ${name}`)
+  return readFileSync(artifact.path, 'utf8')
+}
+
+if (PG_URL === undefined) {
+  describe('examples on PostgreSQL', () => {
+    it.skip('skipped: set WTFLOW_TEST_PG_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them', () => {})
+  })
+}
+
+describe.each(DATABASES)('examples on %s', kind => {
+  let ws: Workspace
+  afterEach(async () => {
+    await ws?.cleanup()
+  })
+
+  it('quickstart: Funcs receive a command’s artifacts; run --json equals show --json', async () => {
+    ws = await makeWorkspace(kind)
+    const run = await ws.run(['run', example('quickstart.ts'), '--json'])
+    expect(run.stderr).not.toContain(ESC)
+    expect(run.code, run.stderr).toBe(0)
+    const doc = parseJson<RunDocument>(run.stdout)
+    expect(doc).toMatchObject({ workflow: 'example', status: 'succeeded', exitCode: 0 })
+    expect(doc.id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(doc.nodes.map(node => [node.path, node.status, node.exitCode, node.attempts])).toEqual([
+      ['Root Node', 'succeeded', 0, 1],
+      ['Root Node/Node 1', 'succeeded', 0, 1],
+      ['Root Node/Node 2', 'succeeded', 0, 1],
+      ['Root Node/Node 3', 'succeeded', 0, 1],
+    ])
+    const nodes = byPath(doc)
+    expect(artifactText(nodes['Root Node'], 'stdout')).toBe('Starting workflow\n')
+    expect(artifactText(nodes['Root Node/Node 1'], 'stdout')).toBe('STDOUT\n')
+    expect(artifactText(nodes['Root Node/Node 1'], 'stderr')).toBe('STDERR\n')
+    expect(artifactText(nodes['Root Node/Node 2'], 'stdout')).toBe('processing stdout: STDOUT\n\n')
+    expect(artifactText(nodes['Root Node/Node 3'], 'stdout')).toBe('processing stderr: STDERR\n\n')
+    for (const node of doc.nodes) {
+      for (const artifact of node.artifacts) {
+        expect(path.isAbsolute(artifact.path)).toBe(true)
+        expect(artifact.path.startsWith(path.join(ws.dir, '.wtflow', 'artifacts', doc.id))).toBe(true)
+        const bytes = readFileSync(artifact.path)
+        expect(artifact.size).toBe(bytes.length)
+        expect(artifact.sha256).toBe(createHash('sha256').update(bytes).digest('hex'))
+      }
+    }
+
+    const show = await ws.run(['show', doc.id.slice(0, 8), '--json'])
+    expect(show.code, show.stderr).toBe(0)
+    expect(parseJson<RunDocument>(show.stdout)).toEqual(doc)
+
+    const logs = await ws.run(['logs', doc.id.slice(0, 6), 'Root Node/Node 3'])
+    expect(logs).toMatchObject({ code: 0, stdout: 'processing stderr: STDERR\n\n' })
+    const stderrLog = await ws.run(['logs', doc.id, 'Root Node/Node 1', '--stderr'])
+    expect(stderrLog).toMatchObject({ code: 0, stdout: 'STDERR\n' })
+  })
+
+  it('ci: checks in parallel, then build; the failure branch runs only when tests fail', async () => {
+    ws = await makeWorkspace(kind)
+    const green = await ws.run(['run', example('ci.ts'), '--json'])
+    expect(green.code, green.stderr).toBe(0)
+    const ok = byPath(parseJson<RunDocument>(green.stdout))
+    expect(Object.fromEntries(Object.entries(ok).map(([p, n]) => [p, n.status]))).toEqual({
+      ci: 'succeeded',
+      'ci/checks': 'succeeded',
+      'ci/checks/lint': 'succeeded',
+      'ci/checks/typecheck': 'succeeded',
+      'ci/checks/test': 'succeeded',
+      'ci/checks/test/report': 'skipped',
+      'ci/build': 'succeeded',
+    })
+    // Parallel: every check started before any of them ended.
+    const checks = ['lint', 'typecheck', 'test'].map(name => ok[`ci/checks/${name}`]!)
+    const lastStart = Math.max(...checks.map(n => Date.parse(n.startedAt!)))
+    const firstEnd = Math.min(...checks.map(n => Date.parse(n.endedAt!)))
+    expect(lastStart).toBeLessThan(firstEnd)
+    expect(Date.parse(ok['ci/build']!.startedAt!)).toBeGreaterThanOrEqual(Math.max(...checks.map(n => Date.parse(n.endedAt!))))
+    expect(artifactText(ok['ci/build'], 'app.js')).toBe('console.log("app")\n')
+
+    const red = await ws.run(['run', example('ci.ts')], { env: { CI_FAIL: 'test' } })
+    expect(red.code, red.stderr).toBe(1)
+    expect(red.stdout).toMatch(/✗ ci failed in .*: 5 succeeded, 1 failed, 1 skipped/)
+    expect(red.stdout).toMatch(/✗ ci\/checks\/test: exit code 1/)
+    expect(red.stdout).toContain('│ test: 1 error')
+    const logsHint = /full output: (wtflow logs [0-9a-f]{8} ci\/checks\/test --stderr)/.exec(red.stdout)
+    expect(logsHint, red.stdout).not.toBeNull()
+    const [, runId] = /run ([0-9a-f-]{36})/.exec(red.stdout)!
+    const failed = byPath(parseJson<RunDocument>((await ws.run(['show', runId!, '--json'])).stdout))
+    expect(failed['ci/checks/test']).toMatchObject({ status: 'failed', exitCode: 1 })
+    expect(failed['ci/checks/test/report']).toMatchObject({ status: 'succeeded' })
+    expect(failed['ci/build']).toMatchObject({ status: 'skipped', skipReason: 'not started: "ci/checks/test" failed' })
+    // The hint the summary printed works as printed.
+    const hinted = await ws.run(logsHint![1]!.split(' ').slice(1))
+    expect(hinted).toMatchObject({ code: 0, stdout: 'test: 1 error\n' })
+  })
+
+  it('etl: typed results and artifacts flow from extract to transform, load and a command', async () => {
+    ws = await makeWorkspace(kind)
+    const out = path.join(ws.dir, 'warehouse.json')
+    const run = await ws.run(['run', example('etl.ts'), '--json'], { env: { ETL_OUT: out } })
+    expect(run.code, run.stderr).toBe(0)
+    const nodes = byPath(parseJson<RunDocument>(run.stdout))
+    expect(Object.values(nodes).map(n => n.status)).toEqual(Array(5).fill('succeeded'))
+    const averages = [
+      { city: 'Lisbon', readings: 2, average: 22.3 },
+      { city: 'Oslo', readings: 2, average: 5.1 },
+      { city: 'Nairobi', readings: 1, average: 19.8 },
+    ]
+    expect(JSON.parse(artifactText(nodes['etl/transform'], 'result'))).toEqual(averages)
+    expect(JSON.parse(artifactText(nodes['etl/load'], 'result'))).toEqual({ file: out, cities: 3, rawLines: 5 })
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ averages })
+    const extractStdout = nodes['etl/extract']!.artifacts.find(a => a.name === 'stdout')!.path
+    expect(artifactText(nodes['etl/audit'], 'stdout').trim()).toBe(`5 ${extractStdout}`)
+  })
+
+  it('retry: a timeout, then a failure, then success on the third attempt; every attempt kept', async () => {
+    ws = await makeWorkspace(kind)
+    const run = await ws.run(['run', example('retry.ts'), '--json'])
+    expect(run.code, run.stderr).toBe(0)
+    const flaky = byPath(parseJson<RunDocument>(run.stdout))['reset/flaky']!
+    expect(flaky).toMatchObject({ status: 'succeeded', exitCode: 0, attempts: 3 })
+    expect(artifactText(flaky, 'stdout')).toBe('attempt 3: 200 OK\n')
+    expect(artifactText(flaky, 'stdout.attempt-1')).toBe('attempt 1: the service does not answer\n')
+    expect(artifactText(flaky, 'stderr.attempt-2')).toBe('attempt 2: 503 Service Unavailable\n')
+    // Progress shows the retries as they happen.
+    expect(run.stderr).toMatch(/retry {2}reset\/flaky: attempt 1 failed \(timed out after 1000 ms\); next attempt in \d+ms/)
+    expect(run.stderr).toMatch(/retry {2}reset\/flaky: attempt 2 failed \(exit code 1\)/)
+    expect(run.stderr).toContain('start  reset/flaky (attempt 3/4)')
+
+    const show = await ws.run(['show', flakyRunId(run.stdout)])
+    expect(show.code).toBe(0)
+    expect(show.stdout).toMatch(/flaky +succeeded {2}exit 0 {2}\S+ {2}3 attempts/)
+    for (const file of ['stdout.log', 'attempt-1.stdout.log', 'attempt-2.stderr.log']) {
+      expect(show.stdout).toContain(path.join('flaky', file))
+    }
+    expect(existsSync(path.join(ws.dir, '.wtflow', 'retry-demo.count'))).toBe(true)
+    expect(statSync(path.join(ws.dir, '.wtflow', 'retry-demo.count')).size).toBeGreaterThan(0)
+  })
+})
+
+function flakyRunId(stdout: string): string {
+  return parseJson<RunDocument>(stdout).id
+}
