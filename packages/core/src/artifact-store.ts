@@ -179,6 +179,8 @@ export class ArtifactSink extends Writable {
         })
         direct.wake = null
       }
+      // Decided before fstat: if the writer finishes during this pass, one more pass follows.
+      const finalPass = direct.done
       const written = fstatSync(direct.writeFd).size
       const before = this.#size
       while (this.#size < written) {
@@ -192,7 +194,7 @@ export class ArtifactSink extends Writable {
         this.#hashOf().update(buffer.subarray(0, bytesRead))
         this.#size += bytesRead
       }
-      if (direct.done) return
+      if (finalPass) return
       pause = this.#size > before ? 5 : Math.min(pause * 2, 200)
     }
   }
