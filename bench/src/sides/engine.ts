@@ -1,5 +1,9 @@
 /** The engine sides: the same work as the baselines, as wtflow workflows. */
-import { Command, Engine, Node, Workflow, loadConfig, type RunResult } from '@wtflow/core'
+import { Command, Engine, Node, Workflow, loadConfig, preloadCommandRuntime, type RunResult } from '@wtflow/core'
+
+// Imports are outside the clock on both sides: the baselines import execa statically, and core
+// imports it on first use unless preloaded, as the CLI does.
+await preloadCommandRuntime()
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { timed } from '../measure.js'

@@ -167,8 +167,10 @@ export class ArtifactSink extends Writable {
   async #tail(direct: DirectTail): Promise<void> {
     let buffer: Buffer | undefined
     let pause = 5
+    let grew = false
     for (;;) {
-      if (!direct.done) {
+      // While the writer keeps writing, read again at once: a pause per pass would fall behind.
+      if (!direct.done && !grew) {
         // Wait a little longer each time nothing came, or until finish() says the writer is done.
         await new Promise<void>(resolve => {
           const timer = setTimeout(resolve, pause)
@@ -195,7 +197,8 @@ export class ArtifactSink extends Writable {
         this.#size += bytesRead
       }
       if (finalPass) return
-      pause = this.#size > before ? 5 : Math.min(pause * 2, 200)
+      grew = this.#size > before
+      pause = grew ? 5 : Math.min(pause * 2, 200)
     }
   }
 
