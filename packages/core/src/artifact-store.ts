@@ -57,7 +57,11 @@ export class ArtifactStore {
 
   nodeDir(runDir: string, pathSegments: readonly string[]): string {
     let dir = runDir
-    pathSegments.forEach((name, i) => (dir = this.childDir(runDir, dir, pathSegments.slice(0, i + 1).join('/'), name)))
+    let nodePath = ''
+    for (const name of pathSegments) {
+      nodePath = nodePath === '' ? name : `${nodePath}/${name}`
+      dir = this.childDir(runDir, dir, nodePath, name)
+    }
     return dir
   }
 

@@ -9,7 +9,6 @@ export interface TreeNode {
   readonly node: Node<unknown>
   readonly name: string
   readonly path: string
-  readonly segments: readonly string[]
   readonly parent: TreeNode | null
   /** Position among its siblings. */
   readonly index: number
@@ -67,7 +66,6 @@ export async function validateWorkflow(workflow: Workflow): Promise<ValidatedTre
       node,
       name,
       path: nodePath,
-      segments: parent === null ? [name] : [...parent.segments, name],
       parent,
       index,
       depth: parent === null ? 0 : parent.depth + 1,

@@ -247,16 +247,8 @@ const NODE_END_COLUMNS = [
 
 /** A node reached its final status. */
 export function markNodeEnded(t: StatementTemplates, runId: string, node: NodeResult): CompiledQuery {
-  const set = {
-    status: node.status,
-    exit_code: node.exitCode,
-    signal: node.signal,
-    ...errorColumns(node.error),
-    skip_reason: node.skipReason,
-    attempts: node.attempts.length,
-    started_at: millis(node.startedAt),
-    ended_at: millis(node.endedAt),
-  }
+  // The same columns as the row a finished node is inserted with (ordinal is not updated).
+  const set = nodeRow(runId, node, 0)
   const values = [...NODE_END_COLUMNS.map(column => set[column]), runId, node.path]
   return t.bind('node:end', values, (db, v) =>
     db
