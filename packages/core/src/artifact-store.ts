@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import { closeSync, fstatSync, mkdirSync, openSync, read, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, mkdirSync, openSync, read, renameSync, unlinkSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -47,6 +47,14 @@ export class ArtifactStore {
     return path.join(this.artifactsDir, encodePathSegment(runId))
   }
 
+  /**
+   * Where output written straight by a child process waits until its first byte
+   * (see `ArtifactSink.openDirect`). No node directory can be named `%spool`: `%` is encoded.
+   */
+  spoolDir(runDir: string): string {
+    return path.join(runDir, '%spool')
+  }
+
   /** Creates the run's directory; fails if it exists, so two runs can never share one. */
   async createRunDir(runId: string): Promise<string> {
     const dir = this.runDir(runId)
@@ -82,6 +90,10 @@ export class ArtifactStore {
 
 /** The reader that follows a file written directly by a child process. */
 interface DirectTail {
+  /** The file the child writes to until it is moved to the artifact's path. */
+  spoolPath: string
+  /** True once the file is at the artifact's path (from its first byte on). */
+  placed: boolean
   /** Our copy of the descriptor the child writes to: fstat tells how far it got. */
   writeFd: number
   /** Opened once there is something to read (most commands print nothing). */
@@ -154,18 +166,32 @@ export class ArtifactSink extends Writable {
 
   /**
    * Direct mode, for output nobody needs to see on its way (no secrets to mask, no listeners):
-   * returns a file descriptor of the artifact file for a child process to write to, as a shell's
-   * `> file` would — no copy through this process. The file is read back behind the writer to
-   * compute size and sha256. Call before any write; `finish()` once the writer is done.
+   * returns a file descriptor for a child process to write to, as a shell's `> file` would —
+   * no copy through this process. The file is read back behind the writer to compute size and
+   * sha256. Call before any write; `finish()` once the writer is done.
+   *
+   * The file is created as `spoolPath`, in a small directory of the run, and moved to the
+   * artifact's path (a cheap rename; the child's descriptor stays valid) as soon as it has a
+   * byte: creating names in a node's directory, deep in the tree or among a thousand siblings,
+   * costs far more on some disks, and most commands print nothing on stdout.
    */
-  openDirect(): number {
+  openDirect(spoolPath: string): number {
     if (this.#fd !== undefined || this.#direct !== undefined) throw new Error(`artifact ${this.path} is already open`)
-    this.#open()
-    const direct: DirectTail = { writeFd: this.#fd!, readFd: undefined, done: false, wake: null, tail: Promise.resolve() }
-    this.#fd = undefined
+    const writeFd = openSync(spoolPath, 'w')
+    const direct: DirectTail = { spoolPath, placed: false, writeFd, readFd: undefined, done: false, wake: null, tail: Promise.resolve() }
     this.#direct = direct
     direct.tail = this.#tail(direct)
-    return direct.writeFd
+    // Awaited by finish(); until then a failure must not count as unhandled.
+    direct.tail.catch(() => {})
+    return writeFd
+  }
+
+  /** Moves a direct-mode file from the spool to the artifact's path. */
+  #place(direct: DirectTail): void {
+    if (direct.placed) return
+    mkdirSync(path.dirname(this.path), { recursive: true })
+    renameSync(direct.spoolPath, this.path)
+    direct.placed = true
   }
 
   async #tail(direct: DirectTail): Promise<void> {
@@ -189,6 +215,7 @@ export class ArtifactSink extends Writable {
       const finalPass = direct.done
       const written = fstatSync(direct.writeFd).size
       const before = this.#size
+      if (written > 0) this.#place(direct)
       while (this.#size < written) {
         buffer ??= Buffer.allocUnsafe(1024 * 1024)
         direct.readFd ??= openSync(this.path, 'r')
@@ -216,16 +243,14 @@ export class ArtifactSink extends Writable {
       direct.wake?.()
       try {
         await direct.tail
+        if (this.#size > 0 || this.#createEmpty) this.#place(direct)
       } finally {
         closeSync(direct.writeFd)
         if (direct.readFd !== undefined) closeSync(direct.readFd)
+        // Nothing was written (or it could not be placed): the spooled file goes.
+        if (!direct.placed) unlinkSync(direct.spoolPath)
       }
-      if (this.#size === 0 && !this.#createEmpty) {
-        unlinkSync(this.path)
-        this.#info = null
-      } else {
-        this.#info = { name: this.name, path: this.path, size: this.#size, sha256: this.#hashOf().digest('hex') }
-      }
+      this.#info = direct.placed ? { name: this.name, path: this.path, size: this.#size, sha256: this.#hashOf().digest('hex') } : null
       return this.#info
     }
     await new Promise<void>((resolve, reject) => {

@@ -60,11 +60,10 @@ export class Command extends Executable<void> {
     // Large outputs are nearly always stdout: let the child write it straight to its file when
     // nothing needs to see the bytes. stderr goes through a pipe (created lazily, usually empty).
     const { execa } = await import('execa')
-    const env = { ...ctx.env, ...this.options.env }
     const common = {
       cwd: ctx.cwd,
-      env,
-      extendEnv: true,
+      env: this.options.env === undefined ? hostEnvWith(ctx.env) : { ...hostEnvWith(ctx.env), ...this.options.env },
+      extendEnv: false,
       // Own process group (setsid), so the whole tree can be signalled; we clean up ourselves.
       detached: true,
       cleanup: false,
@@ -138,6 +137,23 @@ export class Command extends Executable<void> {
  */
 export async function preloadCommandRuntime(): Promise<void> {
   await import('execa')
+}
+
+/** A command's environment: the host's, with a node's overlay on top; one object per overlay. */
+const environments = new WeakMap<object, Readonly<Record<string, string | undefined>>>()
+
+/**
+ * The overlay objects are made per run and shared by the nodes that add nothing of their own,
+ * so this copies `process.env` (slow: every key is a getenv) about once per run, not per
+ * command. Commands see the host's environment as it was when the run's first command started.
+ */
+function hostEnvWith(overlay: Readonly<Record<string, string>>): Readonly<Record<string, string | undefined>> {
+  let env = environments.get(overlay)
+  if (env === undefined) {
+    env = { ...process.env, ...overlay }
+    environments.set(overlay, env)
+  }
+  return env
 }
 
 /** Copies a child's stream into a sink without ending it; resolves when the stream closes. */

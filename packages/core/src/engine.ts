@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import fs from 'fs-extra'
@@ -137,6 +138,9 @@ class RunExecution {
   readonly #cwds = new Map<TreeNode, string>()
   readonly #envs = new Map<TreeNode, Readonly<Record<string, string>>>()
   #runDir = ''
+  /** Direct-mode stdout files are created here (see ArtifactSink.openDirect); made on first use. */
+  #spoolDir: string | null = null
+  #spooled = 0
   /** Set once a node failed that stops new nodes from starting (not with ignore_failure). */
   #haltReason: string | null = null
   #failed = false
@@ -189,6 +193,8 @@ class RunExecution {
       await this.#runNode(this.#tree.root, false)
     } finally {
       await Promise.allSettled([...this.#resources.values()].map(resource => resource.close()))
+      // Every spooled file was moved or removed when its node ended.
+      if (this.#spoolDir !== null) await fs.rmdir(this.#spoolDir).catch(() => {})
     }
     const status = this.cancelled ? 'cancelled' : this.#failed ? 'failed' : 'succeeded'
     const nodes = this.#tree.nodes.map(tree => this.#nodeResult(tree))
@@ -354,7 +360,7 @@ class RunExecution {
       get stderr() {
         return sink('stderr')
       },
-      directStdout: () => (this.#settings.secrets.length === 0 && !this.#settings.listens('node:output') ? sink('stdout').openDirect() : null),
+      directStdout: () => (this.#settings.secrets.length === 0 && !this.#settings.listens('node:output') ? sink('stdout').openDirect(this.#spoolFile()) : null),
       config,
       resources: this.#runResources(),
       resolve: ref => this.#resolve(ref),
@@ -412,6 +418,15 @@ class RunExecution {
       error ??= serializeError(new NodeFailure(`exited with code ${outcome.exitCode}`, { exitCode: outcome.exitCode }))
     }
     return { attempt, status, exitCode: outcome.exitCode, signal: outcome.signal, error, startedAt, endedAt: new Date(), artifacts }
+  }
+
+  /** A new path in the run's spool directory. */
+  #spoolFile(): string {
+    if (this.#spoolDir === null) {
+      this.#spoolDir = this.#store.spoolDir(this.#runDir)
+      mkdirSync(this.#spoolDir, { recursive: true })
+    }
+    return path.join(this.#spoolDir, String(++this.#spooled))
   }
 
   #sink(tree: TreeNode, stream: 'stdout' | 'stderr' | 'result', file: string): ArtifactSink {

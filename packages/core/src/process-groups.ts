@@ -29,11 +29,16 @@ export function killAllProcessGroups(signal: NodeJS.Signals = 'SIGKILL'): void {
 
 /** Signals a group; false if no process of it exists any more. */
 export function signalProcessGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  // "No such process" is the usual answer once a command ended; its stack trace is wasted work.
+  const stackTraceLimit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
   try {
     process.kill(-pgid, signal)
     return true
   } catch {
     return false
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit
   }
 }
 

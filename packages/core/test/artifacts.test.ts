@@ -104,6 +104,21 @@ describe('artifact store', () => {
     })
   }
 
+  it('leaves nothing behind for silent nodes: no stdout.log, no spooled file', async () => {
+    const engine = new Engine({ config: testConfig(), handleSignals: false })
+    const children = [
+      new Node({ name: 'silent', executable: new Command(['true']) }),
+      new Node({ name: 'talks', executable: new Command('echo hi') }),
+      new Node({ name: 'silent-too', executable: new Command('exit 0') }),
+    ]
+    const result = await engine.run(new Workflow({ name: 'quiet', root: new Node({ name: 'root', parallel: true, children }) }))
+    expect(result.status).toBe('succeeded')
+    expect(readdirSync(result.runDir)).toEqual(['root'])
+    expect(readdirSync(path.join(result.runDir, 'root')).sort()).toEqual(['talks'])
+    expect(readFileSync(path.join(result.runDir, 'root', 'talks', 'stdout.log'), 'utf8')).toBe('hi\n')
+    expect(result.nodes.find(n => n.name === 'silent')!.artifacts).toEqual([])
+  })
+
   it('streams output to disk while the node runs, so another process can tail it', async () => {
     const dir = tempDir()
     const engine = new Engine({ config: testConfig(), handleSignals: false })
