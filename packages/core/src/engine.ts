@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import fs from 'fs-extra'
-import { ArtifactSink, ArtifactStore, collectFile, emptyArtifact } from './artifact-store.js'
+import { ArtifactSink, ArtifactStore, collectFile, emptyArtifact, fileIn } from './artifact-store.js'
 import { describeConfig, loadConfig, type WtflowConfig } from './config.js'
 import { NodeFailure, serializeError } from './errors.js'
 import { TypedEmitter } from './events.js'
@@ -340,7 +340,7 @@ class RunExecution {
 
     // Created on first use: a Func that prints nothing never needs them.
     const sinks: Partial<Record<'stdout' | 'stderr', ArtifactSink>> = {}
-    const sink = (stream: 'stdout' | 'stderr'): ArtifactSink => (sinks[stream] ??= this.#sink(tree, stream, path.join(dir, `${stream}.log`)))
+    const sink = (stream: 'stdout' | 'stderr'): ArtifactSink => (sinks[stream] ??= this.#sink(tree, stream, fileIn(dir, `${stream}.log`)))
     const attemptAbort = new AbortController()
     if (this.cancelled) attemptAbort.abort('cancel')
     this.#runningAttempts.add(attemptAbort)
@@ -387,7 +387,7 @@ class RunExecution {
       error ??= serializeError(new NodeFailure(`could not write output: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_WRITE' }, { cause }))
     }
     if (outcome.resultJson !== undefined) {
-      const sink = this.#sink(tree, 'result', path.join(dir, 'result.json'))
+      const sink = this.#sink(tree, 'result', fileIn(dir, 'result.json'))
       sink.end(outcome.resultJson)
       const info = await sink.finish()
       if (info !== null) artifacts.push(info)
@@ -426,7 +426,7 @@ class RunExecution {
       this.#spoolDir = this.#store.spoolDir(this.#runDir)
       mkdirSync(this.#spoolDir, { recursive: true })
     }
-    return path.join(this.#spoolDir, String(++this.#spooled))
+    return fileIn(this.#spoolDir, String(++this.#spooled))
   }
 
   #sink(tree: TreeNode, stream: 'stdout' | 'stderr' | 'result', file: string): ArtifactSink {
@@ -545,7 +545,7 @@ class RunExecution {
     if (ref instanceof ArtifactRef) {
       if (artifact === undefined && (name === 'stdout' || name === 'stderr') && state.attempts.length > 0) {
         // The node printed nothing, so no file was created; its consumer gets an empty one.
-        artifact = await emptyArtifact(name, path.join(state.dir!, `${name}.log`))
+        artifact = await emptyArtifact(name, fileIn(state.dir!, `${name}.log`))
       }
       if (artifact === undefined) throw new NodeFailure(`input unavailable: "${producer.path}" has no artifact "${name}"`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
       return { kind: 'artifact', name: artifact.name, path: artifact.path, size: artifact.size }
