@@ -56,6 +56,8 @@ interface Pending {
   build: () => CompiledQuery[]
   /** Runs once the statements are written (or given up). */
   after?: () => void
+  /** Set when a later event makes these statements pointless before they were built. */
+  superseded?: boolean
 }
 
 interface ActiveRun {
@@ -89,6 +91,8 @@ export class Recorder {
   readonly #onError: ((error: unknown) => void) | undefined
   readonly #queue: Pending[] = []
   readonly #active = new Map<string, ActiveRun>()
+  /** node:start writes still queued, by run id and path: a node:end queued after one replaces it. */
+  readonly #queuedStarts = new Map<string, Pending>()
   readonly #heartbeat: NodeJS.Timeout | undefined
   readonly #templates: StatementTemplates | undefined
   #draining: Promise<void> | null = null
@@ -178,7 +182,15 @@ export class Recorder {
   #onNodeStart(event: EngineEventMap['node:start']): void {
     if (!this.#active.has(event.runId)) return
     const templates = this.#templates!
-    this.#enqueue(() => [markNodeStarted(templates, event)])
+    const key = nodeKey(event.runId, event.path)
+    const pending: Pending = {
+      build: () => {
+        this.#queuedStarts.delete(key)
+        return [markNodeStarted(templates, event)]
+      },
+    }
+    this.#queuedStarts.set(key, pending)
+    this.#enqueue(pending)
   }
 
   #onNodeAttempt(event: EngineEventMap['node:attempt']): void {
@@ -194,6 +206,13 @@ export class Recorder {
     if (run === undefined) return
     const db = this.#db!
     run.ended.add(event.node.path)
+    // Its start is not written yet (a quick node): the end row says all the start would.
+    const key = nodeKey(event.runId, event.node.path)
+    const start = this.#queuedStarts.get(key)
+    if (start !== undefined) {
+      start.superseded = true
+      this.#queuedStarts.delete(key)
+    }
     // Snapshot now: the engine's node state may change after the event.
     const node = { ...event.node, attempts: [...event.node.attempts] }
     const artifacts = artifactRows(event.runId, event.node)
@@ -250,8 +269,10 @@ export class Recorder {
     }
   }
 
-  #enqueue(build: () => CompiledQuery[], after?: () => void): void {
-    this.#queue.push(after === undefined ? { build } : { build, after })
+  #enqueue(work: Pending | (() => CompiledQuery[]), after?: () => void): void {
+    const pending = typeof work === 'function' ? { build: work } : work
+    if (after !== undefined) pending.after = after
+    this.#queue.push(pending)
     if (this.#draining === null && !this.#scheduled) {
       // Wait a little for more events, so that they share a transaction.
       this.#scheduled = true
@@ -270,7 +291,7 @@ export class Recorder {
         while (this.#queue.length > 0 && statements.length < this.#maxBatch) {
           const item = this.#queue.shift()!
           try {
-            statements.push(...item.build())
+            if (!item.superseded) statements.push(...item.build())
           } catch (error) {
             this.#fail(1, error)
           }
@@ -331,6 +352,10 @@ export class Recorder {
  */
 export function attachRecorder(engine: EngineEvents, db: HistoryDatabase | null, options: RecorderOptions = {}): Recorder {
   return new Recorder(engine, db, options)
+}
+
+function nodeKey(runId: string, path: string): string {
+  return `${runId}\u0000${path}`
 }
 
 function pendingNode(runId: string, plan: NodePlan, ordinal: number): NewNodeRow {

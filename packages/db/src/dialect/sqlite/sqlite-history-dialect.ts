@@ -46,6 +46,10 @@ export function sqliteHistoryDialect(file: string, options: SqliteHistoryOptions
         db.pragma('journal_mode = WAL')
         db.pragma('synchronous = NORMAL')
         db.pragma('foreign_keys = ON')
+        // better-sqlite3 builds SQLite with a 16 MB page cache; SQLite's own default is 2 MB.
+        // Every MB this process holds makes each fork (every command of a run) slower, and
+        // history queries stay far under their targets with 2 MB.
+        db.pragma('cache_size = -2000')
       } catch (error) {
         db.close()
         throw error
