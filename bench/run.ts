@@ -61,6 +61,8 @@ interface Row {
   ratio?: number | undefined
   /** Engine CPU time (process + children) over the baseline's: steadier than wall time on a busy machine. */
   cpuRatio?: number | undefined
+  /** Median of the ratios of repetitions run back to back (whatever BENCH_STAT is): how typical the verdict is. */
+  medianRatio?: number | undefined
 }
 
 /** 1-minute load averages seen around every side, for the header. */
@@ -141,9 +143,19 @@ async function runScenario(scenario: Scenario, buildDir: string): Promise<Row> {
     log(`${scenario.id}: ERROR: ${message}`)
     return { ...base, status: 'error', note: message.split('\n')[0] }
   }
-  const engine = aggregate(results.engine)
-  const baseline = results.baseline.length > 0 ? aggregate(results.baseline) : undefined
+  const engine = aggregate(results.engine, stat)
+  const baseline = results.baseline.length > 0 ? aggregate(results.baseline, stat) : undefined
   const evaluation: Evaluation = scenario.evaluate(engine, baseline)
+  // Repetition i of both sides ran back to back: their ratio is immune to the machine drifting
+  // between repetitions, and the median of those ratios to one lucky or unlucky pair.
+  const pairedRatios = results.baseline.length === 0
+    ? []
+    : results.engine.flatMap((run, i) => {
+        const other = results.baseline[i]
+        const ratio = other === undefined ? undefined : scenario.evaluate(aggregate([run], 'best'), aggregate([other], 'best')).ratio
+        return ratio === undefined ? [] : [ratio]
+      })
+  const medianRatio = pairedRatios.length === 0 ? undefined : median(pairedRatios)
   const cpuRatio = evaluation.cpuRatio ?? (baseline === undefined ? undefined : engine.cpuMs / baseline.cpuMs)
   const row: Row = {
     ...base,
@@ -151,6 +163,7 @@ async function runScenario(scenario: Scenario, buildDir: string): Promise<Row> {
     baseline,
     ratio: evaluation.ratio,
     cpuRatio: Number.isFinite(cpuRatio) ? cpuRatio : undefined,
+    medianRatio,
     status: evaluation.status,
     note: evaluation.note,
   }
@@ -158,8 +171,8 @@ async function runScenario(scenario: Scenario, buildDir: string): Promise<Row> {
   return row
 }
 
-function aggregate(runs: SideResult[]): Aggregate {
-  const pick = (values: number[]) => (stat === 'best' ? Math.min(...values) : median(values))
+function aggregate(runs: SideResult[], statistic: string): Aggregate {
+  const pick = (values: number[]) => (statistic === 'best' ? Math.min(...values) : median(values))
   return {
     wallMs: pick(runs.map(r => r.wallMs)),
     rssKb: Math.max(...runs.map(r => r.rssKb)),
@@ -221,10 +234,11 @@ function renderTable(rows: Row[], startedAt: Date): string {
       `${nice === undefined ? '' : ` · nice ${nice}`}${quick ? ' · **QUICK sizes: not comparable**' : ''}${profile ? ' · **profiled**' : ''}`,
     '',
     'wall: the measured operation in its process (imports excluded); ratio: engine wall / baseline wall; ' +
+      'median ratio: median over repetitions of engine/baseline run back to back (robust to drift); ' +
       'CPU ratio: engine CPU time (its process + children) / baseline\'s, steadier than wall time when the machine is shared.',
     '',
-    '| scenario | wall | peak RSS | baseline wall | baseline RSS | ratio | target | result | CPU ratio |',
-    '|---|--:|--:|--:|--:|--:|---|---|--:|',
+    '| scenario | wall | peak RSS | baseline wall | baseline RSS | ratio | target | result | median ratio | CPU ratio |',
+    '|---|--:|--:|--:|--:|--:|---|---|--:|--:|',
   ]
   for (const row of rows) {
     const result =
@@ -234,6 +248,7 @@ function renderTable(rows: Row[], startedAt: Date): string {
       `| ${row.title} | ${row.engine ? formatMs(row.engine.wallMs) : '—'} | ${row.engine ? formatKb(row.engine.rssKb) : '—'} | ` +
         `${row.baseline ? formatMs(row.baseline.wallMs) : '—'} | ${row.baseline ? formatKb(row.baseline.rssKb) : '—'} | ` +
         `${row.ratio === undefined ? '—' : `${row.ratio.toFixed(2)}×`} | ${row.target} | ${result}${note} | ` +
+        `${row.medianRatio === undefined ? '—' : `${row.medianRatio.toFixed(2)}×`} | ` +
         `${row.cpuRatio === undefined ? '—' : `${row.cpuRatio.toFixed(2)}×`} |`,
     )
   }

@@ -254,10 +254,12 @@ export class ArtifactSink extends Writable {
         await direct.tail
         if (this.#size > 0 || this.#createEmpty) this.#place(direct)
       } finally {
+        const written = fstatSync(direct.writeFd).size
         closeSync(direct.writeFd)
         if (direct.readFd !== undefined) closeSync(direct.readFd)
-        // Nothing was written (or it could not be placed): the spooled file goes.
-        if (!direct.placed) unlinkSync(direct.spoolPath)
+        // A silent command's file goes. Output that could not be moved stays in the spool (the
+        // error, which names both paths, fails the node): nothing printed is thrown away.
+        if (!direct.placed && written === 0) unlinkSync(direct.spoolPath)
       }
       this.#info = direct.placed ? { name: this.name, path: this.path, size: this.#size, sha256: this.#hashOf().digest('hex') } : null
       return this.#info

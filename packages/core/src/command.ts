@@ -144,8 +144,9 @@ const environments = new WeakMap<object, Readonly<Record<string, string | undefi
 
 /**
  * The overlay objects are made per run and shared by the nodes that add nothing of their own,
- * so this copies `process.env` (slow: every key is a getenv) about once per run, not per
- * command. Commands see the host's environment as it was when the run's first command started.
+ * so this copies `process.env` (slow: every key is a getenv) about once per run, not once per
+ * command. The price: what the host changes in `process.env` while a run is going may not
+ * reach that run's later commands (the next run sees it).
  */
 function hostEnvWith(overlay: Readonly<Record<string, string>>): Readonly<Record<string, string | undefined>> {
   let env = environments.get(overlay)

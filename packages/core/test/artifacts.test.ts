@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ArtifactSink, ArtifactStore, encodePathSegment } from '../src/artifact-store.js'
@@ -119,6 +119,23 @@ describe('artifact store', () => {
     expect(result.nodes.find(n => n.name === 'silent')!.artifacts).toEqual([])
   })
 
+  it('keeps output it cannot move into the node directory in the spool, and fails the node', async () => {
+    const dir = tempDir()
+    const engine = new Engine({ config: testConfig(), handleSignals: false })
+    let runDir = ''
+    engine.on('run:start', e => (runDir = e.runDir))
+    // The command prints only once the test has put a file where the node's directory goes.
+    const command = `while [ ! -f ${dir}/go ]; do sleep 0.01; done; echo precious`
+    const running = engine.run(new Workflow({ name: 'blocked', root: new Node({ name: 'n', executable: new Command(command), timeout: 20_000 }) }))
+    await waitFor(() => runDir, 'the run to start')
+    writeFileSync(path.join(runDir, 'n'), 'not a directory')
+    writeFileSync(`${dir}/go`, '')
+    const result = await running
+    expect(result.nodes[0]!.status).toBe('failed')
+    expect(result.nodes[0]!.error?.code).toBe('WTFLOW_ARTIFACT_WRITE')
+    expect(readdirSync(path.join(runDir, '%spool')).map(name => readFileSync(path.join(runDir, '%spool', name), 'utf8'))).toEqual(['precious\n'])
+  })
+
   it('streams output to disk while the node runs, so another process can tail it', async () => {
     const dir = tempDir()
     const engine = new Engine({ config: testConfig(), handleSignals: false })
@@ -128,7 +145,6 @@ describe('artifact store', () => {
     const command = `echo first line; while [ ! -f ${dir}/seen ]; do sleep 0.01; done; echo second line`
     const running = engine.run(new Workflow({ name: 'live', root: new Node({ name: 'live', executable: new Command(command), timeout: 20_000 }) }))
     await waitFor(() => readOr(stdoutPath) === 'first line\n', 'the first line on disk')
-    const { writeFileSync } = await import('node:fs')
     writeFileSync(`${dir}/seen`, '')
     const result = await running
     expect(result.nodes[0]!.status).toBe('succeeded')
