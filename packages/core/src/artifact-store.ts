@@ -206,10 +206,8 @@ export class ArtifactSink extends Writable {
   async #tail(direct: DirectTail): Promise<void> {
     let buffer: Buffer | undefined
     let pause = 5
-    let grew = false
     for (;;) {
-      // While the writer keeps writing, read again at once: a pause per pass would fall behind.
-      if (!direct.done && !grew) {
+      if (!direct.done) {
         // Wait a little longer each time nothing came, or until finish() says the writer is done.
         await new Promise<void>(resolve => {
           const timer = setTimeout(resolve, pause)
@@ -237,8 +235,9 @@ export class ArtifactSink extends Writable {
         this.#size += bytesRead
       }
       if (finalPass) return
-      grew = this.#size > before
-      pause = grew ? 5 : Math.min(pause * 2, 200)
+      // While the writer writes, come back soon, but not at once: reading right behind it would
+      // take its output in small pieces, a thread-pool round trip and a hash call each.
+      pause = this.#size > before ? 2 : Math.min(pause * 2, 200)
     }
   }
 
