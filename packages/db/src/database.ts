@@ -124,6 +124,20 @@ export interface RetentionResult {
 
 const RUN_STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'cancelled', 'crashed']
 
+// Each dialect is imported when used: a SQLite user never loads pg, nor the reverse.
+const importSqliteDialect = () => import('./dialect/sqlite/sqlite-history-dialect.js')
+const importPostgresDialect = () => import('./dialect/postgres/postgres-history-dialect.js')
+
+/**
+ * Loads the driver `openDatabase(target)` will need, without connecting. A process that is
+ * about to register module hooks (the CLI, before tsx) calls it first: imports made after
+ * such hooks exist are several times slower.
+ */
+export async function preloadDatabaseDriver(target: DatabaseTarget): Promise<void> {
+  if (target.kind === 'sqlite') await importSqliteDialect()
+  else if (target.kind === 'postgres') await importPostgresDialect()
+}
+
 /**
  * Opens run history. `none` turns tracking off and resolves to `null` (pass it on to
  * `attachRecorder`, which then records nothing). SQLite files and their parent directories
@@ -141,14 +155,13 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   switch (target.kind) {
     case 'none':
       return null
-    // Each dialect is imported when used: a SQLite user never loads pg, nor the reverse.
     case 'sqlite': {
-      const { sqliteHistoryDialect } = await import('./dialect/sqlite/sqlite-history-dialect.js')
+      const { sqliteHistoryDialect } = await importSqliteDialect()
       dialect = sqliteHistoryDialect(target.path, { busyTimeoutMs: options.busyTimeoutMs, source: options.source })
       break
     }
     case 'postgres': {
-      const { postgresHistoryDialect } = await import('./dialect/postgres/postgres-history-dialect.js')
+      const { postgresHistoryDialect } = await importPostgresDialect()
       dialect = postgresHistoryDialect(target.url, options)
       break
     }

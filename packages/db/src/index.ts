@@ -9,6 +9,7 @@
  */
 export {
   openDatabase,
+  preloadDatabaseDriver,
   HistoryDatabase,
   type OpenDatabaseOptions,
   type ListRunsOptions,

@@ -30,8 +30,9 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
     const config = await readConfig(options.config)
     const tracked = config.database.kind !== 'none' && options.dryRun !== true
     // What the run needs is imported before tsx registers its hooks (later imports take a
-    // slower path): @wtflow/core statically above, @wtflow/db and the command runtime here.
-    await Promise.all([tracked ? import('@wtflow/db') : null, preloadCommandRuntime()])
+    // slower path): @wtflow/core statically above, @wtflow/db with its driver and the command
+    // runtime here.
+    await Promise.all([tracked ? import('@wtflow/db').then(db => db.preloadDatabaseDriver(config.database)) : null, preloadCommandRuntime()])
     const script = await loadScript(file)
     const selected = selectWorkflows(script, options.workflow)
     const engine = new Engine({ config, handleSignals: false })
