@@ -251,14 +251,15 @@ export class ArtifactSink extends Writable {
       direct.wake?.()
       try {
         await direct.tail
-        if (this.#size > 0 || this.#createEmpty) this.#place(direct)
+        // The tail moved a file with its first byte; an empty one moves only when asked for.
+        if (this.#createEmpty) this.#place(direct)
       } finally {
-        const written = fstatSync(direct.writeFd).size
-        closeSync(direct.writeFd)
-        if (direct.readFd !== undefined) closeSync(direct.readFd)
         // A silent command's file goes. Output that could not be moved stays in the spool (the
         // error, which names both paths, fails the node): nothing printed is thrown away.
-        if (!direct.placed && written === 0) unlinkSync(direct.spoolPath)
+        const silent = !direct.placed && fstatSync(direct.writeFd).size === 0
+        closeSync(direct.writeFd)
+        if (direct.readFd !== undefined) closeSync(direct.readFd)
+        if (silent) unlinkSync(direct.spoolPath)
       }
       this.#info = direct.placed ? { name: this.name, path: this.path, size: this.#size, sha256: this.#hashOf().digest('hex') } : null
       return this.#info
