@@ -3,10 +3,12 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type {
   ArtifactInfo,
+  AttemptResult,
   AttemptStatus,
   DatabaseTarget,
   ExecutableKind,
   NodeDocument,
+  NodeResult,
   NodeStatus,
   RunDocument,
   RunStatus,
@@ -76,36 +78,17 @@ export interface ArtifactRecord extends ArtifactInfo {
   attempt: number | null
 }
 
-/** One recorded attempt of a node. */
-export interface AttemptRecord {
-  attempt: number
-  status: AttemptStatus
-  exitCode: number | null
-  signal: string | null
-  error: SerializedError | null
-  startedAt: Date
-  endedAt: Date
-}
+/** One recorded attempt of a node: the engine's attempt result, less its artifacts (recorded per node). */
+export type AttemptRecord = Omit<AttemptResult, 'artifacts'>
 
-/** Everything recorded about one node of one run. */
-export interface NodeRecord {
+/** Everything recorded about one node of one run: the engine's node result, as history keeps it. */
+export interface NodeRecord
+  extends Pick<NodeResult, 'path' | 'name' | 'parentPath' | 'kind' | 'display' | 'status' | 'exitCode' | 'signal' | 'error' | 'skipReason' | 'startedAt' | 'endedAt'> {
   runId: string
-  path: string
-  name: string
-  parentPath: string | null
-  kind: ExecutableKind
-  display: string | null
-  status: NodeStatus
-  exitCode: number | null
-  signal: string | null
-  error: SerializedError | null
-  skipReason: string | null
   /** Attempts made so far (while running, the current one counts). */
   attemptCount: number
   /** Finished attempts, oldest first. */
   attempts: AttemptRecord[]
-  startedAt: Date | null
-  endedAt: Date | null
   artifacts: ArtifactRecord[]
   /**
    * The node's directory in the artifact store, where `stdout.log`/`stderr.log` appear while it
