@@ -303,10 +303,10 @@ export class HistoryDatabase {
       }
       run = found
     }
-    const artifactsOf = new Map<string, NodeDocument['artifacts']>()
+    const artifactsOf = new Map<number, NodeDocument['artifacts']>()
     for (const a of artifacts) {
-      let list = artifactsOf.get(a.node_path)
-      if (list === undefined) artifactsOf.set(a.node_path, (list = []))
+      let list = artifactsOf.get(a.node_ordinal)
+      if (list === undefined) artifactsOf.set(a.node_ordinal, (list = []))
       list.push({ name: a.name, path: a.path, size: a.size, sha256: a.sha256 })
     }
     return {
@@ -327,7 +327,7 @@ export class HistoryDatabase {
         skipReason: node.skip_reason,
         startedAt: node.started_at === null ? null : iso(node.started_at),
         endedAt: node.ended_at === null ? null : iso(node.ended_at),
-        artifacts: artifactsOf.get(node.path) ?? [],
+        artifacts: artifactsOf.get(node.ordinal) ?? [],
       })),
     }
   }
@@ -368,7 +368,7 @@ export class HistoryDatabase {
         .selectFrom('attempts')
         .selectAll()
         .where('run_id', '=', run.id)
-        .where('node_path', '=', nodePath)
+        .where('node_ordinal', '=', this.#ordinalOf(run.id, nodePath))
         .orderBy('attempt')
         .execute(),
       this.#artifactRows(run.id, nodePath),
@@ -381,7 +381,7 @@ export class HistoryDatabase {
       runId: run.id,
       path: node.path,
       name: node.name,
-      parentPath: node.parent_path,
+      parentPath: parentPathOf(node.path),
       kind: node.kind as ExecutableKind,
       display: node.display,
       status: node.status as NodeStatus,
@@ -500,7 +500,7 @@ export class HistoryDatabase {
   #documentNodes(runId: string) {
     return this.db
       .selectFrom('nodes')
-      .select(['path', 'name', 'status', 'exit_code', 'signal', 'attempts', 'error_message', 'skip_reason', 'started_at', 'ended_at'])
+      .select(['ordinal', 'path', 'name', 'status', 'exit_code', 'signal', 'attempts', 'error_message', 'skip_reason', 'started_at', 'ended_at'])
       .where('run_id', '=', runId)
       .orderBy('ordinal')
       .execute()
@@ -509,9 +509,9 @@ export class HistoryDatabase {
   #documentArtifacts(runId: string) {
     return this.db
       .selectFrom('artifacts')
-      .select(['node_path', 'name', 'path', 'size', 'sha256'])
+      .select(['node_ordinal', 'name', 'path', 'size', 'sha256'])
       .where('run_id', '=', runId)
-      .orderBy('node_path')
+      .orderBy('node_ordinal')
       .orderBy('ordinal')
       .execute()
   }
@@ -548,10 +548,15 @@ export class HistoryDatabase {
       .selectFrom('artifacts')
       .select(['name', 'path', 'size', 'sha256', 'attempt'])
       .where('run_id', '=', runId)
-      .where('node_path', '=', nodePath)
+      .where('node_ordinal', '=', this.#ordinalOf(runId, nodePath))
       .orderBy('ordinal')
       .execute()
     return rows.map(({ name, path, size, sha256, attempt }) => ({ name, path, size, sha256, attempt }))
+  }
+
+  /** The ordinal of a node, as a subquery: attempts and artifacts are keyed by it. */
+  #ordinalOf(runId: string, nodePath: string) {
+    return this.db.selectFrom('nodes').select('ordinal').where('run_id', '=', runId).where('path', '=', nodePath)
   }
 
   /** Marks one run crashed; false if another reader (or the run's end) got there first. */
@@ -587,6 +592,12 @@ export class HistoryDatabase {
       return true
     })
   }
+}
+
+/** Names cannot contain `/`: a node's parent path is its own path less the last segment. */
+function parentPathOf(nodePath: string): string | null {
+  const slash = nodePath.lastIndexOf('/')
+  return slash === -1 ? null : nodePath.slice(0, slash)
 }
 
 function iso(ms: number): string {

@@ -115,6 +115,86 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       }
     },
   },
+  '0002_ordinal_keys': {
+    // Nodes are keyed by their ordinal, not their path: a 1,000-deep tree has 2 KB paths, and
+    // every attempt and artifact row, every index entry and every update repeated them (SQLite
+    // spilled them to overflow pages). The path stays a column with a unique index (lookups by
+    // path), the parent becomes `parent_ordinal`, and attempts and artifacts point at
+    // `node_ordinal`. Existing rows are copied over.
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('nodes_v2')
+        .addColumn('run_id', 'text', c => c.notNull().references('runs.id').onDelete('cascade'))
+        .addColumn('ordinal', 'integer', c => c.notNull())
+        .addColumn('path', 'text', c => c.notNull())
+        .addColumn('name', 'text', c => c.notNull())
+        .addColumn('parent_ordinal', 'integer')
+        .addColumn('kind', 'text', c => c.notNull())
+        .addColumn('display', 'text')
+        .addColumn('status', 'text', c => c.notNull())
+        .addColumn('exit_code', 'integer')
+        .addColumn('signal', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('error_detail', 'text')
+        .addColumn('skip_reason', 'text')
+        .addColumn('attempts', 'integer', c => c.notNull().defaultTo(0))
+        .addColumn('started_at', 'bigint')
+        .addColumn('ended_at', 'bigint')
+        .addPrimaryKeyConstraint('nodes_v2_pk', ['run_id', 'ordinal'])
+        .execute()
+      await db.schema
+        .createTable('attempts_v2')
+        .addColumn('run_id', 'text', c => c.notNull())
+        .addColumn('node_ordinal', 'integer', c => c.notNull())
+        .addColumn('attempt', 'integer', c => c.notNull())
+        .addColumn('status', 'text', c => c.notNull())
+        .addColumn('exit_code', 'integer')
+        .addColumn('signal', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('error_detail', 'text')
+        .addColumn('started_at', 'bigint', c => c.notNull())
+        .addColumn('ended_at', 'bigint', c => c.notNull())
+        .addPrimaryKeyConstraint('attempts_v2_pk', ['run_id', 'node_ordinal', 'attempt'])
+        .addForeignKeyConstraint('attempts_v2_node_fk', ['run_id', 'node_ordinal'], 'nodes_v2', ['run_id', 'ordinal'], c => c.onDelete('cascade'))
+        .execute()
+      await db.schema
+        .createTable('artifacts_v2')
+        .addColumn('run_id', 'text', c => c.notNull())
+        .addColumn('node_ordinal', 'integer', c => c.notNull())
+        .addColumn('ordinal', 'integer', c => c.notNull())
+        .addColumn('name', 'text', c => c.notNull())
+        .addColumn('attempt', 'integer')
+        .addColumn('path', 'text', c => c.notNull())
+        .addColumn('size', 'bigint', c => c.notNull())
+        .addColumn('sha256', 'text', c => c.notNull())
+        .addPrimaryKeyConstraint('artifacts_v2_pk', ['run_id', 'node_ordinal', 'ordinal'])
+        .addForeignKeyConstraint('artifacts_v2_node_fk', ['run_id', 'node_ordinal'], 'nodes_v2', ['run_id', 'ordinal'], c => c.onDelete('cascade'))
+        .execute()
+
+      await sql`
+        insert into nodes_v2 (run_id, ordinal, path, name, parent_ordinal, kind, display, status, exit_code, signal,
+                              error_message, error_detail, skip_reason, attempts, started_at, ended_at)
+        select n.run_id, n.ordinal, n.path, n.name, p.ordinal, n.kind, n.display, n.status, n.exit_code, n.signal,
+               n.error_message, n.error_detail, n.skip_reason, n.attempts, n.started_at, n.ended_at
+        from nodes n left join nodes p on p.run_id = n.run_id and p.path = n.parent_path`.execute(db)
+      await sql`
+        insert into attempts_v2 (run_id, node_ordinal, attempt, status, exit_code, signal, error_message, error_detail, started_at, ended_at)
+        select a.run_id, n.ordinal, a.attempt, a.status, a.exit_code, a.signal, a.error_message, a.error_detail, a.started_at, a.ended_at
+        from attempts a join nodes n on n.run_id = a.run_id and n.path = a.node_path`.execute(db)
+      await sql`
+        insert into artifacts_v2 (run_id, node_ordinal, ordinal, name, attempt, path, size, sha256)
+        select a.run_id, n.ordinal, a.ordinal, a.name, a.attempt, a.path, a.size, a.sha256
+        from artifacts a join nodes n on n.run_id = a.run_id and n.path = a.node_path`.execute(db)
+
+      for (const table of ['artifacts', 'attempts', 'nodes']) await db.schema.dropTable(table).execute()
+      // SQLite rewrites the foreign keys of attempts_v2/artifacts_v2 to follow the rename.
+      for (const table of ['nodes', 'attempts', 'artifacts']) await db.schema.alterTable(`${table}_v2`).renameTo(table).execute()
+      await db.schema.createIndex('nodes_path_idx').unique().on('nodes').columns(['run_id', 'path']).execute()
+    },
+    async down(): Promise<void> {
+      throw new Error('0002_ordinal_keys cannot be undone: restore a backup taken before the upgrade')
+    },
+  },
 }
 
 /** The in-code provider the `Migrator` reads `MIGRATIONS` from (no migration files on disk). */

@@ -17,6 +17,8 @@ import {
   markNodeStarted,
   markRunEnded,
   nodeRow,
+  ordinalsOf,
+  parentOrdinal,
   runRow,
   upsertArtifacts,
   upsertNodes,
@@ -167,11 +169,11 @@ export class Recorder {
 
   #onRunStart(event: EngineEventMap['run:start']): void {
     const db = this.#db!
-    const ordinals = new Map(event.nodes.map((node, i) => [node.path, i]))
+    const ordinals = ordinalsOf(event.nodes)
     this.#active.set(event.runId, { ordinals, ended: new Set() })
     runsRecordedHere.add(event.runId)
     const run = runRow({ ...event, nodeCount: event.nodes.length }, this.#who)
-    const nodes = event.nodes.map((plan, i) => pendingNode(event.runId, plan, i))
+    const nodes = event.nodes.map((plan, i) => pendingNode(event.runId, plan, i, parentOrdinal(ordinals, plan.parentPath)))
     this.#enqueue(() => [
       insertWorkflow(db.db, event.workflow, event.digest, event.startedAt.getTime()),
       insertRun(db.db, run),
@@ -180,13 +182,14 @@ export class Recorder {
   }
 
   #onNodeStart(event: EngineEventMap['node:start']): void {
-    if (!this.#active.has(event.runId)) return
+    const ordinal = this.#active.get(event.runId)?.ordinals.get(event.path)
+    if (ordinal === undefined) return
     const templates = this.#templates!
     const key = nodeKey(event.runId, event.path)
     const pending: Pending = {
       build: () => {
         this.#queuedStarts.delete(key)
-        return [markNodeStarted(templates, event)]
+        return [markNodeStarted(templates, event, ordinal)]
       },
     }
     this.#queuedStarts.set(key, pending)
@@ -194,16 +197,18 @@ export class Recorder {
   }
 
   #onNodeAttempt(event: EngineEventMap['node:attempt']): void {
-    if (!this.#active.has(event.runId)) return
+    const ordinal = this.#active.get(event.runId)?.ordinals.get(event.path)
+    if (ordinal === undefined) return
     const db = this.#db!
-    const rows = attemptRows(event.runId, { path: event.path, attempts: [event.attempt] })
+    const rows = attemptRows(event.runId, { attempts: [event.attempt] }, ordinal)
     const templates = this.#templates!
     this.#enqueue(() => templatedRows(templates, 'attempts', rows, (kdb, part) => insertAttempts(kdb, part, db.dialect.maxParameters)))
   }
 
   #onNodeEnd(event: EngineEventMap['node:end']): void {
     const run = this.#active.get(event.runId)
-    if (run === undefined) return
+    const ordinal = run?.ordinals.get(event.node.path)
+    if (run === undefined || ordinal === undefined) return
     const db = this.#db!
     run.ended.add(event.node.path)
     // Its start is not written yet (a quick node): the end row says all the start would.
@@ -215,10 +220,10 @@ export class Recorder {
     }
     // Snapshot now: the engine's node state may change after the event.
     const node = { ...event.node, attempts: [...event.node.attempts] }
-    const artifacts = artifactRows(event.runId, event.node)
+    const artifacts = artifactRows(event.runId, event.node, ordinal)
     const templates = this.#templates!
     this.#enqueue(() => [
-      markNodeEnded(templates, event.runId, node),
+      markNodeEnded(templates, event.runId, node, ordinal),
       ...templatedRows(templates, 'artifacts', artifacts, (kdb, part) => upsertArtifacts(kdb, part, db.dialect.maxParameters)),
     ])
   }
@@ -235,9 +240,12 @@ export class Recorder {
     }
     // Nodes whose end we did not see (none, normally) are written from the final result.
     const missed = result.nodes.filter(node => !run.ended.has(node.path))
-    const nodes = missed.map(node => nodeRow(result.id, node, run.ordinals.get(node.path) ?? run.ordinals.size))
-    const attempts = missed.flatMap(node => attemptRows(result.id, node))
-    const artifacts = missed.flatMap(node => artifactRows(result.id, node))
+    // A node the plan did not list (none, normally) gets the next free ordinal.
+    for (const node of missed) if (!run.ordinals.has(node.path)) run.ordinals.set(node.path, run.ordinals.size)
+    const ordinalOf = (node: { path: string }) => run.ordinals.get(node.path)!
+    const nodes = missed.map(node => nodeRow(result.id, node, ordinalOf(node), parentOrdinal(run.ordinals, node.parentPath)))
+    const attempts = missed.flatMap(node => attemptRows(result.id, node, ordinalOf(node)))
+    const artifacts = missed.flatMap(node => artifactRows(result.id, node, ordinalOf(node)))
     this.#enqueue(
       () => [
         ...upsertNodes(db.db, nodes, max),
@@ -358,13 +366,13 @@ function nodeKey(runId: string, path: string): string {
   return `${runId}\u0000${path}`
 }
 
-function pendingNode(runId: string, plan: NodePlan, ordinal: number): NewNodeRow {
+function pendingNode(runId: string, plan: NodePlan, ordinal: number, parent: number | null): NewNodeRow {
   return {
     run_id: runId,
-    path: plan.path,
     ordinal,
+    path: plan.path,
     name: plan.name,
-    parent_path: plan.parentPath,
+    parent_ordinal: parent,
     kind: plan.kind,
     display: plan.display,
     status: 'pending',

@@ -46,11 +46,13 @@ export interface RunsTable {
 
 export interface NodesTable {
   run_id: string
-  path: string
-  /** Position in tree order (parents before children, definition order). */
+  /** Position in tree order (parents before children, definition order): the node's key in its run. */
   ordinal: number
+  /** Names from the root joined by `/`; unique in the run. */
+  path: string
   name: string
-  parent_path: string | null
+  /** The parent's ordinal; null for the root. */
+  parent_ordinal: number | null
   /** `command | func | group` */
   kind: string
   display: string | null
@@ -68,7 +70,8 @@ export interface NodesTable {
 
 export interface AttemptsTable {
   run_id: string
-  node_path: string
+  /** `nodes.ordinal` of the node. */
+  node_ordinal: number
   attempt: number
   status: string
   exit_code: number | null
@@ -81,10 +84,11 @@ export interface AttemptsTable {
 
 export interface ArtifactsTable {
   run_id: string
-  node_path: string
-  name: string
+  /** `nodes.ordinal` of the node. */
+  node_ordinal: number
   /** Position in the node's artifact list. */
   ordinal: number
+  name: string
   /** The attempt that wrote the file, when known. */
   attempt: number | null
   path: string

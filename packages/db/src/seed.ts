@@ -5,7 +5,7 @@ import { CompiledQuery } from 'kysely'
 import type { HistoryDatabase } from './database.js'
 import { thisProcess } from './liveness.js'
 import type { HistorySchema, NewArtifactRow, NewAttemptRow, NewNodeRow, NewRunRow } from './schema.js'
-import { artifactRows, attemptRows, insertWorkflow, nodeRow, runRow } from './writes.js'
+import { artifactRows, attemptRows, insertWorkflow, nodeRow, ordinalsOf, parentOrdinal, runRow } from './writes.js'
 
 export interface SyntheticRunOptions {
   /** Default: a random UUID. */
@@ -127,10 +127,11 @@ export async function insertRuns(db: HistoryDatabase, runs: readonly RunResult[]
       ended_at: run.endedAt.getTime(),
       heartbeat_at: run.endedAt.getTime(),
     })
+    const ordinals = ordinalsOf(run.nodes)
     run.nodes.forEach((node, i) => {
-      nodeRows.push(nodeRow(run.id, node, i))
-      attempts.push(...attemptRows(run.id, node))
-      artifacts.push(...artifactRows(run.id, node))
+      nodeRows.push(nodeRow(run.id, node, i, parentOrdinal(ordinals, node.parentPath)))
+      attempts.push(...attemptRows(run.id, node, i))
+      artifacts.push(...artifactRows(run.id, node, i))
     })
   }
   const statements: CompiledQuery[] = [
@@ -154,15 +155,15 @@ const COLUMNS: { [T in Exclude<keyof HistorySchema, 'workflows'>]: Record<string
     heartbeat_at: 'bigint', host: 'text', pid: 'int', run_dir: 'text', config: 'text', node_count: 'int',
   },
   nodes: {
-    run_id: 'text', path: 'text', ordinal: 'int', name: 'text', parent_path: 'text', kind: 'text', display: 'text', status: 'text',
+    run_id: 'text', ordinal: 'int', path: 'text', name: 'text', parent_ordinal: 'int', kind: 'text', display: 'text', status: 'text',
     exit_code: 'int', signal: 'text', error_message: 'text', error_detail: 'text', skip_reason: 'text', attempts: 'int',
     started_at: 'bigint', ended_at: 'bigint',
   },
   attempts: {
-    run_id: 'text', node_path: 'text', attempt: 'int', status: 'text', exit_code: 'int', signal: 'text', error_message: 'text',
+    run_id: 'text', node_ordinal: 'int', attempt: 'int', status: 'text', exit_code: 'int', signal: 'text', error_message: 'text',
     error_detail: 'text', started_at: 'bigint', ended_at: 'bigint',
   },
-  artifacts: { run_id: 'text', node_path: 'text', name: 'text', ordinal: 'int', attempt: 'int', path: 'text', size: 'bigint', sha256: 'text' },
+  artifacts: { run_id: 'text', node_ordinal: 'int', ordinal: 'int', name: 'text', attempt: 'int', path: 'text', size: 'bigint', sha256: 'text' },
 }
 
 /**

@@ -96,13 +96,14 @@ export function runRow(
   }
 }
 
-export function nodeRow(runId: string, node: NodeResult, ordinal: number): NewNodeRow {
+/** `ordinal` and `parentOrdinal` are the node's and its parent's positions in the run's plan. */
+export function nodeRow(runId: string, node: NodeResult, ordinal: number, parentOrdinal: number | null): NewNodeRow {
   return {
     run_id: runId,
-    path: node.path,
     ordinal,
+    path: node.path,
     name: node.name,
-    parent_path: node.parentPath,
+    parent_ordinal: parentOrdinal,
     kind: node.kind,
     display: node.display,
     status: node.status,
@@ -116,10 +117,10 @@ export function nodeRow(runId: string, node: NodeResult, ordinal: number): NewNo
   }
 }
 
-export function attemptRows(runId: string, node: Pick<NodeResult, 'path' | 'attempts'>): NewAttemptRow[] {
+export function attemptRows(runId: string, node: Pick<NodeResult, 'attempts'>, ordinal: number): NewAttemptRow[] {
   return node.attempts.map(attempt => ({
     run_id: runId,
-    node_path: node.path,
+    node_ordinal: ordinal,
     attempt: attempt.attempt,
     status: attempt.status,
     exit_code: attempt.exitCode,
@@ -131,14 +132,14 @@ export function attemptRows(runId: string, node: Pick<NodeResult, 'path' | 'atte
 }
 
 /** The node's final artifacts, each tagged with the attempt that wrote it when that is known. */
-export function artifactRows(runId: string, node: Pick<NodeResult, 'path' | 'attempts' | 'artifacts'>): NewArtifactRow[] {
+export function artifactRows(runId: string, node: Pick<NodeResult, 'attempts' | 'artifacts'>, nodeOrdinal: number): NewArtifactRow[] {
   const attemptOf = new Map<string, number>()
   for (const attempt of node.attempts) for (const artifact of attempt.artifacts) attemptOf.set(artifact.path, attempt.attempt)
   return node.artifacts.map((artifact, ordinal) => ({
     run_id: runId,
-    node_path: node.path,
-    name: artifact.name,
+    node_ordinal: nodeOrdinal,
     ordinal,
+    name: artifact.name,
     attempt: attemptOf.get(artifact.path) ?? null,
     path: artifact.path,
     size: artifact.size,
@@ -169,7 +170,7 @@ export function insertNodes(db: Db, rows: readonly NewNodeRow[], maxParameters: 
     db
       .insertInto('nodes')
       .values(part)
-      .onConflict(oc => oc.columns(['run_id', 'path']).doNothing())
+      .onConflict(oc => oc.columns(['run_id', 'ordinal']).doNothing())
       .compile(),
   )
 }
@@ -181,7 +182,7 @@ export function upsertNodes(db: Db, rows: readonly NewNodeRow[], maxParameters: 
       .insertInto('nodes')
       .values(part)
       .onConflict(oc =>
-        oc.columns(['run_id', 'path']).doUpdateSet(eb => ({
+        oc.columns(['run_id', 'ordinal']).doUpdateSet(eb => ({
           status: eb.ref('excluded.status'),
           exit_code: eb.ref('excluded.exit_code'),
           signal: eb.ref('excluded.signal'),
@@ -202,7 +203,7 @@ export function insertAttempts(db: Db, rows: readonly NewAttemptRow[], maxParame
     db
       .insertInto('attempts')
       .values(part)
-      .onConflict(oc => oc.columns(['run_id', 'node_path', 'attempt']).doNothing())
+      .onConflict(oc => oc.columns(['run_id', 'node_ordinal', 'attempt']).doNothing())
       .compile(),
   )
 }
@@ -213,7 +214,7 @@ export function upsertArtifacts(db: Db, rows: readonly NewArtifactRow[], maxPara
       .insertInto('artifacts')
       .values(part)
       .onConflict(oc =>
-        oc.columns(['run_id', 'node_path', 'ordinal']).doUpdateSet(eb => ({
+        oc.columns(['run_id', 'node_ordinal', 'ordinal']).doUpdateSet(eb => ({
           name: eb.ref('excluded.name'),
           attempt: eb.ref('excluded.attempt'),
           path: eb.ref('excluded.path'),
@@ -226,8 +227,8 @@ export function upsertArtifacts(db: Db, rows: readonly NewArtifactRow[], maxPara
 }
 
 /** An attempt starts: the node is running (its first start time is kept across retries). */
-export function markNodeStarted(t: StatementTemplates, event: EngineEventMap['node:start']): CompiledQuery {
-  return t.bind('node:start', ['running', event.attempt, event.startedAt.getTime(), event.runId, event.path], (db, [running, attempt, at, runId, path]) =>
+export function markNodeStarted(t: StatementTemplates, event: EngineEventMap['node:start'], ordinal: number): CompiledQuery {
+  return t.bind('node:start', ['running', event.attempt, event.startedAt.getTime(), event.runId, ordinal], (db, [running, attempt, at, runId, ordinal]) =>
     db
       .updateTable('nodes')
       .set(eb => ({
@@ -236,7 +237,7 @@ export function markNodeStarted(t: StatementTemplates, event: EngineEventMap['no
         started_at: eb.fn.coalesce('started_at', sql.val(at as number)),
       }))
       .where('run_id', '=', runId as string)
-      .where('path', '=', path as string)
+      .where('ordinal', '=', ordinal as number)
       .compile(),
   )
 }
@@ -246,16 +247,16 @@ const NODE_END_COLUMNS = [
 ] as const
 
 /** A node reached its final status. */
-export function markNodeEnded(t: StatementTemplates, runId: string, node: NodeResult): CompiledQuery {
-  // The same columns as the row a finished node is inserted with (ordinal is not updated).
-  const set = nodeRow(runId, node, 0)
-  const values = [...NODE_END_COLUMNS.map(column => set[column]), runId, node.path]
+export function markNodeEnded(t: StatementTemplates, runId: string, node: NodeResult, ordinal: number): CompiledQuery {
+  // The same columns as the row a finished node is inserted with (its place in the tree is not updated).
+  const set = nodeRow(runId, node, ordinal, null)
+  const values = [...NODE_END_COLUMNS.map(column => set[column]), runId, ordinal]
   return t.bind('node:end', values, (db, v) =>
     db
       .updateTable('nodes')
       .set(Object.fromEntries(NODE_END_COLUMNS.map((column, i) => [column, v[i]])) as NodeUpdate)
       .where('run_id', '=', v[NODE_END_COLUMNS.length] as string)
-      .where('path', '=', v[NODE_END_COLUMNS.length + 1] as string)
+      .where('ordinal', '=', v[NODE_END_COLUMNS.length + 1] as number)
       .compile(),
   )
 }
@@ -307,12 +308,22 @@ export function heartbeat(t: StatementTemplates, runIds: readonly string[], at: 
 /** Everything a finished run consists of, for a run whose progress was not recorded (and for seeding). */
 export function wholeRunStatements(db: Db, result: RunResult, who: ProcessIdentity, maxParameters: number, config: Record<string, string | number | boolean> = {}): CompiledQuery[] {
   const run = runRow({ runId: result.id, workflow: result.workflow, digest: '', startedAt: result.startedAt, runDir: result.runDir, config, nodeCount: result.nodes.length }, who)
+  const ordinals = ordinalsOf(result.nodes)
   return [
     insertWorkflow(db, result.workflow, '', result.startedAt.getTime()),
     insertRun(db, run),
-    ...upsertNodes(db, result.nodes.map((node, i) => nodeRow(result.id, node, i)), maxParameters),
-    ...insertAttempts(db, result.nodes.flatMap(node => attemptRows(result.id, node)), maxParameters),
-    ...upsertArtifacts(db, result.nodes.flatMap(node => artifactRows(result.id, node)), maxParameters),
+    ...upsertNodes(db, result.nodes.map((node, i) => nodeRow(result.id, node, i, parentOrdinal(ordinals, node.parentPath))), maxParameters),
+    ...insertAttempts(db, result.nodes.flatMap((node, i) => attemptRows(result.id, node, i)), maxParameters),
+    ...upsertArtifacts(db, result.nodes.flatMap((node, i) => artifactRows(result.id, node, i)), maxParameters),
     markRunEnded(db, result),
   ]
+}
+
+/** Ordinals by node path, for nodes listed in tree order (a run's plan or result). */
+export function ordinalsOf(nodes: ReadonlyArray<{ path: string }>): Map<string, number> {
+  return new Map(nodes.map((node, i) => [node.path, i]))
+}
+
+export function parentOrdinal(ordinals: ReadonlyMap<string, number>, parentPath: string | null): number | null {
+  return parentPath === null ? null : (ordinals.get(parentPath) ?? null)
 }

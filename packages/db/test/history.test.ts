@@ -1,7 +1,10 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { WtflowError, toRunDocument } from '@wtflow/core'
+import { Migrator, sql, type Kysely } from 'kysely'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { migrationProvider } from '../src/migrations.js'
+import { artifactRows, attemptRows, nodeRow } from '../src/writes.js'
 import {
   AmbiguousRunIdError,
   LATEST_MIGRATION,
@@ -33,7 +36,45 @@ describe.each(DIALECTS)('history queries: $label', dialect => {
     expect(await db.migrateToLatest()).toEqual([])
     const again = await t.open()
     expect(await again.migrateToLatest()).toEqual([])
-    expect(LATEST_MIGRATION).toBe('0001_initial')
+    expect(LATEST_MIGRATION).toBe('0002_ordinal_keys')
+  })
+
+  it('upgrades a history written with path keys (0001) to ordinal keys, keeping every row', async () => {
+    // Back to the 0001 schema, with a run written as 0001 stored it.
+    // The 0001 tables are not in HistorySchema: rows of any shape.
+    const kdb = db.db as unknown as Kysely<Record<string, Record<string, unknown>>>
+    for (const table of ['artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
+      await sql`drop table if exists ${sql.table(table)}`.execute(kdb)
+    }
+    const schema = db.dialect.schema
+    const migrator = new Migrator({ db: kdb, provider: migrationProvider, ...(schema === undefined ? {} : { migrationTableSchema: schema }) })
+    expect((await migrator.migrateTo('0001_initial')).error).toBeUndefined()
+    const run = syntheticRun({ id: 'old-run', nodes: 8, failAt: 5, startedAt: minutes(0) })
+    await kdb.insertInto('workflows').values({ name: run.workflow, digest: '', first_run_at: T0 }).execute()
+    await kdb
+      .insertInto('runs')
+      .values({ id: run.id, workflow: run.workflow, digest: '', status: run.status, exit_code: run.exitCode, started_at: T0, ended_at: run.endedAt.getTime(), heartbeat_at: T0, host: 'h', pid: 1, run_dir: run.runDir, config: '{}', node_count: run.nodes.length })
+      .execute()
+    for (const [i, node] of run.nodes.entries()) {
+      const { ordinal: _, parent_ordinal: __, ...columns } = nodeRow(run.id, node, i, null)
+      await kdb.insertInto('nodes').values({ ...columns, ordinal: i, parent_path: node.parentPath }).execute()
+      for (const { node_ordinal: _, ...attempt } of attemptRows(run.id, node, i)) await kdb.insertInto('attempts').values({ ...attempt, node_path: node.path }).execute()
+      for (const { node_ordinal: _, ...artifact } of artifactRows(run.id, node, i)) await kdb.insertInto('artifacts').values({ ...artifact, node_path: node.path }).execute()
+    }
+
+    expect(await db.migrateToLatest()).toEqual(['0002_ordinal_keys'])
+    expect(await db.getRun(run.id)).toEqual(toRunDocument(run))
+    const leaf = run.nodes[5]!
+    const node = await db.getNode(run.id, leaf.path)
+    expect(node.parentPath).toBe(leaf.parentPath)
+    expect(node.attempts.map(a => a.status)).toEqual(leaf.attempts.map(a => a.status))
+    expect(node.artifacts.map(a => a.path)).toEqual(leaf.artifacts.map(a => a.path))
+    const parents = await db.db.selectFrom('nodes').select(['ordinal', 'parent_ordinal']).where('run_id', '=', run.id).orderBy('ordinal').execute()
+    expect(parents.map(p => p.parent_ordinal)).toEqual(run.nodes.map(n => (n.parentPath === null ? null : run.nodes.findIndex(m => m.path === n.parentPath))))
+    // The keys hold: a node path is unique in its run, and a deleted run takes its rows along.
+    await expect(db.db.insertInto('nodes').values({ ...nodeRow(run.id, leaf, 99, null) }).execute()).rejects.toThrow()
+    await db.deleteRunsBefore(minutes(1), { removeArtifacts: false })
+    expect(await db.db.selectFrom('attempts').select('attempt').execute()).toEqual([])
   })
 
   it('lists runs newest first, filtered by workflow, status and time, paged', async () => {

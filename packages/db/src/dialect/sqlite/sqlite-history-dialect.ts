@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { ConfigError } from '@wtflow/core'
 import Database from 'better-sqlite3'
-import { Kysely, SqliteDialect } from 'kysely'
+import { Kysely, SqliteAdapter, SqliteDialect, type DialectAdapter } from 'kysely'
 import type { HistorySchema } from '../../schema.js'
 import type { HistoryDialect } from '../history-dialect.js'
 import { isTransientSqliteError } from './sqlite-errors.js'
@@ -55,7 +55,7 @@ export function sqliteHistoryDialect(file: string, options: SqliteHistoryOptions
         throw error
       }
       cache = new StatementCache(db)
-      return new Kysely<HistorySchema>({ dialect: new SqliteDialect({ database: cache }) })
+      return new Kysely<HistorySchema>({ dialect: new TransactionalDdlSqliteDialect({ database: cache }) })
     },
     async executeBatch(kysely, statements) {
       if (statements.length === 0) return
@@ -64,5 +64,24 @@ export function sqliteHistoryDialect(file: string, options: SqliteHistoryOptions
       await kysely.connection().execute(async () => cache!.runInTransaction(statements))
     },
     isTransientError: isTransientSqliteError,
+  }
+}
+
+/**
+ * SQLite's DDL is transactional, but kysely's adapter says otherwise, so its `Migrator` would
+ * run migrations statement by statement. Saying so makes a migration (and the check of which
+ * ones are applied) one `begin immediate` transaction: a process that opens the file while
+ * another migrates waits for it, then finds the migration done; one that fails half-way
+ * leaves nothing behind.
+ */
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter()
+  }
+}
+
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true
   }
 }
