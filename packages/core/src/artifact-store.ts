@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import { closeSync, fstatSync, mkdirSync, openSync, read, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -96,6 +96,11 @@ export class ArtifactStore {
     return dir
   }
 }
+
+/** Reads of the direct-mode tail: small enough to be hashed from the CPU cache. */
+const TAIL_CHUNK_BYTES = 256 * 1024
+/** Most one pass of the tail reads before it yields to the event loop. */
+const TAIL_PASS_BYTES = 16 * 1024 * 1024
 
 /** The reader that follows a file written directly by a child process. */
 interface DirectTail {
@@ -206,8 +211,12 @@ export class ArtifactSink extends Writable {
   async #tail(direct: DirectTail): Promise<void> {
     let buffer: Buffer | undefined
     let pause = 5
+    let behind = false
     for (;;) {
-      if (!direct.done) {
+      if (behind) {
+        // The last pass stopped at its budget with more to read: let the event loop run, then go on.
+        await new Promise<void>(resolve => setImmediate(resolve))
+      } else if (!direct.done) {
         // Wait a little longer each time nothing came, or until finish() says the writer is done.
         await new Promise<void>(resolve => {
           const timer = setTimeout(resolve, pause)
@@ -223,20 +232,28 @@ export class ArtifactSink extends Writable {
       const written = fstatSync(direct.writeFd).size
       const before = this.#size
       if (written > 0) this.#place(direct)
-      while (this.#size < written) {
-        buffer ??= Buffer.allocUnsafe(1024 * 1024)
+      // Synchronous reads of what was just written come from the page cache: a thread-pool
+      // round trip per read cost a third more CPU than the reads themselves (1 GiB: 1.08 s
+      // against 0.80 s, hash included). A chunk that fits the CPU cache is hashed while hot,
+      // and a pass reads at most TAIL_PASS_BYTES before it lets other work run.
+      const budget = Math.min(written, before + TAIL_PASS_BYTES)
+      let ended = false
+      while (this.#size < budget) {
+        buffer ??= Buffer.allocUnsafe(TAIL_CHUNK_BYTES)
         direct.readFd ??= openSync(this.path, 'r')
-        const length = Math.min(buffer.length, written - this.#size)
-        const bytesRead = await new Promise<number>((resolve, reject) =>
-          read(direct.readFd!, buffer!, 0, length, this.#size, (error, n) => (error ? reject(error) : resolve(n))),
-        )
-        if (bytesRead === 0) break
+        const bytesRead = readSync(direct.readFd, buffer, 0, Math.min(buffer.length, budget - this.#size), this.#size)
+        if (bytesRead === 0) {
+          ended = true // shorter than fstat said (truncated): the next pass looks again
+          break
+        }
         this.#hashOf().update(buffer.subarray(0, bytesRead))
         this.#size += bytesRead
       }
+      behind = !ended && this.#size < written
+      if (behind) continue
       if (finalPass) return
       // While the writer writes, come back soon, but not at once: reading right behind it would
-      // take its output in small pieces, a thread-pool round trip and a hash call each.
+      // take its output in small pieces, a syscall and a hash call each.
       pause = this.#size > before ? 2 : Math.min(pause * 2, 200)
     }
   }

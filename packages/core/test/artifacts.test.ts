@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ArtifactSink, ArtifactStore, encodePathSegment } from '../src/artifact-store.js'
@@ -87,6 +87,22 @@ describe('artifact store', () => {
     for (let i = 0; i < data.length; i += 65536) sink.write(data.subarray(i, i + 65536))
     const info = await sink.finish()
     expect(info).toEqual({ name: 'stdout', path: file, size: data.length, sha256: createHash('sha256').update(data).digest('hex') })
+  })
+
+  it('hashes a direct-mode file that grew far past one pass of its tail before the tail ran', async () => {
+    const dir = tempDir()
+    const sink = new ArtifactSink('stdout', path.join(dir, 'node', 'stdout.log'), [])
+    const fd = sink.openDirect(path.join(dir, 'spooled'))
+    // 40 MB before the event loop turns: the tail reads it in several passes (16 MB each), yielding between them.
+    const data = Buffer.alloc(40 * 1024 * 1024 + 3, 'xyz\n')
+    for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset)
+    let turns = 0
+    const ticker = setInterval(() => turns++, 0)
+    const info = await sink.finish()
+    clearInterval(ticker)
+    expect(info).toEqual({ name: 'stdout', path: path.join(dir, 'node', 'stdout.log'), size: data.length, sha256: createHash('sha256').update(data).digest('hex') })
+    expect(readFileSync(info!.path).equals(data)).toBe(true)
+    expect(turns).toBeGreaterThan(0) // the event loop ran while the tail worked through the file
   })
 
   for (const mode of ['direct to the file', 'through a pipe'] as const) {
