@@ -42,8 +42,11 @@ export interface RecorderOptions {
   /** Most statements in one transaction (default 500). */
   maxBatch?: number
   /**
-   * How long the writer waits after an event for more to join its transaction (default 20 ms):
-   * the end of one node and the start of the next share a commit (and a round trip).
+   * How long the writer waits after an event for more to join its transaction (default 100 ms):
+   * the end of one node and the start of the next share a commit (and a round trip). History
+   * lags the run by at most this much; with a quick chain of commands, every SQLite commit
+   * also costs the spawns that follow it (a fork gets dearer after the parent wrote memory),
+   * so fewer, larger transactions are cheaper than many small ones.
    */
   batchDelayMs?: number
   /** Told about every write that is given up (default: nothing; `flush()` reports them). */
@@ -116,7 +119,7 @@ export class Recorder {
     this.#db = db
     this.#retryForMs = options.retryForMs ?? 30_000
     this.#maxBatch = options.maxBatch ?? 500
-    this.#batchDelayMs = options.batchDelayMs ?? 20
+    this.#batchDelayMs = options.batchDelayMs ?? 100
     this.#onError = options.onError
     if (db === null) return
     this.#templates = new StatementTemplates(db.db)
