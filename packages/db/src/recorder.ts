@@ -67,7 +67,10 @@ interface Pending {
 
 interface ActiveRun {
   ordinals: Map<string, number>
-  ended: Set<string>
+  /** Ordinals of the nodes whose end was seen. */
+  ended: Set<number>
+  /** node:start writes still queued, by ordinal: a node:end queued after one replaces it. */
+  queuedStarts: Map<number, Pending>
 }
 
 /**
@@ -96,8 +99,6 @@ export class Recorder {
   readonly #onError: ((error: unknown) => void) | undefined
   readonly #queue: Pending[] = []
   readonly #active = new Map<string, ActiveRun>()
-  /** node:start writes still queued, by run id and path: a node:end queued after one replaces it. */
-  readonly #queuedStarts = new Map<string, Pending>()
   readonly #heartbeat: NodeJS.Timeout | undefined
   readonly #templates: StatementTemplates | undefined
   #draining: Promise<void> | null = null
@@ -173,7 +174,7 @@ export class Recorder {
   #onRunStart(event: EngineEventMap['run:start']): void {
     const db = this.#db!
     const ordinals = ordinalsOf(event.nodes)
-    this.#active.set(event.runId, { ordinals, ended: new Set() })
+    this.#active.set(event.runId, { ordinals, ended: new Set(), queuedStarts: new Map() })
     runsRecordedHere.add(event.runId)
     const run = runRow({ ...event, nodeCount: event.nodes.length }, this.#who)
     const nodes = event.nodes.map((plan, i) => pendingNode(event.runId, plan, i, parentOrdinal(ordinals, plan.parentPath)))
@@ -185,17 +186,17 @@ export class Recorder {
   }
 
   #onNodeStart(event: EngineEventMap['node:start']): void {
-    const ordinal = this.#active.get(event.runId)?.ordinals.get(event.path)
-    if (ordinal === undefined) return
+    const run = this.#active.get(event.runId)
+    const ordinal = run?.ordinals.get(event.path)
+    if (run === undefined || ordinal === undefined) return
     const templates = this.#templates!
-    const key = nodeKey(event.runId, event.path)
     const pending: Pending = {
       build: () => {
-        this.#queuedStarts.delete(key)
+        run.queuedStarts.delete(ordinal)
         return [markNodeStarted(templates, event, ordinal)]
       },
     }
-    this.#queuedStarts.set(key, pending)
+    run.queuedStarts.set(ordinal, pending)
     this.#enqueue(pending)
   }
 
@@ -213,20 +214,19 @@ export class Recorder {
     const ordinal = run?.ordinals.get(event.node.path)
     if (run === undefined || ordinal === undefined) return
     const db = this.#db!
-    run.ended.add(event.node.path)
+    run.ended.add(ordinal)
     // Its start is not written yet (a quick node): the end row says all the start would.
-    const key = nodeKey(event.runId, event.node.path)
-    const start = this.#queuedStarts.get(key)
+    const start = run.queuedStarts.get(ordinal)
     if (start !== undefined) {
       start.superseded = true
-      this.#queuedStarts.delete(key)
+      run.queuedStarts.delete(ordinal)
     }
-    // Snapshot now: the engine's node state may change after the event.
-    const node = { ...event.node, attempts: [...event.node.attempts] }
+    // The rows are taken now (the engine's node state may change after the event); compiling waits for the writer.
+    const row = nodeRow(event.runId, event.node, ordinal, null)
     const artifacts = artifactRows(event.runId, event.node, ordinal)
     const templates = this.#templates!
     this.#enqueue(() => [
-      markNodeEnded(templates, event.runId, node, ordinal),
+      markNodeEnded(templates, row),
       ...templatedRows(templates, 'artifacts', artifacts, (kdb, part) => upsertArtifacts(kdb, part, db.dialect.maxParameters)),
     ])
   }
@@ -242,7 +242,7 @@ export class Recorder {
       return
     }
     // Nodes whose end we did not see (none, normally) are written from the final result.
-    const missed = result.nodes.filter(node => !run.ended.has(node.path))
+    const missed = result.nodes.filter(node => !run.ended.has(run.ordinals.get(node.path) ?? -1))
     // A node the plan did not list (none, normally) gets the next free ordinal.
     for (const node of missed) if (!run.ordinals.has(node.path)) run.ordinals.set(node.path, run.ordinals.size)
     const ordinalOf = (node: { path: string }) => run.ordinals.get(node.path)!
@@ -363,10 +363,6 @@ export class Recorder {
  */
 export function attachRecorder(engine: EngineEvents, db: HistoryDatabase | null, options: RecorderOptions = {}): Recorder {
   return new Recorder(engine, db, options)
-}
-
-function nodeKey(runId: string, path: string): string {
-  return `${runId}\u0000${path}`
 }
 
 function pendingNode(runId: string, plan: NodePlan, ordinal: number, parent: number | null): NewNodeRow {

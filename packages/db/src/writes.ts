@@ -246,11 +246,9 @@ const NODE_END_COLUMNS = [
   'status', 'exit_code', 'signal', 'error_message', 'error_detail', 'skip_reason', 'attempts', 'started_at', 'ended_at',
 ] as const
 
-/** A node reached its final status. */
-export function markNodeEnded(t: StatementTemplates, runId: string, node: NodeResult, ordinal: number): CompiledQuery {
-  // The same columns as the row a finished node is inserted with (its place in the tree is not updated).
-  const set = nodeRow(runId, node, ordinal, null)
-  const values = [...NODE_END_COLUMNS.map(column => set[column]), runId, ordinal]
+/** A node reached its final status: `row` is its `nodeRow` (only the columns that change are written). */
+export function markNodeEnded(t: StatementTemplates, row: NewNodeRow): CompiledQuery {
+  const values = [...NODE_END_COLUMNS.map(column => row[column]), row.run_id, row.ordinal]
   return t.bind('node:end', values, (db, v) =>
     db
       .updateTable('nodes')

@@ -9,6 +9,7 @@ import {
   insertAttempts,
   markNodeEnded,
   markNodeStarted,
+  nodeRow,
   templatedRows,
   upsertArtifacts,
 } from '../src/writes.js'
@@ -127,8 +128,8 @@ describe.each(DIALECTS)('recorder (synthetic events): $label', dialect => {
     const second = markNodeStarted(templates, { ...event, path: 'other', attempt: 3 }, 7)
     expect(second.sql).toBe(first.sql)
     expect(second.parameters).toEqual(first.parameters.map(p => (p === 2 ? 7 : p === 1 ? 3 : p)))
-    markNodeEnded(templates, run.id, node, 2)
-    markNodeEnded(templates, run.id, run.nodes[1]!, 1)
+    markNodeEnded(templates, nodeRow(run.id, node, 2, 0))
+    markNodeEnded(templates, nodeRow(run.id, run.nodes[1]!, 1, 0))
     templatedRows(templates, 'attempts', attemptRows(run.id, node, 2), (kdb, rows) => insertAttempts(kdb, rows, 1000))
     templatedRows(templates, 'artifacts', artifactRows(run.id, node, 2), (kdb, rows) => upsertArtifacts(kdb, rows, 1000))
     heartbeat(templates, [run.id], Date.now())
