@@ -22,6 +22,7 @@ import { AmbiguousRunIdError, MigrationError, NodeNotFoundError, RunNotFoundErro
 import { DEFAULT_STALE_AFTER_MS, deathOf, thisProcess, type LivenessOptions } from './liveness.js'
 import { LATEST_MIGRATION, migrationProvider } from './migrations.js'
 import type { HistorySchema, RunRow } from './schema.js'
+import { pathKey } from './writes.js'
 
 export interface OpenDatabaseOptions extends LivenessOptions {
   /**
@@ -363,7 +364,7 @@ export class HistoryDatabase {
   async getNode(runIdOrPrefix: string, nodePath: string): Promise<NodeRecord> {
     const run = await this.#findRun(runIdOrPrefix)
     const [node, attempts, artifacts] = await Promise.all([
-      this.db.selectFrom('nodes').selectAll().where('run_id', '=', run.id).where('path', '=', nodePath).executeTakeFirst(),
+      this.#nodeByPath(run.id, nodePath).selectAll().executeTakeFirst(),
       this.db
         .selectFrom('attempts')
         .selectAll()
@@ -556,7 +557,11 @@ export class HistoryDatabase {
 
   /** The ordinal of a node, as a subquery: attempts and artifacts are keyed by it. */
   #ordinalOf(runId: string, nodePath: string) {
-    return this.db.selectFrom('nodes').select('ordinal').where('run_id', '=', runId).where('path', '=', nodePath)
+    return this.#nodeByPath(runId, nodePath).select('ordinal')
+  }
+
+  #nodeByPath(runId: string, nodePath: string) {
+    return this.db.selectFrom('nodes').where('run_id', '=', runId).where('path_key', '=', pathKey(nodePath)).where('path', '=', nodePath)
   }
 
   /** Marks one run crashed; false if another reader (or the run's end) got there first. */

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 
 /**
  * The migration list, oldest first. Names sort in order; never edit a released migration:
@@ -118,15 +118,17 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002_ordinal_keys': {
     // Nodes are keyed by their ordinal, not their path: a 1,000-deep tree has 2 KB paths, and
     // every attempt and artifact row, every index entry and every update repeated them (SQLite
-    // spilled them to overflow pages). The path stays a column with a unique index (lookups by
-    // path), the parent becomes `parent_ordinal`, and attempts and artifacts point at
-    // `node_ordinal`. Existing rows are copied over.
+    // spilled them to overflow pages; PostgreSQL cannot index a value over ~2.7 KB at all, so a
+    // deep enough tree could not be recorded). The path stays a column, indexed through
+    // `path_key` (a hash, see writes.ts `pathKey`); the parent becomes `parent_ordinal`, and
+    // attempts and artifacts point at `node_ordinal`. Existing rows are copied over.
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
         .createTable('nodes_v2')
         .addColumn('run_id', 'text', c => c.notNull().references('runs.id').onDelete('cascade'))
         .addColumn('ordinal', 'integer', c => c.notNull())
         .addColumn('path', 'text', c => c.notNull())
+        .addColumn('path_key', 'text', c => c.notNull())
         .addColumn('name', 'text', c => c.notNull())
         .addColumn('parent_ordinal', 'integer')
         .addColumn('kind', 'text', c => c.notNull())
@@ -171,10 +173,12 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .addForeignKeyConstraint('artifacts_v2_node_fk', ['run_id', 'node_ordinal'], 'nodes_v2', ['run_id', 'ordinal'], c => c.onDelete('cascade'))
         .execute()
 
+      // SQLite connections get wtflow_path_key() from the dialect (sqlite-history-dialect.ts).
+      const key = db.getExecutor().adapter instanceof PostgresAdapter ? sql`left(encode(sha256(convert_to(n.path, 'UTF8')), 'hex'), 32)` : sql`wtflow_path_key(n.path)`
       await sql`
-        insert into nodes_v2 (run_id, ordinal, path, name, parent_ordinal, kind, display, status, exit_code, signal,
+        insert into nodes_v2 (run_id, ordinal, path, path_key, name, parent_ordinal, kind, display, status, exit_code, signal,
                               error_message, error_detail, skip_reason, attempts, started_at, ended_at)
-        select n.run_id, n.ordinal, n.path, n.name, p.ordinal, n.kind, n.display, n.status, n.exit_code, n.signal,
+        select n.run_id, n.ordinal, n.path, ${key}, n.name, p.ordinal, n.kind, n.display, n.status, n.exit_code, n.signal,
                n.error_message, n.error_detail, n.skip_reason, n.attempts, n.started_at, n.ended_at
         from nodes n left join nodes p on p.run_id = n.run_id and p.path = n.parent_path`.execute(db)
       await sql`
@@ -189,7 +193,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       for (const table of ['artifacts', 'attempts', 'nodes']) await db.schema.dropTable(table).execute()
       // SQLite rewrites the foreign keys of attempts_v2/artifacts_v2 to follow the rename.
       for (const table of ['nodes', 'attempts', 'artifacts']) await db.schema.alterTable(`${table}_v2`).renameTo(table).execute()
-      await db.schema.createIndex('nodes_path_idx').unique().on('nodes').columns(['run_id', 'path']).execute()
+      await db.schema.createIndex('nodes_path_key_idx').unique().on('nodes').columns(['run_id', 'path_key']).execute()
     },
     async down(): Promise<void> {
       throw new Error('0002_ordinal_keys cannot be undone: restore a backup taken before the upgrade')

@@ -50,6 +50,8 @@ export interface NodesTable {
   ordinal: number
   /** Names from the root joined by `/`; unique in the run. */
   path: string
+  /** `pathKey(path)`: what the path index holds (a path can be longer than an index entry may be). */
+  path_key: string
   name: string
   /** The parent's ordinal; null for the root. */
   parent_ordinal: number | null

@@ -155,7 +155,7 @@ const COLUMNS: { [T in Exclude<keyof HistorySchema, 'workflows'>]: Record<string
     heartbeat_at: 'bigint', host: 'text', pid: 'int', run_dir: 'text', config: 'text', node_count: 'int',
   },
   nodes: {
-    run_id: 'text', ordinal: 'int', path: 'text', name: 'text', parent_ordinal: 'int', kind: 'text', display: 'text', status: 'text',
+    run_id: 'text', ordinal: 'int', path: 'text', path_key: 'text', name: 'text', parent_ordinal: 'int', kind: 'text', display: 'text', status: 'text',
     exit_code: 'int', signal: 'text', error_message: 'text', error_detail: 'text', skip_reason: 'text', attempts: 'int',
     started_at: 'bigint', ended_at: 'bigint',
   },

@@ -3,6 +3,7 @@
  * or overwrite their own earlier copy, updates set absolute values), so a batch that failed
  * half-way, or whose commit was lost with its connection, can simply be sent again.
  */
+import { createHash } from 'node:crypto'
 import type { EngineEventMap, NodeResult, RunResult, SerializedError } from '@wtflow/core'
 import { sql, type CompiledQuery, type Kysely } from 'kysely'
 import type { HistorySchema, NewArtifactRow, NewAttemptRow, NewNodeRow, NewRunRow, NodeUpdate } from './schema.js'
@@ -19,6 +20,16 @@ export function errorColumns(error: SerializedError | null): { error_message: st
   if (error === null) return { error_message: null, error_detail: null }
   const { name, stack, code } = error
   return { error_message: error.message, error_detail: JSON.stringify({ name, stack, code }) }
+}
+
+/**
+ * What `nodes` indexes a node path by (unique in a run): the first 32 hex digits (128 bits) of
+ * its sha256. PostgreSQL cannot index a value over ~2.7 KB (a deep tree's paths are longer), and
+ * in SQLite long keys spill to overflow pages. Lookups compare the path itself too.
+ * The same as `left(encode(sha256(convert_to(path, 'UTF8')), 'hex'), 32)` in PostgreSQL.
+ */
+export function pathKey(path: string): string {
+  return createHash('sha256').update(path).digest('hex').slice(0, 32)
 }
 
 export function millis(date: Date | null): number | null {
@@ -102,6 +113,7 @@ export function nodeRow(runId: string, node: NodeResult, ordinal: number, parent
     run_id: runId,
     ordinal,
     path: node.path,
+    path_key: pathKey(node.path),
     name: node.name,
     parent_ordinal: parentOrdinal,
     kind: node.kind,

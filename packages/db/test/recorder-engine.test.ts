@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Command, Engine, Node, Workflow, loadConfig, toRunDocument, type RunResult } from '@wtflow/core'
@@ -38,6 +39,24 @@ describe.each(DIALECTS)('engine + recorder: $label', dialect => {
       await recorder.close()
     }
   }
+
+  it('records a tree whose node paths are longer than a database index entry may be', async () => {
+    // 120 levels of 40 random hex characters: the deepest path is ~4.9 KB that do not compress,
+    // past PostgreSQL's ~2.7 KB limit for a btree entry.
+    const names = Array.from({ length: 120 }, () => randomBytes(20).toString('hex'))
+    let node: Node | undefined
+    for (let i = names.length - 1; i >= 0; i--) {
+      node = new Node({ name: names[i]!, executable: new Command(i === names.length - 1 ? 'echo deepest' : ['true']), children: node ? [node] : [] })
+    }
+    const result = await record(new Workflow({ name: 'deep', root: node! }))
+    expect(result.status).toBe('succeeded')
+    const deepest = result.nodes.at(-1)!
+    expect(deepest.path.length).toBeGreaterThan(4800)
+    expect(await db.getRun(result.id)).toEqual(toRunDocument(result))
+    const recorded = await db.getNode(result.id, deepest.path)
+    expect(recorded).toMatchObject({ path: deepest.path, parentPath: result.nodes.at(-2)!.path, status: 'succeeded', attemptCount: 1 })
+    expect(await fs.readFile(recorded.artifacts.find(a => a.name === 'stdout')!.path, 'utf8')).toBe('deepest\n')
+  })
 
   it('reads back a successful run exactly, with artifacts on disk', async () => {
     const result = await record(

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3'
 import { Kysely, SqliteAdapter, SqliteDialect, type DialectAdapter } from 'kysely'
 import type { HistorySchema } from '../../schema.js'
 import type { HistoryDialect } from '../history-dialect.js'
+import { pathKey } from '../../writes.js'
 import { isTransientSqliteError } from './sqlite-errors.js'
 import { StatementCache } from './statement-cache.js'
 
@@ -50,6 +51,8 @@ export function sqliteHistoryDialect(file: string, options: SqliteHistoryOptions
         // Every MB this process holds makes each fork (every command of a run) slower, and
         // history queries stay far under their targets with 2 MB.
         db.pragma('cache_size = -2000')
+        // For migration 0002, which fills nodes.path_key from existing paths in SQL.
+        db.function('wtflow_path_key', { deterministic: true }, (path: unknown) => pathKey(String(path)))
       } catch (error) {
         db.close()
         throw error
