@@ -120,6 +120,8 @@ interface NodeState {
   dir: string | null
   /** Parsed `result.json`, read once on first use. */
   result?: { value: unknown }
+  /** Empty stdout/stderr files made for consumers of a node that printed nothing: made once. */
+  emptyOutputs?: Map<string, Promise<ArtifactInfo>>
 }
 
 /** One run of one validated tree. */
@@ -544,8 +546,11 @@ class RunExecution {
     let artifact = state.artifacts.find(a => a.name === name)
     if (ref instanceof ArtifactRef) {
       if (artifact === undefined && (name === 'stdout' || name === 'stderr') && state.attempts.length > 0) {
-        // The node printed nothing, so no file was created; its consumer gets an empty one.
-        artifact = await emptyArtifact(name, fileIn(state.dir!, `${name}.log`))
+        // The node printed nothing, so no file was created; its consumers get an empty one.
+        const made = (state.emptyOutputs ??= new Map())
+        let empty = made.get(name)
+        if (empty === undefined) made.set(name, (empty = emptyArtifact(name, fileIn(state.dir!, `${name}.log`))))
+        artifact = await empty
       }
       if (artifact === undefined) throw new NodeFailure(`input unavailable: "${producer.path}" has no artifact "${name}"`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
       return { kind: 'artifact', name: artifact.name, path: artifact.path, size: artifact.size }

@@ -213,10 +213,14 @@ describe('engine', () => {
   it('creates no files for a silent node, and an empty one for a reference to its output', async () => {
     const silent = cmd('silent', ['true'])
     const reader = new Node({ name: 'reader', executable: new Command(['wc', '-c', silent.stdout]) })
-    const { result } = await run(new Node({ name: 'root', children: [silent, reader] }))
+    // A second consumer gets the same empty file (made once).
+    const again = new Node({ name: 'again', executable: new Command(['wc', '-c', silent.stdout]) })
+    const { result } = await run(new Node({ name: 'root', children: [silent, reader, again] }))
     expect(result.status).toBe('succeeded')
     expect(node(result, 'root/silent').artifacts).toEqual([])
-    expect(readFileSync(node(result, 'root/reader').artifacts[0]!.path, 'utf8')).toMatch(/^0 .*stdout\.log\n$/)
+    const first = readFileSync(node(result, 'root/reader').artifacts[0]!.path, 'utf8')
+    expect(first).toMatch(/^0 .*silent\/stdout\.log\n$/)
+    expect(readFileSync(node(result, 'root/again').artifacts[0]!.path, 'utf8')).toBe(first)
   })
 
   it('collects declared artifact files after the command', async () => {
