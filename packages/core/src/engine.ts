@@ -315,7 +315,7 @@ class RunExecution {
       const retryInMs = retry ? retryDelay(options, attempt) : null
       if (retry) await setAsideAttempt(result)
       state.artifacts.push(...result.artifacts)
-      this.#settings.emit('node:attempt', { runId: this.#settings.runId, path: tree.path, attempt: result, retryInMs })
+      if (this.#settings.listens('node:attempt')) this.#settings.emit('node:attempt', { runId: this.#settings.runId, path: tree.path, attempt: result, retryInMs })
       if (result.status === 'succeeded') {
         this.#finish(tree, 'succeeded', result)
         return true
@@ -338,7 +338,7 @@ class RunExecution {
     const state = this.#state(tree)
     const dir = state.dir!
     const startedAt = new Date()
-    emit('node:start', { runId, path: tree.path, attempt, startedAt })
+    if (this.#settings.listens('node:start')) emit('node:start', { runId, path: tree.path, attempt, startedAt })
 
     // Created on first use: a Func that prints nothing never needs them.
     const sinks: Partial<Record<'stdout' | 'stderr', ArtifactSink>> = {}

@@ -28,6 +28,8 @@ export class TypedEmitter {
 
   /** Calls every listener; one that throws is reported as a process warning and cannot break a run. */
   protected emit<K extends EngineEventName>(name: K, event: EngineEventMap[K]): void {
+    // listeners() copies the list: not worth it for the events nobody listens to.
+    if (this.#emitter.listenerCount(name) === 0) return
     for (const listener of this.#emitter.listeners(name) as Listener<K>[]) {
       try {
         listener(event)
