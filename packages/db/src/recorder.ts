@@ -16,6 +16,7 @@ import {
   markNodeEnded,
   markNodeStarted,
   markRunEnded,
+  nodeEndRow,
   nodeRow,
   ordinalsOf,
   parentOrdinal,
@@ -223,7 +224,7 @@ export class Recorder {
       run.queuedStarts.delete(ordinal)
     }
     // The rows are taken now (the engine's node state may change after the event); compiling waits for the writer.
-    const row = nodeRow(event.runId, event.node, ordinal, null)
+    const row = nodeEndRow(event.runId, event.node, ordinal)
     const artifacts = artifactRows(event.runId, event.node, ordinal)
     const templates = this.#templates!
     this.#enqueue(() => [

@@ -110,14 +110,21 @@ export function runRow(
 /** `ordinal` and `parentOrdinal` are the node's and its parent's positions in the run's plan. */
 export function nodeRow(runId: string, node: NodeResult, ordinal: number, parentOrdinal: number | null): NewNodeRow {
   return {
-    run_id: runId,
-    ordinal,
+    ...nodeEndRow(runId, node, ordinal),
     path: node.path,
     path_key: pathKey(node.path),
     name: node.name,
     parent_ordinal: parentOrdinal,
     kind: node.kind,
     display: node.display,
+  }
+}
+
+/** The node's key and the columns its end sets (what `markNodeEnded` writes). */
+export function nodeEndRow(runId: string, node: NodeResult, ordinal: number): NodeEndRow {
+  return {
+    run_id: runId,
+    ordinal,
     status: node.status,
     exit_code: node.exitCode,
     signal: node.signal,
@@ -258,8 +265,10 @@ const NODE_END_COLUMNS = [
   'status', 'exit_code', 'signal', 'error_message', 'error_detail', 'skip_reason', 'attempts', 'started_at', 'ended_at',
 ] as const
 
-/** A node reached its final status: `row` is its `nodeRow` (only the columns that change are written). */
-export function markNodeEnded(t: StatementTemplates, row: NewNodeRow): CompiledQuery {
+type NodeEndRow = Pick<NewNodeRow, 'run_id' | 'ordinal' | (typeof NODE_END_COLUMNS)[number]>
+
+/** A node reached its final status (`row`: from `nodeEndRow`, or a whole `nodeRow`). */
+export function markNodeEnded(t: StatementTemplates, row: NodeEndRow): CompiledQuery {
   const values = [...NODE_END_COLUMNS.map(column => row[column]), row.run_id, row.ordinal]
   return t.bind('node:end', values, (db, v) =>
     db
