@@ -39,7 +39,9 @@ async function open(config: WtflowConfig): Promise<HistoryDatabase> {
   const { describeDatabase } = await import('@wtflow/core')
   const source = config.sources['database.url']
   try {
-    const db = await openDatabase(config.database, { source })
+    const onUpgrade = (pending: string[]) =>
+      process.stderr.write(`wtflow: upgrading the run history ${describeDatabase(config.database)} to the current schema (${pending.join(', ')}); on a large history this takes a while…\n`)
+    const db = await openDatabase(config.database, { source, onUpgrade })
     if (db === null) throw new Error('tracking is off')
     return db
   } catch (error) {

@@ -20,7 +20,7 @@ import { Migrator, sql, type CompiledQuery, type Kysely } from 'kysely'
 import type { HistoryDialect } from './dialect/history-dialect.js'
 import { AmbiguousRunIdError, MigrationError, NodeNotFoundError, RunNotFoundError } from './errors.js'
 import { DEFAULT_STALE_AFTER_MS, deathOf, thisProcess, type LivenessOptions } from './liveness.js'
-import { LATEST_MIGRATION, migrationProvider } from './migrations.js'
+import { LATEST_MIGRATION, MIGRATIONS, migrationProvider } from './migrations.js'
 import type { HistorySchema, RunRow } from './schema.js'
 import { pathKey } from './writes.js'
 
@@ -32,6 +32,12 @@ export interface OpenDatabaseOptions extends LivenessOptions {
   source?: string
   /** Bring the schema up to date on open (default true). */
   migrate?: boolean
+  /**
+   * Called before migrations run on a database that already holds history (not on a new one),
+   * with their names: upgrading a large history takes a while (10,000 runs × 100 nodes: ~15 s
+   * for `0002_ordinal_keys` in SQLite), and whoever waits should be told.
+   */
+  onUpgrade?: (pending: string[]) => void
   /** PostgreSQL: the schema holding the tables, created if missing (default `wtflow`). */
   schema?: string
   /** PostgreSQL: fail after this long when the server does not answer (default 5000 ms). */
@@ -153,7 +159,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   const db = new HistoryDatabase(await dialect.connect(), dialect, options)
   if (options.migrate ?? true) {
     try {
-      await db.migrateToLatest()
+      await db.migrateToLatest({ onUpgrade: options.onUpgrade })
     } catch (error) {
       await db.close()
       throw error
@@ -197,10 +203,14 @@ export class HistoryDatabase {
    * Applies the migrations this database lacks; resolves to their names. Concurrent openers
    * (two runs starting on a new file) are safe: a lost race is retried.
    */
-  async migrateToLatest(): Promise<string[]> {
+  async migrateToLatest(options: Pick<OpenDatabaseOptions, 'onUpgrade'> = {}): Promise<string[]> {
     // The common case, an up-to-date database, costs one small query (kysely's Migrator
     // introspects every schema of the database first).
     if (await this.#isUpToDate()) return []
+    if (options.onUpgrade !== undefined) {
+      const applied = await this.#appliedMigrations()
+      if (applied !== null && applied.length > 0) options.onUpgrade(Object.keys(MIGRATIONS).sort().filter(name => !applied.includes(name)))
+    }
     for (let attempt = 1; ; attempt++) {
       const migrator = new Migrator({
         db: this.db,
@@ -224,6 +234,15 @@ export class HistoryDatabase {
     }
   }
 
+
+  /** The names of the applied migrations; null for a database without the migration table (a new one). */
+  async #appliedMigrations(): Promise<string[] | null> {
+    try {
+      return (await sql<{ name: string }>`select name from kysely_migration`.execute(this.db)).rows.map(row => row.name)
+    } catch {
+      return null
+    }
+  }
 
   async #isUpToDate(): Promise<boolean> {
     try {

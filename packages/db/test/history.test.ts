@@ -43,9 +43,18 @@ describe.each(DIALECTS)('history queries: $label', dialect => {
     // Back to the 0001 schema, with a run written as 0001 stored it.
     // The 0001 tables are not in HistorySchema: rows of any shape.
     const kdb = db.db as unknown as Kysely<Record<string, Record<string, unknown>>>
-    for (const table of ['artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
-      await sql`drop table if exists ${sql.table(table)}`.execute(kdb)
+    const dropAll = async () => {
+      for (const table of ['artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
+        await sql`drop table if exists ${sql.table(table)}`.execute(kdb)
+      }
     }
+    const told: string[][] = []
+    const onUpgrade = (pending: string[]) => told.push(pending)
+    // A new database is set up without a word; only an existing history is "upgraded".
+    await dropAll()
+    await db.migrateToLatest({ onUpgrade })
+    expect(told).toEqual([])
+    await dropAll()
     const schema = db.dialect.schema
     const migrator = new Migrator({ db: kdb, provider: migrationProvider, ...(schema === undefined ? {} : { migrationTableSchema: schema }) })
     expect((await migrator.migrateTo('0001_initial')).error).toBeUndefined()
@@ -62,7 +71,8 @@ describe.each(DIALECTS)('history queries: $label', dialect => {
       for (const { node_ordinal: _, ...artifact } of artifactRows(run.id, node, i)) await kdb.insertInto('artifacts').values({ ...artifact, node_path: node.path }).execute()
     }
 
-    expect(await db.migrateToLatest()).toEqual(['0002_ordinal_keys'])
+    expect(await db.migrateToLatest({ onUpgrade })).toEqual(['0002_ordinal_keys'])
+    expect(told).toEqual([['0002_ordinal_keys']])
     expect(await db.getRun(run.id)).toEqual(toRunDocument(run))
     const leaf = run.nodes[5]!
     const node = await db.getNode(run.id, leaf.path)
