@@ -139,6 +139,8 @@ class RunExecution {
   readonly #dirs = new Map<TreeNode, string>()
   readonly #cwds = new Map<TreeNode, string>()
   readonly #envs = new Map<TreeNode, Readonly<Record<string, string>>>()
+  /** What each node runs, as its plan shows it: formatted once, not at every node:end. */
+  readonly #displays = new Map<TreeNode, string | null>()
   #runDir = ''
   /** Direct-mode stdout files are created here (see ArtifactSink.openDirect); made on first use. */
   #spoolDir: string | null = null
@@ -478,7 +480,7 @@ class RunExecution {
       name: tree.name,
       parentPath: tree.parent?.path ?? null,
       kind: tree.node.kind,
-      display: tree.node.executable?.describe() ?? null,
+      display: memo(this.#displays, tree, () => tree.node.executable?.describe() ?? null),
       status: state.status,
       exitCode: state.exitCode,
       signal: state.signal,
