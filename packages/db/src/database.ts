@@ -206,11 +206,9 @@ export class HistoryDatabase {
   async migrateToLatest(options: Pick<OpenDatabaseOptions, 'onUpgrade'> = {}): Promise<string[]> {
     // The common case, an up-to-date database, costs one small query (kysely's Migrator
     // introspects every schema of the database first).
-    if (await this.#isUpToDate()) return []
-    if (options.onUpgrade !== undefined) {
-      const applied = await this.#appliedMigrations()
-      if (applied !== null && applied.length > 0) options.onUpgrade(Object.keys(MIGRATIONS).sort().filter(name => !applied.includes(name)))
-    }
+    const applied = await this.#appliedMigrations()
+    if (applied?.includes(LATEST_MIGRATION)) return []
+    if (applied !== null && applied.length > 0) options.onUpgrade?.(Object.keys(MIGRATIONS).sort().filter(name => !applied.includes(name)))
     for (let attempt = 1; ; attempt++) {
       const migrator = new Migrator({
         db: this.db,
@@ -222,9 +220,10 @@ export class HistoryDatabase {
       if (error === undefined) {
         return (results ?? []).filter(r => r.status === 'Success').map(r => r.migrationName)
       }
-      if (await this.#isUpToDate()) return []
+      if ((await this.#appliedMigrations())?.includes(LATEST_MIGRATION)) return []
       // A lost race with another process migrating (or a schema dropped while kysely scanned the
-      // catalog) is worth another try; every step of a migration is idempotent.
+      // catalog) is worth another try; each migration runs in one transaction, so a failed one
+      // left nothing behind.
       if (attempt < 5) {
         await sleep(50 * attempt)
         continue
@@ -234,22 +233,12 @@ export class HistoryDatabase {
     }
   }
 
-
   /** The names of the applied migrations; null for a database without the migration table (a new one). */
   async #appliedMigrations(): Promise<string[] | null> {
     try {
       return (await sql<{ name: string }>`select name from kysely_migration`.execute(this.db)).rows.map(row => row.name)
     } catch {
       return null
-    }
-  }
-
-  async #isUpToDate(): Promise<boolean> {
-    try {
-      const found = await sql<{ name: string }>`select name from kysely_migration where name = ${LATEST_MIGRATION}`.execute(this.db)
-      return found.rows.length > 0
-    } catch {
-      return false
     }
   }
 
