@@ -103,8 +103,7 @@ export class Command extends Executable<void> {
     const stop = () => {
       stopping ??= terminateProcessGroup(pgid, ctx.config.killGraceMs)
     }
-    if (ctx.signal.aborted) stop()
-    else ctx.signal.addEventListener('abort', stop, { once: true })
+    const unlisten = ctx.onStop(stop)
 
     try {
       const [code, signal] = await exited
@@ -124,7 +123,7 @@ export class Command extends Executable<void> {
           : new NodeFailure(`exited with code ${code}`, { exitCode: code })
       return { exitCode: code, signal, error: serializeError(failure) }
     } finally {
-      ctx.signal.removeEventListener('abort', stop)
+      unlisten()
       untrackProcessGroup(pgid)
     }
   }

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import fs from 'fs-extra'
 import { ArtifactSink, ArtifactStore, collectFile, emptyArtifact, fileIn } from './artifact-store.js'
 import { describeConfig, loadConfig, type WtflowConfig } from './config.js'
-import { NodeFailure, serializeError } from './errors.js'
+import { NodeFailure, ValidationError, serializeError } from './errors.js'
 import { TypedEmitter } from './events.js'
 import type {
   ArtifactInfo,
@@ -20,7 +20,7 @@ import type {
   SerializedError,
 } from './interfaces.js'
 import { Limiter } from './limiter.js'
-import { ArtifactRef, type ExecutionContext, type ExecutionOutcome, type Ref, type ResolvedRef, type ResultRef, type RunResources, type WhenContext, type Workflow } from './model.js'
+import { ArtifactRef, type ExecutionContext, type ExecutionOutcome, type Ref, type ResolvedRef, type ResultRef, type RunResources, type RunWarmUp, type StopReason, type WhenContext, type Workflow } from './model.js'
 import { validateWorkflow, type TreeNode, type ValidatedTree } from './validate.js'
 
 export interface EngineOptions {
@@ -75,8 +75,17 @@ export class Engine extends TypedEmitter {
   }
 
   async run(workflow: Workflow, options: RunOptions = {}): Promise<RunResult> {
-    const tree = await validateWorkflow(workflow)
+    const resources = new RunResourceSet()
+    let tree: ValidatedTree
+    try {
+      // Executables warm up (a Func pool's threads boot) while their prepare() is awaited.
+      tree = await validateWorkflow(workflow, { onPlaced: nodes => warmUp(nodes, { config: this.config, resources }) })
+    } catch (error) {
+      await resources.close()
+      throw error
+    }
     const execution = new RunExecution(tree, {
+      resources,
       config: this.config,
       secrets: this.#secrets,
       cwd: this.#cwd,
@@ -98,6 +107,7 @@ export class Engine extends TypedEmitter {
 type Emit = <K extends EngineEventName>(name: K, event: EngineEventMap[K]) => void
 
 interface ExecutionSettings {
+  resources: RunResourceSet
   config: WtflowConfig
   secrets: string[]
   cwd: string
@@ -132,9 +142,8 @@ class RunExecution {
   readonly #limiter: Limiter
   readonly #states = new Map<TreeNode, NodeState>()
   readonly #cancel = new AbortController()
-  readonly #resources = new Map<string, { close(): Promise<void> }>()
-  /** Aborted by cancel(); a set rather than a listener each on the run's signal (see Limiter). */
-  readonly #runningAttempts = new Set<AbortController>()
+  /** Stopped by cancel(); a set rather than a listener each on the run's signal (see Limiter). */
+  readonly #runningAttempts = new Set<AttemptContext>()
   /** Per-node values derived from the ancestors, computed once from the parent's. */
   readonly #dirs = new Map<TreeNode, string>()
   readonly #cwds = new Map<TreeNode, string>()
@@ -142,6 +151,8 @@ class RunExecution {
   /** What each node runs, as its plan shows it: formatted once, not at every node:end. */
   readonly #displays = new Map<TreeNode, string | null>()
   #runDir = ''
+  /** What every attempt's context asks of the run: made once, not closures per attempt. */
+  readonly #attemptHost: AttemptHost
   /** Direct-mode stdout files are created here (see ArtifactSink.openDirect); made on first use. */
   #spoolDir: string | null = null
   #spooled = 0
@@ -154,6 +165,15 @@ class RunExecution {
     this.#settings = settings
     this.#store = new ArtifactStore(settings.config.artifactsDir)
     this.#limiter = new Limiter(settings.config.maxParallel, this.#cancel.signal)
+    this.#attemptHost = {
+      runId: settings.runId,
+      config: settings.config,
+      resources: settings.resources,
+      sink: (tree, stream) => this.#sink(tree, stream, fileIn(this.#dirOf(tree), `${stream}.log`)),
+      directStdout: attempt =>
+        settings.secrets.length === 0 && !settings.listens('node:output') ? attempt.stdout.openDirect(this.#spoolFile()) : null,
+      resolve: ref => this.#resolve(ref),
+    }
     for (const node of tree.nodes) {
       this.#states.set(node, {
         status: 'pending',
@@ -177,7 +197,7 @@ class RunExecution {
   cancel(): void {
     if (this.cancelled) return
     this.#cancel.abort('cancel')
-    for (const attempt of this.#runningAttempts) attempt.abort('cancel')
+    for (const attempt of this.#runningAttempts) attempt.stop('cancel')
   }
 
   async run(): Promise<RunResult> {
@@ -196,7 +216,7 @@ class RunExecution {
     try {
       await this.#runNode(this.#tree.root, false)
     } finally {
-      await Promise.allSettled([...this.#resources.values()].map(resource => resource.close()))
+      await this.#settings.resources.close()
       // Every spooled file was moved or removed when its node ended.
       if (this.#spoolDir !== null) await fs.rmdir(this.#spoolDir).catch(() => {})
     }
@@ -336,39 +356,17 @@ class RunExecution {
   }
 
   async #runAttempt(tree: TreeNode, attempt: number): Promise<AttemptResult> {
-    const { runId, emit, config } = this.#settings
+    const { runId, emit } = this.#settings
     const state = this.#state(tree)
     const dir = state.dir!
     const startedAt = new Date()
     if (this.#settings.listens('node:start')) emit('node:start', { runId, path: tree.path, attempt, startedAt })
 
-    // Created on first use: a Func that prints nothing never needs them.
-    const sinks: Partial<Record<'stdout' | 'stderr', ArtifactSink>> = {}
-    const sink = (stream: 'stdout' | 'stderr'): ArtifactSink => (sinks[stream] ??= this.#sink(tree, stream, fileIn(dir, `${stream}.log`)))
-    const attemptAbort = new AbortController()
-    if (this.cancelled) attemptAbort.abort('cancel')
-    this.#runningAttempts.add(attemptAbort)
+    const ctx = new AttemptContext(this.#attemptHost, tree, attempt, dir, this.#cwdOf(tree), this.#envOf(tree))
+    if (this.cancelled) ctx.stop('cancel')
+    this.#runningAttempts.add(ctx)
     const timeout = tree.node.options.timeout
-    const timer = timeout === undefined ? undefined : setTimeout(() => attemptAbort.abort('timeout'), timeout)
-    const ctx: ExecutionContext = {
-      runId,
-      nodePath: tree.path,
-      attempt,
-      nodeDir: dir,
-      cwd: this.#cwdOf(tree),
-      env: this.#envOf(tree),
-      signal: attemptAbort.signal,
-      get stdout() {
-        return sink('stdout')
-      },
-      get stderr() {
-        return sink('stderr')
-      },
-      directStdout: () => (this.#settings.secrets.length === 0 && !this.#settings.listens('node:output') ? sink('stdout').openDirect(this.#spoolFile()) : null),
-      config,
-      resources: this.#runResources(),
-      resolve: ref => this.#resolve(ref),
-    }
+    const timer = timeout === undefined ? undefined : setTimeout(() => ctx.stop('timeout'), timeout)
 
     let outcome: ExecutionOutcome
     try {
@@ -377,16 +375,16 @@ class RunExecution {
       outcome = { exitCode: null, signal: null, error: serializeError(error) }
     } finally {
       clearTimeout(timer)
-      this.#runningAttempts.delete(attemptAbort)
+      this.#runningAttempts.delete(ctx)
     }
 
     const artifacts: ArtifactInfo[] = []
     let error = outcome.error
     try {
-      for (const created of [sinks.stdout, sinks.stderr]) {
-        const info = await created?.finish()
-        if (info) artifacts.push(info)
-      }
+      const stdout = await ctx.stdoutSink?.finish()
+      if (stdout) artifacts.push(stdout)
+      const stderr = await ctx.stderrSink?.finish()
+      if (stderr) artifacts.push(stderr)
     } catch (cause) {
       error ??= serializeError(new NodeFailure(`could not write output: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_WRITE' }, { cause }))
     }
@@ -402,17 +400,17 @@ class RunExecution {
       try {
         artifacts.push(await collectFile(name, source, path.join(dir, name), this.#settings.secrets))
       } catch (cause) {
-        if (error === null && !attemptAbort.signal.aborted) {
+        if (error === null && ctx.stopReason === null) {
           error = serializeError(new NodeFailure(`declared artifact "${file}" could not be collected from ${source}: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_MISSING' }, { cause }))
         }
       }
     }
 
     let status: AttemptStatus
-    if (attemptAbort.signal.aborted && attemptAbort.signal.reason === 'timeout') {
+    if (ctx.stopReason === 'timeout') {
       status = 'timed_out'
       error = serializeError(new NodeFailure(`timed out after ${timeout} ms`, { timedOut: true, exitCode: outcome.exitCode, signal: outcome.signal, code: 'WTFLOW_TIMEOUT' }))
-    } else if (attemptAbort.signal.aborted) {
+    } else if (ctx.stopReason === 'cancel') {
       status = 'cancelled'
       error = serializeError(new NodeFailure('cancelled', { exitCode: outcome.exitCode, signal: outcome.signal, code: 'WTFLOW_CANCELLED' }))
     } else if (outcome.exitCode === 0 && error === null) {
@@ -524,19 +522,6 @@ class RunExecution {
     })
   }
 
-  #runResources(): RunResources {
-    return {
-      get: <T extends { close(): Promise<void> }>(key: string, create: () => T): T => {
-        let resource = this.#resources.get(key)
-        if (resource === undefined) {
-          resource = create()
-          this.#resources.set(key, resource)
-        }
-        return resource as T
-      },
-    }
-  }
-
   async #resolve(ref: Ref): Promise<ResolvedRef> {
     const producer = this.#tree.byNode.get(ref.node)
     if (producer === undefined) throw new NodeFailure(`input unavailable: node "${ref.node.name}" is not in this workflow`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
@@ -587,6 +572,121 @@ class RunExecution {
         const producer = this.#tree.byNode.get(node)
         return producer === undefined ? 'pending' : this.#state(producer).status
       },
+    }
+  }
+}
+
+interface AttemptHost {
+  readonly runId: string
+  readonly config: WtflowConfig
+  readonly resources: RunResources
+  sink(tree: TreeNode, stream: 'stdout' | 'stderr'): ArtifactSink
+  directStdout(attempt: AttemptContext): number | null
+  resolve(ref: Ref): Promise<ResolvedRef>
+}
+
+/**
+ * The context of one attempt. A class, not an object literal with closures: a no-op Func's
+ * whole attempt is a few microseconds, and its allocations show. The AbortController behind
+ * `signal` and the output sinks are made on first use.
+ */
+class AttemptContext implements ExecutionContext {
+  readonly runId: string
+  readonly nodePath: string
+  readonly config: WtflowConfig
+  readonly resources: RunResources
+  stopReason: StopReason | null = null
+  stdoutSink: ArtifactSink | undefined
+  stderrSink: ArtifactSink | undefined
+  #controller: AbortController | undefined
+  #onStop: ((reason: StopReason) => void)[] | undefined
+
+  constructor(
+    readonly host: AttemptHost,
+    readonly tree: TreeNode,
+    readonly attempt: number,
+    readonly nodeDir: string,
+    readonly cwd: string,
+    readonly env: Readonly<Record<string, string>>,
+  ) {
+    this.runId = host.runId
+    this.nodePath = tree.path
+    this.config = host.config
+    this.resources = host.resources
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.stopReason !== null) this.#controller.abort(this.stopReason)
+    }
+    return this.#controller.signal
+  }
+
+  get stdout(): ArtifactSink {
+    return (this.stdoutSink ??= this.host.sink(this.tree, 'stdout'))
+  }
+
+  get stderr(): ArtifactSink {
+    return (this.stderrSink ??= this.host.sink(this.tree, 'stderr'))
+  }
+
+  directStdout(): number | null {
+    return this.host.directStdout(this)
+  }
+
+  resolve(ref: Ref): Promise<ResolvedRef> {
+    return this.host.resolve(ref)
+  }
+
+  onStop(listener: (reason: StopReason) => void): () => void {
+    if (this.stopReason !== null) {
+      listener(this.stopReason)
+      return () => {}
+    }
+    ;(this.#onStop ??= []).push(listener)
+    return () => {
+      const index = this.#onStop?.indexOf(listener) ?? -1
+      if (index !== -1) this.#onStop!.splice(index, 1)
+    }
+  }
+
+  stop(reason: StopReason): void {
+    if (this.stopReason !== null) return
+    this.stopReason = reason
+    this.#controller?.abort(reason)
+    const listeners = this.#onStop
+    this.#onStop = undefined
+    for (const listener of listeners ?? []) listener(reason)
+  }
+}
+
+/** Resources shared by the nodes of one run, by key; closed together when the run ends. */
+class RunResourceSet implements RunResources {
+  readonly #resources = new Map<string, { close(): Promise<void> }>()
+
+  get<T extends { close(): Promise<void> }>(key: string, create: () => T): T {
+    let resource = this.#resources.get(key)
+    if (resource === undefined) {
+      resource = create()
+      this.#resources.set(key, resource)
+    }
+    return resource as T
+  }
+
+  async close(): Promise<void> {
+    const resources = [...this.#resources.values()]
+    this.#resources.clear()
+    await Promise.allSettled(resources.map(resource => resource.close()))
+  }
+}
+
+function warmUp(nodes: readonly TreeNode[], run: RunWarmUp): void {
+  for (const tree of nodes) {
+    try {
+      tree.node.executable?.warmUp(run)
+    } catch (error) {
+      throw new ValidationError(tree.path, `could not get ready to run: ${messageOf(error)}`, { cause: error })
     }
   }
 }

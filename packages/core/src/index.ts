@@ -20,6 +20,8 @@ export {
   type Ref,
   type ResolvedRef,
   type RunResources,
+  type RunWarmUp,
+  type StopReason,
   type WhenContext,
   type WorkflowOptions,
 } from './model.js'

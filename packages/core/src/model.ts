@@ -49,6 +49,9 @@ export interface RunResources {
   get<T extends { close(): Promise<void> }>(key: string, create: () => T): T
 }
 
+/** Why an attempt was stopped. */
+export type StopReason = 'timeout' | 'cancel'
+
 /** What the engine gives an executable for one attempt. */
 export interface ExecutionContext {
   readonly runId: string
@@ -62,6 +65,14 @@ export interface ExecutionContext {
   readonly env: Readonly<Record<string, string>>
   /** Aborted on timeout (reason `'timeout'`) or cancellation (reason `'cancel'`). */
   readonly signal: AbortSignal
+  /** Why the attempt was stopped, or null while it may run: `signal.reason`, read cheaply. */
+  readonly stopReason: StopReason | null
+  /**
+   * Calls `listener` once when the attempt is stopped (at once if it already is); returns what
+   * removes it. Same as a listener on `signal`, which is only made when an executable reads it:
+   * 1,000 small Funcs would otherwise pay for 1,000 AbortControllers.
+   */
+  onStop(listener: (reason: StopReason) => void): () => void
   /** Sinks that redact, hash and stream to `stdout.log` / `stderr.log`. Do not end them. */
   readonly stdout: Writable
   readonly stderr: Writable
@@ -102,6 +113,19 @@ export abstract class Executable<R = void> {
   abstract references(): Ref[]
   /** Checks that can only be done before the run (a Func's function must be locatable). */
   async prepare(): Promise<void> {}
+  /**
+   * Called for each node at the start of a run, once the tree's structure is valid and before
+   * validation awaits `prepare()`: a chance to start what the run will need, so it gets ready
+   * while the rest is checked (a Func starts the run's worker pool). Must not throw; what it
+   * creates in `run.resources` is closed when the run ends, or if validation then fails.
+   */
+  warmUp(_run: RunWarmUp): void {}
+}
+
+/** What `Executable.warmUp` gets. */
+export interface RunWarmUp {
+  readonly config: WtflowConfig
+  readonly resources: RunResources
 }
 
 // ---------------------------------------------------------------------------------------------

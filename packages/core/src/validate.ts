@@ -29,11 +29,16 @@ export interface ValidatedTree {
 
 const RESERVED_ARTIFACT_NAMES = new Set(['stdout', 'stderr', 'result'])
 
+export interface ValidateOptions {
+  /** Called once the structure and references are valid, before `prepare()` is awaited. */
+  onPlaced?: (nodes: readonly TreeNode[]) => void
+}
+
 /**
  * Checks a workflow before anything runs and places every node in the tree. Throws the first
  * `ValidationError` found, naming the node path. Also awaits each executable's `prepare()`.
  */
-export async function validateWorkflow(workflow: Workflow): Promise<ValidatedTree> {
+export async function validateWorkflow(workflow: Workflow, options: ValidateOptions = {}): Promise<ValidatedTree> {
   if (!isWorkflow(workflow)) throw new ValidationError(null, 'expected a Workflow (new Workflow({ name, root }))')
   if (typeof workflow.name !== 'string' || workflow.name.trim() === '') {
     throw new ValidationError(null, 'the workflow needs a non-empty name')
@@ -91,6 +96,7 @@ export async function validateWorkflow(workflow: Workflow): Promise<ValidatedTre
     throw new ValidationError(root.path, 'the root node has no parent, so runIf must be left out')
   }
   for (const tree of nodes) checkReferences(tree, byNode)
+  options.onPlaced?.(nodes)
   for (const tree of nodes) {
     const executable = tree.node.executable
     if (executable === undefined) continue

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { Command, Engine, Node, Workflow, type EngineEventMap, type NodeOptions, type NodeResult, type RunResult } from '../src/index.js'
+import { Command, Engine, Executable, Node, Workflow, type EngineEventMap, type ExecutionContext, type ExecutionOutcome, type NodeOptions, type NodeResult, type RunResult } from '../src/index.js'
 import { tempDir, testConfig, waitFor } from './helpers.js'
 
 function cmd(name: string, command: string | string[], extra: Partial<NodeOptions> = {}): Node {
@@ -288,3 +288,58 @@ describe('engine', () => {
   })
 })
 
+
+/** An executable of its own, as a user may write: it waits until the engine stops it. */
+class WaitForStop extends Executable {
+  readonly kind = 'command' as const
+  readonly seen: Array<{ via: string; reason: unknown; aborted?: boolean }> = []
+  constructor(readonly via: 'signal' | 'onStop' | 'late signal') {
+    super()
+  }
+  describe(): string {
+    return `wait (${this.via})`
+  }
+  references(): [] {
+    return []
+  }
+  execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {
+    return new Promise(resolve => {
+      const done = (reason: unknown, aborted?: boolean) => {
+        this.seen.push({ via: this.via, reason, aborted })
+        resolve({ exitCode: null, signal: null, error: null })
+      }
+      if (this.via === 'signal') ctx.signal.addEventListener('abort', () => done(ctx.signal.reason), { once: true })
+      // The AbortController is made only when `signal` is read: after the stop, it is born aborted.
+      else if (this.via === 'late signal') ctx.onStop(() => done(ctx.signal.reason, ctx.signal.aborted))
+      else ctx.onStop(reason => done(reason))
+    })
+  }
+}
+
+describe('stopping an executable of its own', () => {
+  it('aborts ctx.signal and calls onStop listeners on timeout, with the reason', async () => {
+    const executables = [new WaitForStop('signal'), new WaitForStop('onStop'), new WaitForStop('late signal')]
+    const children = executables.map((executable, i) => new Node({ name: `wait${i}`, executable, timeout: 50 }))
+    const { result } = await run(new Node({ name: 'root', parallel: true, children }), { ignoreFailure: true })
+    expect(result.nodes.slice(1).map(n => n.status)).toEqual(['timed_out', 'timed_out', 'timed_out'])
+    expect(executables.flatMap(e => e.seen)).toEqual([
+      { via: 'signal', reason: 'timeout', aborted: undefined },
+      { via: 'onStop', reason: 'timeout', aborted: undefined },
+      { via: 'late signal', reason: 'timeout', aborted: true },
+    ])
+  })
+
+  it('stops them with reason cancel when the run is cancelled', async () => {
+    const executables = [new WaitForStop('signal'), new WaitForStop('onStop')]
+    const children = executables.map((executable, i) => new Node({ name: `wait${i}`, executable }))
+    const controller = new AbortController()
+    const engine = new Engine({ config: testConfig(), handleSignals: false })
+    let started = 0
+    engine.on('node:start', () => {
+      if (++started === 3) controller.abort()
+    })
+    const result = await engine.run(new Workflow({ name: 'test', root: new Node({ name: 'root', parallel: true, children }) }), { signal: controller.signal })
+    expect(result.status).toBe('cancelled')
+    expect(executables.flatMap(e => e.seen.map(s => s.reason))).toEqual(['cancel', 'cancel'])
+  })
+})

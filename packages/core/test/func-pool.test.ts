@@ -11,6 +11,7 @@ import {
   ValidationError,
   type ExecutionContext,
   type RunResources,
+  type StopReason,
 } from '../src/index.js'
 import * as steps from './fixtures/func/pool-steps.js'
 import * as workerOnly from './fixtures/func/worker-only-failure.js'
@@ -64,6 +65,16 @@ function context(options: { maxParallel?: number; env?: Record<string, string> }
     cwd: process.cwd(),
     env: options.env ?? {},
     signal: controller.signal,
+    get stopReason() {
+      return controller.signal.aborted ? (controller.signal.reason as StopReason) : null
+    },
+    onStop(listener) {
+      const signal = controller.signal
+      const onAbort = () => listener(signal.reason as StopReason)
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+      return () => signal.removeEventListener('abort', onAbort)
+    },
     controller,
     stdout: new Collector(),
     stderr: new Collector(),
@@ -100,6 +111,25 @@ describe('Func.execute', () => {
     expect(await new Func(steps.leaveTimerBehind, { module: stepsModule }).execute(first)).toMatchObject({ exitCode: 0, resultJson: '"returned"' })
     const second = context({ maxParallel: 1 })
     expect(await new Func(steps.waitForLateOutput, { module: stepsModule }).execute(second)).toMatchObject({ exitCode: 0, resultJson: 'true' })
+    expect(first.stdout.text).toBe('')
+    expect(second.stdout.text).toBe('second function starts\nsecond function ends\n')
+  })
+
+  it('gives a node the output of the callbacks of the promise its plain function returns', async () => {
+    // The thread's first function: the first to return a promise turns task tracking on.
+    for (const id of [1, 2]) {
+      const ctx = context({ maxParallel: 1 })
+      expect(await new Func(steps.printLater, { module: stepsModule, args: [id] }).execute(ctx)).toMatchObject({ exitCode: 0, resultJson: String(id) })
+      expect(ctx.stdout.text).toBe(`later ${id}\n`)
+    }
+  })
+
+  it('does not give a plain function returning a promise the output of a timer left behind once tracking is on', async () => {
+    expect(await new Func(steps.waitForLateOutput, { module: stepsModule }).execute(context({ maxParallel: 1 }))).toMatchObject({ exitCode: 0 })
+    const first = context({ maxParallel: 1 })
+    expect(await new Func(steps.leaveTimerBehind, { module: stepsModule }).execute(first)).toMatchObject({ exitCode: 0 })
+    const second = context({ maxParallel: 1 })
+    expect(await new Func(steps.waitForLateOutputPlainly, { module: stepsModule }).execute(second)).toMatchObject({ exitCode: 0, resultJson: 'true' })
     expect(first.stdout.text).toBe('')
     expect(second.stdout.text).toBe('second function starts\nsecond function ends\n')
   })

@@ -1,5 +1,6 @@
+import type { WtflowConfig } from '../config.js'
 import { ValidationError } from '../errors.js'
-import { Executable, isRef, type ArgsFor, type ExecutionContext, type ExecutionOutcome, type Ref } from '../model.js'
+import { Executable, isRef, type ArgsFor, type ExecutionContext, type ExecutionOutcome, type Ref, type RunResources, type RunWarmUp } from '../model.js'
 import { callerModuleUrl, displayModule, findExport, importModule, toModuleUrl } from './location.js'
 import { FUNC_POOL_RESOURCE, FuncPool } from './pool.js'
 import type { ArtifactArg } from './protocol.js'
@@ -144,10 +145,15 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
     this.#isLocated = true
   }
 
+  /** Starts the run's worker pool: its threads boot while the rest of the tree is validated. */
+  override warmUp(run: RunWarmUp): void {
+    poolOf(run)
+  }
+
   execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {
     // No `async`: a no-op Func is dominated by per-task overhead, so the common path stays flat.
     if (!this.#isLocated || this.#hasRefs) return this.#executeSlowly(ctx)
-    return this.#pool(ctx).run({ moduleUrl: this.moduleUrl!, exportName: this.#exportName!, args: this.args as unknown[], artifacts: undefined }, ctx)
+    return poolOf(ctx).run({ moduleUrl: this.moduleUrl!, exportName: this.#exportName!, args: this.args as unknown[], artifacts: undefined }, ctx)
   }
 
   async #executeSlowly(ctx: ExecutionContext): Promise<ExecutionOutcome> {
@@ -167,12 +173,13 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
         ;(artifacts ??= []).push({ index, name: resolved.name, path: resolved.path, size: resolved.size })
       }
     }
-    return this.#pool(ctx).run({ moduleUrl: this.moduleUrl!, exportName: this.#exportName!, args, artifacts }, ctx)
+    return poolOf(ctx).run({ moduleUrl: this.moduleUrl!, exportName: this.#exportName!, args, artifacts }, ctx)
   }
+}
 
-  #pool(ctx: ExecutionContext): FuncPool {
-    return ctx.resources.get(FUNC_POOL_RESOURCE, () => FuncPool.forConfig(ctx.config))
-  }
+/** The run's worker pool, created by the first Func that asks. */
+function poolOf(run: { readonly config: WtflowConfig; readonly resources: RunResources }): FuncPool {
+  return run.resources.get(FUNC_POOL_RESOURCE, () => FuncPool.forConfig(run.config))
 }
 
 function notExportedMessage(label: string, name: string, where: string, exportName: string | null): string {

@@ -131,12 +131,11 @@ export class FuncPool {
   /** Runs one task; never rejects. */
   async run(task: FuncTask, ctx: ExecutionContext): Promise<ExecutionOutcome> {
     if (this.#closed) return failed(new NodeFailure('the Func worker pool is closed: the run has ended', { code: 'WTFLOW_FUNC_POOL_CLOSED' }))
-    if (ctx.signal.aborted) return stopped(ctx.signal.reason)
+    if (ctx.stopReason !== null) return stopped(ctx.stopReason)
     const id = this.#nextId++
     const abort = new TaskAbort()
     const state = new TaskState(ctx, abort)
-    const onAbort = (): void => abort.abort()
-    ctx.signal.addEventListener('abort', onAbort) // removed below; `once` would cost more
+    const unlisten = ctx.onStop(() => abort.abort())
     this.#tasks.set(id, state)
     // Only what is needed crosses the thread: every field costs on both sides.
     const message: TaskMessage = { id, moduleUrl: task.moduleUrl, exportName: task.exportName, args: task.args }
@@ -174,7 +173,7 @@ export class FuncPool {
       this.#drain(state, Infinity)
       return this.#failure(error, state)
     } finally {
-      ctx.signal.removeEventListener('abort', onAbort)
+      unlisten()
       this.#tasks.delete(id)
     }
   }
@@ -254,7 +253,7 @@ export class FuncPool {
         code,
       )
     }
-    if (ctx.signal.aborted) return stopped(ctx.signal.reason)
+    if (ctx.stopReason !== null) return stopped(ctx.stopReason)
     const code = (error as { code?: unknown } | null)?.code
     if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
       return reported(

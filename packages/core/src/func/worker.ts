@@ -4,12 +4,12 @@
  * Imports the module that exports the function (registering tsx first for TypeScript), calls
  * the function, and reports output and outcome (see protocol.ts). Everything the function
  * writes through `process.stdout.write` / `process.stderr.write` (and so `console.*`) while it
- * runs is posted to the main thread tagged with the task id. The task is found through an
- * AsyncLocalStorage, so a timer or promise a function left behind is still its own: when it
- * writes after the function has finished, the write belongs to no node and goes to the thread's
- * own stderr (so does output of a module's top level, which runs outside any task).
+ * runs is posted to the main thread tagged with the task id (see `runningTask`). A write made
+ * after its function has finished (a timer it left behind) belongs to no node and goes to the
+ * thread's own stderr, as does output of a module's top level, which runs outside any task.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { isAsyncFunction } from 'node:util/types'
 import type { MessagePort } from 'node:worker_threads'
 import type { SerializedError } from '../interfaces.js'
 import { serializeError } from '../errors.js'
@@ -33,12 +33,31 @@ interface RunningTask {
 }
 
 let channel: MessagePort | null = null
+
+/*
+ * Which task a write belongs to. An AsyncLocalStorage tells it for code that runs later (after
+ * an `await`, in a timer), but once on it makes every promise of the thread pay for a hook,
+ * tinypool's own included: it cost a no-op task ~20% more. So it is turned on only when a
+ * function needs it: the first async function (or plain function that returns a promise) to
+ * run in this thread. Until then the task is known while its function runs synchronously.
+ */
 const tasks = new AsyncLocalStorage<RunningTask>()
+let tracking = false
+/** The task whose function is running synchronously, not under `tasks`. */
+let syncTask: RunningTask | null = null
+/**
+ * A plain function returned a promise before `tasks` was on: its callbacks carry no task, so
+ * writes that carry none go to it while it is pending. (Writes of a timer left behind by an
+ * earlier synchronous function could then reach it: the one case `tasks` could not tell apart.)
+ */
+let untracked: RunningTask | null = null
 
 /** The task whose function is running in the current async context, if it is still running. */
 function runningTask(): RunningTask | null {
-  const task = tasks.getStore()
-  return task === undefined || task.done ? null : task
+  if (syncTask !== null) return syncTask
+  const task = tracking ? tasks.getStore() : undefined
+  if (task !== undefined) return task.done ? null : task
+  return untracked
 }
 
 function post(message: ChannelMessage): void {
@@ -169,8 +188,11 @@ function applyEnv(env: Record<string, string>): () => void {
   }
 }
 
-/** The tinypool task handler. Never throws: a worker must keep its channel and its pool slot. */
-export default async function runFuncTask(task: TaskMessage): Promise<TaskResponse | typeof NEED_CHANNEL> {
+/**
+ * The tinypool task handler. Never throws: a worker must keep its channel and its pool slot.
+ * Not `async`: a function that returns at once is answered without a turn of the microtask queue.
+ */
+export default function runFuncTask(task: TaskMessage): TaskResponse | typeof NEED_CHANNEL | Promise<TaskResponse> {
   let adopted = false
   if (task.channel !== undefined) {
     if (channel === null) {
@@ -182,29 +204,71 @@ export default async function runFuncTask(task: TaskMessage): Promise<TaskRespon
   } else if (channel === null) {
     return NEED_CHANNEL
   }
+  const fn = functions.get(`${task.exportName}\0${task.moduleUrl}`)
+  return fn === undefined ? loadAndCall(task, adopted) : callFunction(fn, task, adopted)
+}
 
-  let fn = functions.get(`${task.exportName}\0${task.moduleUrl}`)
-  if (fn === undefined) {
-    try {
-      fn = await loadFunction(task.moduleUrl, task.exportName)
-    } catch (error) {
-      return { chunks: 0, adopted, error: toSerializedError(error) }
-    }
+async function loadAndCall(task: TaskMessage, adopted: boolean): Promise<TaskResponse> {
+  let fn: (...args: unknown[]) => unknown
+  try {
+    fn = await loadFunction(task.moduleUrl, task.exportName)
+  } catch (error) {
+    return { chunks: 0, adopted, error: toSerializedError(error) }
   }
+  return callFunction(fn, task, adopted)
+}
 
+function callFunction(fn: (...args: unknown[]) => unknown, task: TaskMessage, adopted: boolean): TaskResponse | Promise<TaskResponse> {
   const current: RunningTask = { id: task.id, chunks: 0, done: false }
   const restoreEnv = task.env === undefined ? null : applyEnv(task.env)
+  const args = materializeArgs(task)
+  tracking ||= isAsyncFunction(fn)
   let value: unknown
   try {
-    value = tasks.run(current, fn, ...materializeArgs(task))
-    // Only a thenable costs a turn of the microtask queue.
-    if (isThenable(value)) value = await value
+    if (tracking) {
+      value = tasks.run(current, fn, ...args)
+    } else {
+      syncTask = current
+      try {
+        value = fn(...args)
+      } finally {
+        syncTask = null
+      }
+      if (isThenable(value)) {
+        // From now on every function runs under `tasks`; this one's callbacks cannot.
+        tracking = true
+        untracked = current
+      }
+    }
+  } catch (error) {
+    settle(current, restoreEnv)
+    return { chunks: current.chunks, adopted, error: withoutWorkerFrames(toSerializedError(error)) }
+  }
+  if (isThenable(value)) return awaitFunction(value, current, restoreEnv, adopted)
+  settle(current, restoreEnv)
+  return respond(value, current, adopted)
+}
+
+async function awaitFunction(promise: PromiseLike<unknown>, current: RunningTask, restoreEnv: (() => void) | null, adopted: boolean): Promise<TaskResponse> {
+  let value: unknown
+  try {
+    value = await promise
   } catch (error) {
     return { chunks: current.chunks, adopted, error: withoutWorkerFrames(toSerializedError(error)) }
   } finally {
-    current.done = true
-    restoreEnv?.()
+    settle(current, restoreEnv)
   }
+  return respond(value, current, adopted)
+}
+
+/** The function has settled: what it left behind no longer reaches its node. */
+function settle(current: RunningTask, restoreEnv: (() => void) | null): void {
+  current.done = true
+  if (untracked === current) untracked = null
+  restoreEnv?.()
+}
+
+function respond(value: unknown, current: RunningTask, adopted: boolean): TaskResponse {
   let resultJson: string | undefined
   try {
     resultJson = toResultJson(value)
@@ -219,7 +283,7 @@ export default async function runFuncTask(task: TaskMessage): Promise<TaskRespon
 function withoutWorkerFrames(error: SerializedError): SerializedError {
   if (error.stack === undefined) return error
   const lines = error.stack.split('\n')
-  const cut = lines.findIndex(line => /^\s+at (async )?runFuncTask\b|^\s+at AsyncLocalStorage\.run \(node:async_hooks/.test(line))
+  const cut = lines.findIndex(line => /^\s+at (async )?(runFuncTask|loadAndCall|callFunction|awaitFunction)\b|^\s+at AsyncLocalStorage\.run \(node:async_hooks/.test(line))
   return cut === -1 ? error : { ...error, stack: lines.slice(0, cut).join('\n') }
 }
 
