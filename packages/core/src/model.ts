@@ -188,21 +188,19 @@ export class Node<R = void> {
   readonly executable: Executable<R> | undefined
   readonly children: readonly Node<any>[]
   readonly options: Readonly<NodeOptions<R>>
+  /** Fields, not getters of `options`: the engine reads them for every node. */
+  readonly parallel: boolean
+  readonly runIf: RunIf
 
   constructor(options: NodeOptions<R>) {
     this.options = Object.freeze({ ...options })
     this.name = options.name
     this.executable = options.executable
     this.children = Object.freeze([...(options.children ?? [])])
+    this.parallel = options.parallel ?? false
+    this.runIf = options.runIf ?? 'success'
   }
 
-  get parallel(): boolean {
-    return this.options.parallel ?? false
-  }
-
-  get runIf(): RunIf {
-    return this.options.runIf ?? 'success'
-  }
 
   get kind(): ExecutableKind {
     return this.executable?.kind ?? 'group'
