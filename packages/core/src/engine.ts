@@ -20,8 +20,21 @@ import type {
   SerializedError,
 } from './interfaces.js'
 import { Limiter } from './limiter.js'
-import { ArtifactRef, type ExecutionContext, type ExecutionOutcome, type Ref, type ResolvedRef, type ResultRef, type RunResources, type RunWarmUp, type StopReason, type WhenContext, type Workflow } from './model.js'
-import { validateWorkflow, type TreeNode, type ValidatedTree } from './validate.js'
+import {
+  ArtifactRef,
+  type ExecutionContext,
+  type ExecutionOutcome,
+  type NodeOptions,
+  type Ref,
+  type ResolvedRef,
+  type ResultRef,
+  type RunResources,
+  type RunWarmUp,
+  type StopReason,
+  type WhenContext,
+  type Workflow,
+} from './model.js'
+import { treeDigest, validateWorkflow, type TreeNode, type ValidatedTree } from './validate.js'
 
 export interface EngineOptions {
   /** Effective configuration; default `loadConfig()` (INI file, `WTFLOW_*` variables). */
@@ -116,23 +129,35 @@ interface ExecutionSettings {
   listens: (name: EngineEventName) => boolean
 }
 
-/** What the engine knows about one node during a run. */
-interface NodeState {
-  status: NodeStatus
-  exitCode: number | null
-  signal: string | null
-  error: SerializedError | null
-  skipReason: string | null
-  startedAt: Date | null
-  endedAt: Date | null
-  attempts: AttemptResult[]
-  artifacts: ArtifactInfo[]
-  dir: string | null
+/**
+ * What the engine knows about one node during a run, and what it derives from the node's
+ * ancestors (artifact directory, working directory, environment), computed on first use.
+ */
+class NodeState {
+  status: NodeStatus = 'pending'
+  exitCode: number | null = null
+  signal: string | null = null
+  error: SerializedError | null = null
+  skipReason: string | null = null
+  startedAt: Date | null = null
+  endedAt: Date | null = null
+  readonly attempts: AttemptResult[] = []
+  readonly artifacts: ArtifactInfo[] = []
+  dir: string | null = null
+  cwd: string | null = null
+  env: Readonly<Record<string, string>> | null = null
   /** Parsed `result.json`, read once on first use. */
-  result?: { value: unknown }
+  result: { value: unknown } | null = null
   /** Empty stdout/stderr files made for consumers of a node that printed nothing: made once. */
-  emptyOutputs?: Map<string, Promise<ArtifactInfo>>
+  emptyOutputs: Map<string, Promise<ArtifactInfo>> | null = null
+
+  constructor(
+    readonly tree: TreeNode,
+    readonly parent: NodeState | null,
+  ) {}
 }
+
+const NO_ENV: Readonly<Record<string, string>> = Object.freeze({})
 
 /** One run of one validated tree. */
 class RunExecution {
@@ -140,16 +165,11 @@ class RunExecution {
   readonly #settings: ExecutionSettings
   readonly #store: ArtifactStore
   readonly #limiter: Limiter
-  readonly #states = new Map<TreeNode, NodeState>()
+  /** By ordinal: `#states[tree.ordinal]`. */
+  readonly #states: NodeState[] = []
   readonly #cancel = new AbortController()
   /** Stopped by cancel(); a set rather than a listener each on the run's signal (see Limiter). */
   readonly #runningAttempts = new Set<AttemptContext>()
-  /** Per-node values derived from the ancestors, computed once from the parent's. */
-  readonly #dirs = new Map<TreeNode, string>()
-  readonly #cwds = new Map<TreeNode, string>()
-  readonly #envs = new Map<TreeNode, Readonly<Record<string, string>>>()
-  /** What each node runs, as its plan shows it: formatted once, not at every node:end. */
-  readonly #displays = new Map<TreeNode, string | null>()
   #runDir = ''
   /** What every attempt's context asks of the run: made once, not closures per attempt. */
   readonly #attemptHost: AttemptHost
@@ -169,25 +189,15 @@ class RunExecution {
       runId: settings.runId,
       config: settings.config,
       resources: settings.resources,
-      sink: (tree, stream) => this.#sink(tree, stream, fileIn(this.#dirOf(tree), `${stream}.log`)),
+      sink: (state, stream) => this.#sink(state.tree, stream, fileIn(this.#dirOf(state), `${stream}.log`)),
       directStdout: attempt =>
         settings.secrets.length === 0 && !settings.listens('node:output') ? attempt.stdout.openDirect(this.#spoolFile()) : null,
       resolve: ref => this.#resolve(ref),
+      dirOf: state => this.#dirOf(state),
+      cwdOf: state => this.#cwdOf(state),
+      envOf: state => this.#envOf(state),
     }
-    for (const node of tree.nodes) {
-      this.#states.set(node, {
-        status: 'pending',
-        exitCode: null,
-        signal: null,
-        error: null,
-        skipReason: null,
-        startedAt: null,
-        endedAt: null,
-        attempts: [],
-        artifacts: [],
-        dir: null,
-      })
-    }
+    for (const node of tree.nodes) this.#states.push(new NodeState(node, node.parent === null ? null : this.#states[node.parent.ordinal]!))
   }
 
   get cancelled(): boolean {
@@ -204,26 +214,27 @@ class RunExecution {
     const { runId, emit, config } = this.#settings
     const startedAt = new Date()
     this.#runDir = await this.#store.createRunDir(runId)
-    emit('run:start', {
-      runId,
-      workflow: this.#tree.workflow.name,
-      digest: this.#tree.digest,
-      startedAt,
-      runDir: this.#runDir,
-      nodes: this.#tree.plans,
-      config: describeConfig(config),
-    })
+    if (this.#settings.listens('run:start')) {
+      emit('run:start', {
+        runId,
+        workflow: this.#tree.workflow.name,
+        digest: treeDigest(this.#tree),
+        startedAt,
+        runDir: this.#runDir,
+        nodes: this.#tree.plans,
+        config: describeConfig(config),
+      })
+    }
     try {
-      await this.#runNode(this.#tree.root, false)
+      await this.#runNode(this.#states[0]!, false)
     } finally {
       await this.#settings.resources.close()
       // Every spooled file was moved or removed when its node ended.
       if (this.#spoolDir !== null) await fs.rmdir(this.#spoolDir).catch(() => {})
     }
     const status = this.cancelled ? 'cancelled' : this.#failed ? 'failed' : 'succeeded'
-    const nodes = this.#tree.nodes.map(tree => this.#nodeResult(tree))
-    const byPath = new Map(nodes.map(node => [node.path, node]))
-    for (const node of nodes) if (node.parentPath !== null) byPath.get(node.parentPath)!.children.push(node)
+    const nodes = this.#states.map(state => this.#nodeResult(state))
+    for (const state of this.#states) if (state.parent !== null) nodes[state.parent.tree.ordinal]!.children.push(nodes[state.tree.ordinal]!)
     const result: RunResult = {
       id: runId,
       workflow: this.#tree.workflow.name,
@@ -240,49 +251,53 @@ class RunExecution {
   }
 
   // -- scheduling ------------------------------------------------------------------------------
+  // The path a node takes when all goes well is kept short and flat: a no-op Func's whole run
+  // is a few microseconds, so every await, allocation and large hot function shows.
 
   /**
    * Runs a node, then its children. `exempt` is true inside a failure or always branch: those
    * run even after a failure elsewhere halted the run.
    */
-  async #runNode(tree: TreeNode, exempt: boolean): Promise<void> {
-    if (this.cancelled) return this.#skipSubtree(tree, 'the run was cancelled')
-    if (this.#haltReason !== null && !exempt) return this.#skipSubtree(tree, this.#haltReason)
-    const state = this.#state(tree)
-    const when = tree.node.options.when
-    if (when !== undefined) {
-      let go: boolean
-      try {
-        go = (await when(this.#whenContext(tree))) === true
-      } catch (error) {
-        this.#recordFailure(tree, 'failed', null, null, serializeError(new NodeFailure(`when() threw: ${messageOf(error)}`, { code: 'WTFLOW_WHEN_FAILED' }, { cause: error })))
-        return this.#runChildren(tree, false, exempt)
-      }
-      if (!go) return this.#skipSubtree(tree, 'when() returned false')
-    }
-
+  async #runNode(state: NodeState, exempt: boolean): Promise<void> {
+    if (this.cancelled) return this.#skipSubtree(state, 'the run was cancelled')
+    if (this.#haltReason !== null && !exempt) return this.#skipSubtree(state, this.#haltReason)
+    const node = state.tree.node
+    if (node.options.when !== undefined && !(await this.#passesWhen(state, node.options.when, exempt))) return
     state.status = 'running'
     state.startedAt = new Date()
-    // Created by the first artifact written into it.
-    state.dir = this.#dirOf(tree)
-
-    if (tree.node.executable === undefined) {
+    if (node.executable === undefined) {
       // A group: it succeeds by running its children; its times span theirs.
-      this.#settings.emit('node:start', { runId: this.#settings.runId, path: tree.path, attempt: 0, startedAt: state.startedAt })
-      await this.#runChildren(tree, true, exempt)
-      this.#finish(tree, 'succeeded')
+      if (this.#settings.listens('node:start')) this.#settings.emit('node:start', { runId: this.#settings.runId, path: state.tree.path, attempt: 0, startedAt: state.startedAt })
+      await this.#runChildren(state, true, exempt)
+      this.#finish(state, 'succeeded')
       return
     }
-    const succeeded = await this.#runAttempts(tree)
-    await this.#runChildren(tree, succeeded, exempt)
+    const succeeded = await this.#runAttempts(state)
+    if (state.tree.children.length > 0) await this.#runChildren(state, succeeded, exempt)
   }
 
-  async #runChildren(tree: TreeNode, parentSucceeded: boolean, exempt: boolean): Promise<void> {
+  /** Decides `when`; false if the node does not run (skipped, or failed because `when` threw). */
+  async #passesWhen(state: NodeState, when: NonNullable<NodeOptions['when']>, exempt: boolean): Promise<boolean> {
+    let go: boolean
+    try {
+      go = (await when(this.#whenContext(state.tree))) === true
+    } catch (error) {
+      this.#recordFailure(state, 'failed', null, null, serializeError(new NodeFailure(`when() threw: ${messageOf(error)}`, { code: 'WTFLOW_WHEN_FAILED' }, { cause: error })))
+      await this.#runChildren(state, false, exempt)
+      return false
+    }
+    if (!go) await this.#skipSubtree(state, 'when() returned false')
+    return go
+  }
+
+  async #runChildren(state: NodeState, parentSucceeded: boolean, exempt: boolean): Promise<void> {
+    const { tree } = state
     const runChild = (child: TreeNode): Promise<void> => {
+      const childState = this.#states[child.ordinal]!
       const runIf = child.node.runIf
-      if (runIf === 'success' && !parentSucceeded) return this.#skipSubtree(child, `"${tree.path}" did not succeed`)
-      if (runIf === 'failure' && parentSucceeded) return this.#skipSubtree(child, `failure branch: "${tree.path}" succeeded`)
-      return this.#runNode(child, exempt || runIf !== 'success')
+      if (runIf === 'success' && !parentSucceeded) return this.#skipSubtree(childState, `"${tree.path}" did not succeed`)
+      if (runIf === 'failure' && parentSucceeded) return this.#skipSubtree(childState, `failure branch: "${tree.path}" succeeded`)
+      return this.#runNode(childState, exempt || runIf !== 'success')
     }
     if (tree.node.parallel) {
       // No more subtrees in flight than executables may run: the rest would only wait for the
@@ -298,87 +313,99 @@ class RunExecution {
     }
   }
 
-  async #skipSubtree(tree: TreeNode, reason: string): Promise<void> {
-    const state = this.#state(tree)
+  async #skipSubtree(state: NodeState, reason: string): Promise<void> {
     state.status = 'skipped'
     state.skipReason = reason
-    this.#emitNodeEnd(tree)
-    for (const child of tree.children) await this.#skipSubtree(child, `"${tree.path}" was skipped`)
+    this.#emitNodeEnd(state)
+    for (const child of state.tree.children) await this.#skipSubtree(this.#states[child.ordinal]!, `"${state.tree.path}" was skipped`)
   }
 
   // -- attempts --------------------------------------------------------------------------------
 
   /** Runs the executable until it succeeds or its retries are spent; true on success. */
-  async #runAttempts(tree: TreeNode): Promise<boolean> {
-    const state = this.#state(tree)
-    const options = tree.node.options
-    const maxAttempts = (options.retries ?? 0) + 1
+  async #runAttempts(state: NodeState): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
-      let release: () => void
-      try {
-        release = await this.#limiter.acquire()
-      } catch {
-        // Cancelled while waiting for a slot.
-        if (attempt === 1) {
-          await this.#skipSubtree(tree, 'the run was cancelled')
+      if (!this.#limiter.tryAcquire()) {
+        try {
+          await this.#limiter.acquire()
+        } catch {
+          // Cancelled while waiting for a slot.
+          if (attempt === 1) await this.#skipSubtree(state, 'the run was cancelled')
+          else this.#finish(state, 'cancelled')
           return false
         }
-        this.#finish(tree, 'cancelled')
-        return false
       }
       let result: AttemptResult
       try {
-        result = await this.#runAttempt(tree, attempt)
+        result = await this.#runAttempt(state, attempt)
       } finally {
-        release()
+        this.#limiter.release()
       }
-      state.attempts.push(result)
-      const retry = result.status !== 'succeeded' && result.status !== 'cancelled' && attempt < maxAttempts && !this.cancelled
-      const retryInMs = retry ? retryDelay(options, attempt) : null
-      if (retry) await setAsideAttempt(result)
-      state.artifacts.push(...result.artifacts)
-      if (this.#settings.listens('node:attempt')) this.#settings.emit('node:attempt', { runId: this.#settings.runId, path: tree.path, attempt: result, retryInMs })
       if (result.status === 'succeeded') {
-        this.#finish(tree, 'succeeded', result)
+        this.#endAttempt(state, result, null)
+        this.#finish(state, 'succeeded', result)
         return true
       }
-      if (!retry) {
-        this.#recordFailure(tree, result.status, result.exitCode, result.signal, result.error)
-        return false
-      }
-      try {
-        await sleep(retryInMs!, undefined, { signal: this.#cancel.signal })
-      } catch {
-        this.#finish(tree, 'cancelled', result)
-        return false
-      }
+      if (!(await this.#retries(state, result))) return false
     }
   }
 
-  async #runAttempt(tree: TreeNode, attempt: number): Promise<AttemptResult> {
-    const { runId, emit } = this.#settings
-    const state = this.#state(tree)
-    const dir = state.dir!
-    const startedAt = new Date()
-    if (this.#settings.listens('node:start')) emit('node:start', { runId, path: tree.path, attempt, startedAt })
+  /** After an attempt that did not succeed: true once the next attempt is due, false if the node has ended. */
+  async #retries(state: NodeState, result: AttemptResult): Promise<boolean> {
+    const options = state.tree.node.options
+    const retry = result.status !== 'cancelled' && result.attempt <= (options.retries ?? 0) && !this.cancelled
+    if (!retry) {
+      this.#endAttempt(state, result, null)
+      this.#recordFailure(state, result.status, result.exitCode, result.signal, result.error)
+      return false
+    }
+    const retryInMs = retryDelay(options, result.attempt)
+    await setAsideAttempt(result)
+    this.#endAttempt(state, result, retryInMs)
+    try {
+      await sleep(retryInMs, undefined, { signal: this.#cancel.signal })
+      return true
+    } catch {
+      this.#finish(state, 'cancelled', result)
+      return false
+    }
+  }
 
-    const ctx = new AttemptContext(this.#attemptHost, tree, attempt, dir, this.#cwdOf(tree), this.#envOf(tree))
+  #endAttempt(state: NodeState, result: AttemptResult, retryInMs: number | null): void {
+    state.attempts.push(result)
+    for (const artifact of result.artifacts) state.artifacts.push(artifact)
+    if (this.#settings.listens('node:attempt')) this.#settings.emit('node:attempt', { runId: this.#settings.runId, path: state.tree.path, attempt: result, retryInMs })
+  }
+
+  async #runAttempt(state: NodeState, attempt: number): Promise<AttemptResult> {
+    const startedAt = new Date()
+    if (this.#settings.listens('node:start')) this.#settings.emit('node:start', { runId: this.#settings.runId, path: state.tree.path, attempt, startedAt })
+    const ctx = new AttemptContext(this.#attemptHost, state, attempt)
     if (this.cancelled) ctx.stop('cancel')
     this.#runningAttempts.add(ctx)
-    const timeout = tree.node.options.timeout
-    const timer = timeout === undefined ? undefined : setTimeout(() => ctx.stop('timeout'), timeout)
-
+    const { executable, options } = state.tree.node
+    const timer = options.timeout === undefined ? undefined : setTimeout(() => ctx.stop('timeout'), options.timeout)
     let outcome: ExecutionOutcome
     try {
-      outcome = await tree.node.executable!.execute(ctx)
+      outcome = await executable!.execute(ctx)
     } catch (error) {
       outcome = { exitCode: null, signal: null, error: serializeError(error) }
     } finally {
-      clearTimeout(timer)
+      if (timer !== undefined) clearTimeout(timer)
       this.#runningAttempts.delete(ctx)
     }
-
     const artifacts: ArtifactInfo[] = []
+    let error = outcome.error
+    if (ctx.stdoutSink !== undefined || ctx.stderrSink !== undefined || outcome.resultJson !== undefined || options.artifacts !== undefined) {
+      error = await this.#storeArtifacts(ctx, outcome, artifacts)
+    }
+    const status = attemptStatus(ctx.stopReason, outcome, error)
+    if (status !== 'succeeded') error = attemptError(status, outcome, error, options.timeout)
+    return { attempt, status, exitCode: outcome.exitCode, signal: outcome.signal, error, startedAt, endedAt: new Date(), artifacts }
+  }
+
+  /** Closes the attempt's output, stores its result and collects declared files; the attempt's error, if storing made one. */
+  async #storeArtifacts(ctx: AttemptContext, outcome: ExecutionOutcome, artifacts: ArtifactInfo[]): Promise<SerializedError | null> {
     let error = outcome.error
     try {
       const stdout = await ctx.stdoutSink?.finish()
@@ -388,13 +415,15 @@ class RunExecution {
     } catch (cause) {
       error ??= serializeError(new NodeFailure(`could not write output: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_WRITE' }, { cause }))
     }
+    const { state } = ctx
+    const dir = this.#dirOf(state)
     if (outcome.resultJson !== undefined) {
-      const sink = this.#sink(tree, 'result', fileIn(dir, 'result.json'))
+      const sink = this.#sink(state.tree, 'result', fileIn(dir, 'result.json'))
       sink.end(outcome.resultJson)
       const info = await sink.finish()
       if (info !== null) artifacts.push(info)
     }
-    for (const file of tree.node.options.artifacts ?? []) {
+    for (const file of state.tree.node.options.artifacts ?? []) {
       const source = path.resolve(ctx.cwd, file)
       const name = path.basename(file)
       try {
@@ -405,21 +434,7 @@ class RunExecution {
         }
       }
     }
-
-    let status: AttemptStatus
-    if (ctx.stopReason === 'timeout') {
-      status = 'timed_out'
-      error = serializeError(new NodeFailure(`timed out after ${timeout} ms`, { timedOut: true, exitCode: outcome.exitCode, signal: outcome.signal, code: 'WTFLOW_TIMEOUT' }))
-    } else if (ctx.stopReason === 'cancel') {
-      status = 'cancelled'
-      error = serializeError(new NodeFailure('cancelled', { exitCode: outcome.exitCode, signal: outcome.signal, code: 'WTFLOW_CANCELLED' }))
-    } else if (outcome.exitCode === 0 && error === null) {
-      status = 'succeeded'
-    } else {
-      status = 'failed'
-      error ??= serializeError(new NodeFailure(`exited with code ${outcome.exitCode}`, { exitCode: outcome.exitCode }))
-    }
-    return { attempt, status, exitCode: outcome.exitCode, signal: outcome.signal, error, startedAt, endedAt: new Date(), artifacts }
+    return error
   }
 
   /** A new path in the run's spool directory. */
@@ -442,8 +457,7 @@ class RunExecution {
 
   // -- outcomes --------------------------------------------------------------------------------
 
-  #finish(tree: TreeNode, status: NodeStatus, last?: AttemptResult): void {
-    const state = this.#state(tree)
+  #finish(state: NodeState, status: NodeStatus, last?: AttemptResult): void {
     state.status = status
     state.endedAt = new Date()
     if (last) {
@@ -451,34 +465,33 @@ class RunExecution {
       state.signal = last.signal
       state.error = status === 'succeeded' ? null : last.error
     }
-    this.#emitNodeEnd(tree)
+    this.#emitNodeEnd(state)
   }
 
   /** node:end carries a NodeResult: only built when someone listens (100,000 nodes add up). */
-  #emitNodeEnd(tree: TreeNode): void {
-    if (this.#settings.listens('node:end')) this.#settings.emit('node:end', { runId: this.#settings.runId, node: this.#nodeResult(tree) })
+  #emitNodeEnd(state: NodeState): void {
+    if (this.#settings.listens('node:end')) this.#settings.emit('node:end', { runId: this.#settings.runId, node: this.#nodeResult(state) })
   }
 
-  #recordFailure(tree: TreeNode, status: NodeStatus, exitCode: number | null, signal: string | null, error: SerializedError | null): void {
-    const state = this.#state(tree)
+  #recordFailure(state: NodeState, status: NodeStatus, exitCode: number | null, signal: string | null, error: SerializedError | null): void {
     state.exitCode = exitCode
     state.signal = signal
     state.error = error
     state.startedAt ??= new Date()
-    this.#finish(tree, status)
-    if (status === 'cancelled' || tree.node.options.continueOnFailure === true) return
+    this.#finish(state, status)
+    if (status === 'cancelled' || state.tree.node.options.continueOnFailure === true) return
     this.#failed = true
-    if (!this.#settings.config.ignoreFailure) this.#haltReason ??= `not started: "${tree.path}" failed`
+    if (!this.#settings.config.ignoreFailure) this.#haltReason ??= `not started: "${state.tree.path}" failed`
   }
 
-  #nodeResult(tree: TreeNode): NodeResult {
-    const state = this.#state(tree)
+  #nodeResult(state: NodeState): NodeResult {
+    const { tree } = state
     return {
       path: tree.path,
       name: tree.name,
       parentPath: tree.parent?.path ?? null,
       kind: tree.node.kind,
-      display: memo(this.#displays, tree, () => tree.node.executable?.describe() ?? null),
+      display: this.#tree.plans[tree.ordinal]!.display,
       status: state.status,
       exitCode: state.exitCode,
       signal: state.signal,
@@ -492,40 +505,39 @@ class RunExecution {
     }
   }
 
-  #state(tree: TreeNode): NodeState {
-    return this.#states.get(tree)!
-  }
-
   // -- context ---------------------------------------------------------------------------------
 
-  #dirOf(tree: TreeNode): string {
-    return memo(this.#dirs, tree, () =>
-      tree.parent === null
-        ? this.#store.nodeDir(this.#runDir, [tree.name])
-        : this.#store.childDir(this.#runDir, this.#dirOf(tree.parent), tree.path, tree.name),
-    )
+  /** The node's artifact directory (made by the first file written into it). */
+  #dirOf(state: NodeState): string {
+    if (state.dir === null) {
+      const { tree, parent } = state
+      state.dir = parent === null ? this.#store.nodeDir(this.#runDir, [tree.name]) : this.#store.childDir(this.#runDir, this.#dirOf(parent), tree.path, tree.name)
+    }
+    return state.dir
   }
 
-  #cwdOf(tree: TreeNode): string {
-    return memo(this.#cwds, tree, () => {
-      const base = tree.parent === null ? this.#settings.cwd : this.#cwdOf(tree.parent)
-      const own = tree.node.options.cwd
-      return own === undefined ? base : path.resolve(base, own)
-    })
+  #cwdOf(state: NodeState): string {
+    if (state.cwd === null) {
+      const base = state.parent === null ? this.#settings.cwd : this.#cwdOf(state.parent)
+      const own = state.tree.node.options.cwd
+      state.cwd = own === undefined ? base : path.resolve(base, own)
+    }
+    return state.cwd
   }
 
-  #envOf(tree: TreeNode): Readonly<Record<string, string>> {
-    return memo(this.#envs, tree, () => {
-      const base = tree.parent === null ? {} : this.#envOf(tree.parent)
-      const own = tree.node.options.env
-      return own === undefined ? base : { ...base, ...own }
-    })
+  #envOf(state: NodeState): Readonly<Record<string, string>> {
+    if (state.env === null) {
+      const base = state.parent === null ? NO_ENV : this.#envOf(state.parent)
+      const own = state.tree.node.options.env
+      state.env = own === undefined ? base : { ...base, ...own }
+    }
+    return state.env
   }
 
   async #resolve(ref: Ref): Promise<ResolvedRef> {
     const producer = this.#tree.byNode.get(ref.node)
     if (producer === undefined) throw new NodeFailure(`input unavailable: node "${ref.node.name}" is not in this workflow`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
-    const state = this.#state(producer)
+    const state = this.#states[producer.ordinal]!
     if (state.status === 'skipped' || state.status === 'pending') {
       throw new NodeFailure(`input unavailable: "${producer.path}" ${state.status === 'skipped' ? 'was skipped' : 'has not run'}`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
     }
@@ -536,23 +548,22 @@ class RunExecution {
         // The node printed nothing, so no file was created; its consumers get an empty one.
         const made = (state.emptyOutputs ??= new Map())
         let empty = made.get(name)
-        if (empty === undefined) made.set(name, (empty = emptyArtifact(name, fileIn(state.dir!, `${name}.log`))))
+        if (empty === undefined) made.set(name, (empty = emptyArtifact(name, fileIn(this.#dirOf(state), `${name}.log`))))
         artifact = await empty
       }
       if (artifact === undefined) throw new NodeFailure(`input unavailable: "${producer.path}" has no artifact "${name}"`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
       return { kind: 'artifact', name: artifact.name, path: artifact.path, size: artifact.size }
     }
-    return { kind: 'value', value: await this.#resultOf(producer) }
+    return { kind: 'value', value: await this.#resultOf(state) }
   }
 
-  async #resultOf(producer: TreeNode): Promise<unknown> {
-    const state = this.#state(producer)
-    if (state.result) return state.result.value
+  async #resultOf(state: NodeState): Promise<unknown> {
+    if (state.result !== null) return state.result.value
     const artifact = state.artifacts.find(a => a.name === 'result')
     // A Func that returned undefined stores no result.json.
-    if (artifact === undefined && state.status === 'succeeded' && producer.node.kind === 'func') return undefined
+    if (artifact === undefined && state.status === 'succeeded' && state.tree.node.kind === 'func') return undefined
     if (artifact === undefined) {
-      throw new NodeFailure(`input unavailable: "${producer.path}" ended ${state.status} without a result`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
+      throw new NodeFailure(`input unavailable: "${state.tree.path}" ended ${state.status} without a result`, { code: 'WTFLOW_INPUT_UNAVAILABLE' })
     }
     const value: unknown = JSON.parse(await fs.readFile(artifact.path, 'utf8'))
     state.result = { value }
@@ -566,29 +577,47 @@ class RunExecution {
       result: async <T>(ref: ResultRef<T>): Promise<T> => {
         const producer = this.#tree.byNode.get(ref.node)
         if (producer === undefined) throw new Error(`node "${ref.node.name}" is not in this workflow`)
-        return (await this.#resultOf(producer)) as T
+        return (await this.#resultOf(this.#states[producer.ordinal]!)) as T
       },
       status: node => {
         const producer = this.#tree.byNode.get(node)
-        return producer === undefined ? 'pending' : this.#state(producer).status
+        return producer === undefined ? 'pending' : this.#states[producer.ordinal]!.status
       },
     }
   }
+}
+
+/** How an attempt ended, from why it was stopped (if it was), its outcome and any error storing its artifacts. */
+function attemptStatus(stopReason: StopReason | null, outcome: ExecutionOutcome, error: SerializedError | null): AttemptStatus {
+  if (stopReason === 'timeout') return 'timed_out'
+  if (stopReason === 'cancel') return 'cancelled'
+  return outcome.exitCode === 0 && error === null ? 'succeeded' : 'failed'
+}
+
+/** The error an attempt that did not succeed reports. */
+function attemptError(status: AttemptStatus, outcome: ExecutionOutcome, error: SerializedError | null, timeout: number | undefined): SerializedError {
+  const { exitCode, signal } = outcome
+  if (status === 'timed_out') return serializeError(new NodeFailure(`timed out after ${timeout} ms`, { timedOut: true, exitCode, signal, code: 'WTFLOW_TIMEOUT' }))
+  if (status === 'cancelled') return serializeError(new NodeFailure('cancelled', { exitCode, signal, code: 'WTFLOW_CANCELLED' }))
+  return error ?? serializeError(new NodeFailure(`exited with code ${exitCode}`, { exitCode }))
 }
 
 interface AttemptHost {
   readonly runId: string
   readonly config: WtflowConfig
   readonly resources: RunResources
-  sink(tree: TreeNode, stream: 'stdout' | 'stderr'): ArtifactSink
+  sink(state: NodeState, stream: 'stdout' | 'stderr'): ArtifactSink
   directStdout(attempt: AttemptContext): number | null
   resolve(ref: Ref): Promise<ResolvedRef>
+  dirOf(state: NodeState): string
+  cwdOf(state: NodeState): string
+  envOf(state: NodeState): Readonly<Record<string, string>>
 }
 
 /**
  * The context of one attempt. A class, not an object literal with closures: a no-op Func's
- * whole attempt is a few microseconds, and its allocations show. The AbortController behind
- * `signal` and the output sinks are made on first use.
+ * whole attempt is a few microseconds, and its allocations show. What it derives (directories,
+ * environment, the AbortController behind `signal`, the output sinks) is made on first use.
  */
 class AttemptContext implements ExecutionContext {
   readonly runId: string
@@ -599,20 +628,30 @@ class AttemptContext implements ExecutionContext {
   stdoutSink: ArtifactSink | undefined
   stderrSink: ArtifactSink | undefined
   #controller: AbortController | undefined
-  #onStop: ((reason: StopReason) => void)[] | undefined
+  /** One listener, or several: most attempts have exactly one (their executable's). */
+  #onStop: ((reason: StopReason) => void) | ((reason: StopReason) => void)[] | undefined
 
   constructor(
     readonly host: AttemptHost,
-    readonly tree: TreeNode,
+    readonly state: NodeState,
     readonly attempt: number,
-    readonly nodeDir: string,
-    readonly cwd: string,
-    readonly env: Readonly<Record<string, string>>,
   ) {
     this.runId = host.runId
-    this.nodePath = tree.path
+    this.nodePath = state.tree.path
     this.config = host.config
     this.resources = host.resources
+  }
+
+  get nodeDir(): string {
+    return this.host.dirOf(this.state)
+  }
+
+  get cwd(): string {
+    return this.host.cwdOf(this.state)
+  }
+
+  get env(): Readonly<Record<string, string>> {
+    return this.host.envOf(this.state)
   }
 
   get signal(): AbortSignal {
@@ -624,11 +663,11 @@ class AttemptContext implements ExecutionContext {
   }
 
   get stdout(): ArtifactSink {
-    return (this.stdoutSink ??= this.host.sink(this.tree, 'stdout'))
+    return (this.stdoutSink ??= this.host.sink(this.state, 'stdout'))
   }
 
   get stderr(): ArtifactSink {
-    return (this.stderrSink ??= this.host.sink(this.tree, 'stderr'))
+    return (this.stderrSink ??= this.host.sink(this.state, 'stderr'))
   }
 
   directStdout(): number | null {
@@ -644,11 +683,15 @@ class AttemptContext implements ExecutionContext {
       listener(this.stopReason)
       return () => {}
     }
-    ;(this.#onStop ??= []).push(listener)
-    return () => {
-      const index = this.#onStop?.indexOf(listener) ?? -1
-      if (index !== -1) this.#onStop!.splice(index, 1)
-    }
+    const current = this.#onStop
+    this.#onStop = current === undefined ? listener : Array.isArray(current) ? [...current, listener] : [current, listener]
+    return () => this.#removeOnStop(listener)
+  }
+
+  #removeOnStop(listener: (reason: StopReason) => void): void {
+    const current = this.#onStop
+    if (current === listener) this.#onStop = undefined
+    else if (Array.isArray(current)) this.#onStop = current.filter(each => each !== listener)
   }
 
   stop(reason: StopReason): void {
@@ -657,7 +700,8 @@ class AttemptContext implements ExecutionContext {
     this.#controller?.abort(reason)
     const listeners = this.#onStop
     this.#onStop = undefined
-    for (const listener of listeners ?? []) listener(reason)
+    if (typeof listeners === 'function') listeners(reason)
+    else for (const listener of listeners ?? []) listener(reason)
   }
 }
 
@@ -706,15 +750,6 @@ export function retryDelay(options: { retryDelay?: number | undefined; backoff?:
   const base = (options.retryDelay ?? 1000) * (options.backoff ?? 2) ** (attempt - 1)
   const jitter = options.jitter ?? 0
   return Math.max(0, Math.round(base * (1 + jitter * (2 * Math.random() - 1))))
-}
-
-function memo<K, V>(cache: Map<K, V>, key: K, compute: () => V): V {
-  let value = cache.get(key)
-  if (value === undefined) {
-    value = compute()
-    cache.set(key, value)
-  }
-  return value
 }
 
 function linkAbort(signal: AbortSignal | undefined, onAbort: () => void): () => void {

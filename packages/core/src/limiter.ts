@@ -2,6 +2,8 @@
  * A counting semaphore: bounds how many executables run at once across the whole tree.
  * Aborting `signal` rejects every waiter. One listener for all of them: AbortSignal scans its
  * listeners on every add, so a listener per waiter is quadratic with 100,000 waiting nodes.
+ *
+ * Whoever got a slot (from `tryAcquire()` or `acquire()`) calls `release()` exactly once.
  */
 export class Limiter {
   #available: number
@@ -16,16 +18,35 @@ export class Limiter {
     signal?.addEventListener('abort', () => this.#rejectAll(), { once: true })
   }
 
-  /** Resolves to a release function once a slot is free; rejects once the signal aborts. */
-  acquire(): Promise<() => void> {
+  /** Takes a slot if one is free right now (and the signal has not aborted). */
+  tryAcquire(): boolean {
+    if (this.#available === 0 || this.#signal?.aborted === true) return false
+    this.#available--
+    return true
+  }
+
+  /** Resolves once the caller holds a slot; rejects once the signal aborts. */
+  acquire(): Promise<void> {
     if (this.#signal?.aborted) return Promise.reject(this.#signal.reason)
-    if (this.#available > 0) {
-      this.#available--
-      return Promise.resolve(this.#releaser())
-    }
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ grant: () => resolve(this.#releaser()), reject })
+    if (this.tryAcquire()) return Promise.resolve()
+    return new Promise((grant, reject) => {
+      this.#waiting.push({ grant, reject })
     })
+  }
+
+  /** Gives the caller's slot to the first waiter, or frees it. */
+  release(): void {
+    if (this.#head === this.#waiting.length) {
+      this.#available++
+      return
+    }
+    const next = this.#waiting[this.#head]!
+    this.#waiting[this.#head++] = undefined as never
+    if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#head)
+      this.#head = 0
+    }
+    next.grant()
   }
 
   #rejectAll(): void {
@@ -33,24 +54,5 @@ export class Limiter {
     this.#waiting = []
     this.#head = 0
     for (const waiter of waiting) waiter.reject(this.#signal!.reason)
-  }
-
-  #releaser(): () => void {
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      if (this.#head < this.#waiting.length) {
-        const next = this.#waiting[this.#head]!
-        this.#waiting[this.#head++] = undefined as never
-        if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
-          this.#waiting = this.#waiting.slice(this.#head)
-          this.#head = 0
-        }
-        next.grant()
-      } else {
-        this.#available++
-      }
-    }
   }
 }

@@ -57,7 +57,7 @@ export interface ExecutionContext {
   readonly runId: string
   readonly nodePath: string
   readonly attempt: number
-  /** Absolute directory of this node's artifacts; exists. */
+  /** Absolute directory of this node's artifacts (made by the first file written into it). */
   readonly nodeDir: string
   /** Absolute working directory (node `cwd`, inherited from ancestors, resolved). */
   readonly cwd: string

@@ -10,6 +10,8 @@ export interface TreeNode {
   readonly name: string
   readonly path: string
   readonly parent: TreeNode | null
+  /** Position in the tree's `nodes` (parents before children, in definition order). */
+  readonly ordinal: number
   /** Position among its siblings. */
   readonly index: number
   readonly depth: number
@@ -22,9 +24,8 @@ export interface ValidatedTree {
   /** Every node, parents before children, in definition order. */
   readonly nodes: readonly TreeNode[]
   readonly byNode: ReadonlyMap<Node<unknown>, TreeNode>
+  /** `plans[tree.ordinal]` is the plan of `tree`. */
   readonly plans: NodePlan[]
-  /** sha256 of the tree definition. */
-  readonly digest: string
 }
 
 const RESERVED_ARTIFACT_NAMES = new Set(['stdout', 'stderr', 'result'])
@@ -72,6 +73,7 @@ export async function validateWorkflow(workflow: Workflow, options: ValidateOpti
       name,
       path: nodePath,
       parent,
+      ordinal: nodes.length,
       index,
       depth: parent === null ? 0 : parent.depth + 1,
       children: [],
@@ -101,16 +103,7 @@ export async function validateWorkflow(workflow: Workflow, options: ValidateOpti
   }
   for (const tree of nodes) checkReferences(tree, byNode)
   options.onPlaced?.(nodes)
-  for (const tree of nodes) {
-    const executable = tree.node.executable
-    if (executable === undefined) continue
-    try {
-      await executable.prepare()
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
-      throw new ValidationError(tree.path, message, { cause: error })
-    }
-  }
+  await prepareAll(nodes)
 
   const plans = nodes.map(
     (tree): NodePlan => ({
@@ -123,7 +116,39 @@ export async function validateWorkflow(workflow: Workflow, options: ValidateOpti
       runIf: tree.node.runIf,
     }),
   )
-  return { workflow, root, nodes, byNode, plans, digest: digestTree(nodes, plans) }
+  return { workflow, root, nodes, byNode, plans }
+}
+
+/**
+ * Awaits every executable's `prepare()`; the first failure in tree order becomes the
+ * `ValidationError`. They run at once, and one `await` covers them all: 1,000 Funcs awaited one
+ * by one would each resume this function (and make it hot enough to be compiled).
+ */
+async function prepareAll(nodes: readonly TreeNode[]): Promise<void> {
+  const preparing: Promise<void>[] = []
+  const preparers: TreeNode[] = []
+  for (const tree of nodes) {
+    const executable = tree.node.executable
+    if (executable === undefined) continue
+    let ready: Promise<void>
+    try {
+      ready = executable.prepare()
+    } catch (error) {
+      ready = Promise.reject(error)
+    }
+    // Executables already prepared share one settled promise: no need to wait for it again.
+    if (preparing.length === 0 || preparing[preparing.length - 1] !== ready) {
+      preparing.push(ready)
+      preparers.push(tree)
+    }
+  }
+  const settled = await Promise.allSettled(preparing)
+  for (let i = 0; i < settled.length; i++) {
+    const outcome = settled[i]!
+    if (outcome.status === 'fulfilled') continue
+    const error: unknown = outcome.reason
+    throw new ValidationError(preparers[i]!.path, error instanceof Error ? error.message : String(error), { cause: error })
+  }
 }
 
 const RUN_IFS: ReadonlySet<unknown> = new Set(['success', 'failure', 'always'])
@@ -245,7 +270,8 @@ function runsBefore(producer: TreeNode, consumer: TreeNode): true | string {
 /** Options that are not already in the plan, in definition order, as the digest has always read them. */
 const NOT_DIGESTED_OPTIONS: ReadonlySet<string> = new Set(['name', 'executable', 'children', 'when'])
 
-function digestTree(nodes: readonly TreeNode[], plans: readonly NodePlan[]): string {
+/** sha256 of a validated tree's definition: names, executables, options (`run:start` carries it). */
+export function treeDigest({ nodes, plans }: ValidatedTree): string {
   // One line of JSON per node; one update() of them all (an update per line costs more than the JSON).
   const lines: string[] = []
   for (let i = 0; i < nodes.length; i++) {

@@ -5,29 +5,39 @@ describe('Limiter', () => {
   it('grants at most `capacity` slots, first come first served', async () => {
     const limiter = new Limiter(2)
     const order: number[] = []
-    const first = await limiter.acquire()
-    const second = await limiter.acquire()
-    const waiting = [3, 4, 5].map(n => limiter.acquire().then(release => (order.push(n), release)))
+    expect(limiter.tryAcquire()).toBe(true)
+    await limiter.acquire()
+    expect(limiter.tryAcquire()).toBe(false)
+    const waiting = [3, 4, 5].map(n => limiter.acquire().then(() => order.push(n)))
     await Promise.resolve()
     expect(order).toEqual([])
-    first()
-    first() // releasing twice frees one slot only
-    const third = await waiting[0]!
+    limiter.release()
+    await waiting[0]
     expect(order).toEqual([3])
-    second()
-    third()
+    // A release hands the slot to the next waiter: a newcomer cannot take it.
+    limiter.release()
+    expect(limiter.tryAcquire()).toBe(false)
+    limiter.release()
     await Promise.all(waiting.slice(1))
     expect(order).toEqual([3, 4, 5])
+    limiter.release()
+    limiter.release()
+    expect(limiter.tryAcquire()).toBe(true)
+    expect(limiter.tryAcquire()).toBe(true)
+    expect(limiter.tryAcquire()).toBe(false)
   })
 
-  it('rejects every waiter once its signal aborts', async () => {
+  it('rejects every waiter once its signal aborts, and grants nothing after', async () => {
     const controller = new AbortController()
-    const limiter = new Limiter(1, controller.signal)
+    const limiter = new Limiter(2, controller.signal)
     await limiter.acquire()
+    expect(limiter.tryAcquire()).toBe(true)
     const waiters = Array.from({ length: 1000 }, () => limiter.acquire())
     controller.abort('cancel')
     const results = await Promise.allSettled(waiters)
     expect(results.every(r => r.status === 'rejected' && r.reason === 'cancel')).toBe(true)
+    limiter.release()
+    expect(limiter.tryAcquire()).toBe(false)
     await expect(limiter.acquire()).rejects.toBe('cancel')
   })
 })

@@ -113,36 +113,16 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
   /** Checks that a worker can import the function; throws `ValidationError` saying how to fix it otherwise. */
   override prepare(): Promise<void> {
     if (this.#isLocated) return LOCATED
-    this.#located ??= this.#locate().then(() => {
-      this.#located = null
-    })
+    this.#located ??= locate(this.fn, this.moduleUrl, this.#explicitExport ? this.#exportName : null).then(
+      exportName => {
+        this.#exportName = exportName
+        const problem = firstUncloneableArg(this.args)
+        if (problem !== null) throw new ValidationError(null, problem)
+        this.#isLocated = true
+        this.#located = null
+      },
+    )
     return this.#located
-  }
-
-  async #locate(): Promise<void> {
-    const name = this.fn.name
-    const label = name === '' ? 'anonymous function' : `function ${name}`
-    if (this.moduleUrl === null) {
-      throw new ValidationError(
-        null,
-        `cannot tell which module defines the ${label} given to new Func(); export it and pass { module: import.meta.url }`,
-      )
-    }
-    const where = displayModule(this.moduleUrl)
-    let namespace: Record<string, unknown>
-    try {
-      namespace = await importModule(this.moduleUrl)
-    } catch (error) {
-      throw new ValidationError(null, `cannot import ${where} to find the ${label} given to new Func(): ${(error as Error).message ?? String(error)}`, { cause: error })
-    }
-    const exportName = findExport(namespace, this.fn, this.#explicitExport ? this.#exportName : null)
-    if (exportName === null) {
-      throw new ValidationError(null, notExportedMessage(label, name, where, this.#explicitExport ? this.#exportName : null))
-    }
-    this.#exportName = exportName
-    const problem = firstUncloneableArg(this.args)
-    if (problem !== null) throw new ValidationError(null, problem)
-    this.#isLocated = true
   }
 
   /** Starts the run's worker pool: its threads boot while the rest of the tree is validated. */
@@ -180,6 +160,47 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
 /** The run's worker pool, created by the first Func that asks. */
 function poolOf(run: { readonly config: WtflowConfig; readonly resources: RunResources }): FuncPool {
   return run.resources.get(FUNC_POOL_RESOURCE, () => FuncPool.forConfig(run.config))
+}
+
+/**
+ * Lookups by function and module (and explicit export name): the Funcs of one function share
+ * one, so a workflow of 1,000 of them searches the module once. A failed lookup is forgotten.
+ */
+const lookups = new WeakMap<AnyFunction, Map<string, Promise<string>>>()
+
+/** The name under which a worker finds `fn`; rejects with a `ValidationError` saying what to export. */
+function locate(fn: AnyFunction, moduleUrl: string | null, exportName: string | null): Promise<string> {
+  let byModule = lookups.get(fn)
+  if (byModule === undefined) lookups.set(fn, (byModule = new Map()))
+  const key = `${exportName ?? ''}\0${moduleUrl ?? ''}`
+  let lookup = byModule.get(key)
+  if (lookup === undefined) {
+    lookup = lookUp(fn, moduleUrl, exportName)
+    byModule.set(key, lookup)
+    lookup.catch(() => byModule.delete(key))
+  }
+  return lookup
+}
+
+async function lookUp(fn: AnyFunction, moduleUrl: string | null, explicitName: string | null): Promise<string> {
+  const name = fn.name
+  const label = name === '' ? 'anonymous function' : `function ${name}`
+  if (moduleUrl === null) {
+    throw new ValidationError(
+      null,
+      `cannot tell which module defines the ${label} given to new Func(); export it and pass { module: import.meta.url }`,
+    )
+  }
+  const where = displayModule(moduleUrl)
+  let namespace: Record<string, unknown>
+  try {
+    namespace = await importModule(moduleUrl)
+  } catch (error) {
+    throw new ValidationError(null, `cannot import ${where} to find the ${label} given to new Func(): ${(error as Error).message ?? String(error)}`, { cause: error })
+  }
+  const exportName = findExport(namespace, fn, explicitName)
+  if (exportName === null) throw new ValidationError(null, notExportedMessage(label, name, where, explicitName))
+  return exportName
 }
 
 function notExportedMessage(label: string, name: string, where: string, exportName: string | null): string {
