@@ -12,8 +12,8 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { isAsyncFunction } from 'node:util/types'
 import type { MessagePort } from 'node:worker_threads'
 import type { SerializedError } from '../interfaces.js'
+import type { FileArtifact } from './artifact.js'
 import { serializeError } from '../errors.js'
-import { FileArtifact } from './artifact.js'
 import {
   CHUNK_STDERR,
   CHUNK_STDOUT,
@@ -134,8 +134,8 @@ async function importModule(moduleUrl: string): Promise<Record<string, unknown>>
   return (await import(moduleUrl)) as Record<string, unknown>
 }
 
-/** Functions already found, by module URL and export name: the hot path awaits nothing. */
-const functions = new Map<string, (...args: unknown[]) => unknown>()
+/** Functions already found, by module URL, then export name: the hot path awaits nothing. */
+const functions = new Map<string, Map<string, (...args: unknown[]) => unknown>>()
 
 async function loadFunction(moduleUrl: string, exportName: string): Promise<(...args: unknown[]) => unknown> {
   let loading = modules.get(moduleUrl)
@@ -153,7 +153,9 @@ async function loadFunction(moduleUrl: string, exportName: string): Promise<(...
         `(found ${fn === undefined ? 'nothing' : typeof fn}); make sure the export does not depend on the thread`,
     )
   }
-  functions.set(`${exportName}\0${moduleUrl}`, fn as (...args: unknown[]) => unknown)
+  let exported = functions.get(moduleUrl)
+  if (exported === undefined) functions.set(moduleUrl, (exported = new Map()))
+  exported.set(exportName, fn as (...args: unknown[]) => unknown)
   return fn as (...args: unknown[]) => unknown
 }
 
@@ -163,10 +165,17 @@ function describeModule(moduleUrl: string): string {
 
 // ----- running ---------------------------------------------------------------------------------
 
+/**
+ * `FileArtifact`, loaded with the first task that takes an artifact: the entry is bundled into
+ * one file so that a worker starts by loading one module, and artifact.js stays out of it so
+ * that a function sees the same class as the rest of @wtflow/core.
+ */
+let fileArtifact: typeof FileArtifact | undefined
+
 function materializeArgs(task: TaskMessage): unknown[] {
   if (task.artifacts === undefined) return task.args
   const args = task.args.slice()
-  for (const artifact of task.artifacts) args[artifact.index] = new FileArtifact(artifact.name, artifact.path, artifact.size)
+  for (const artifact of task.artifacts) args[artifact.index] = new fileArtifact!(artifact.name, artifact.path, artifact.size)
   return args
 }
 
@@ -204,14 +213,16 @@ export default function runFuncTask(task: TaskMessage): TaskResponse | typeof NE
   } else if (channel === null) {
     return NEED_CHANNEL
   }
-  const fn = functions.get(`${task.exportName}\0${task.moduleUrl}`)
-  return fn === undefined ? loadAndCall(task, adopted) : callFunction(fn, task, adopted)
+  const fn = functions.get(task.moduleUrl)?.get(task.exportName)
+  if (fn === undefined || (task.artifacts !== undefined && fileArtifact === undefined)) return loadAndCall(task, adopted)
+  return callFunction(fn, task, adopted)
 }
 
 async function loadAndCall(task: TaskMessage, adopted: boolean): Promise<TaskResponse> {
   let fn: (...args: unknown[]) => unknown
   try {
-    fn = await loadFunction(task.moduleUrl, task.exportName)
+    fn = functions.get(task.moduleUrl)?.get(task.exportName) ?? (await loadFunction(task.moduleUrl, task.exportName))
+    if (task.artifacts !== undefined) fileArtifact ??= (await import('./artifact.js')).FileArtifact
   } catch (error) {
     return { chunks: 0, adopted, error: toSerializedError(error) }
   }
