@@ -91,8 +91,9 @@ export class Engine extends TypedEmitter {
     const resources = new RunResourceSet()
     let tree: ValidatedTree
     try {
-      // Executables warm up (a Func pool's threads boot) while their prepare() is awaited.
-      tree = await validateWorkflow(workflow, { onPlaced: nodes => warmUp(nodes, { config: this.config, resources }) })
+      // Executables warm up (a Func pool's threads boot) while the rest of the tree is validated.
+      const run: RunWarmUp = { config: this.config, resources }
+      tree = await validateWorkflow(workflow, { onPlaced: node => warmUp(node, run) })
     } catch (error) {
       await resources.close()
       throw error
@@ -377,31 +378,41 @@ class RunExecution {
     if (this.#settings.listens('node:attempt')) this.#settings.emit('node:attempt', { runId: this.#settings.runId, path: state.tree.path, attempt: result, retryInMs })
   }
 
-  async #runAttempt(state: NodeState, attempt: number): Promise<AttemptResult> {
+  /**
+   * Runs one attempt. A promise chain rather than an `async` function with try/finally around
+   * its await: this is the hottest function of a run of small nodes, and V8 compiled that
+   * generator (with what it inlines) in ~20 ms of a 1,000-node run; these pieces compile in a
+   * fraction of that.
+   */
+  #runAttempt(state: NodeState, attempt: number): Promise<AttemptResult> {
     const startedAt = new Date()
     if (this.#settings.listens('node:start')) this.#settings.emit('node:start', { runId: this.#settings.runId, path: state.tree.path, attempt, startedAt })
-    const ctx = new AttemptContext(this.#attemptHost, state, attempt)
+    const ctx = new AttemptContext(this.#attemptHost, state, attempt, startedAt)
     if (this.cancelled) ctx.stop('cancel')
     this.#runningAttempts.add(ctx)
-    const { executable, options } = state.tree.node
-    const timer = options.timeout === undefined ? undefined : setTimeout(() => ctx.stop('timeout'), options.timeout)
-    let outcome: ExecutionOutcome
+    const timeout = state.tree.node.options.timeout
+    if (timeout !== undefined) ctx.timer = setTimeout(() => ctx.stop('timeout'), timeout)
+    let running: Promise<ExecutionOutcome>
     try {
-      outcome = await executable!.execute(ctx)
+      running = state.tree.node.executable!.execute(ctx)
     } catch (error) {
-      outcome = { exitCode: null, signal: null, error: serializeError(error) }
-    } finally {
-      if (timer !== undefined) clearTimeout(timer)
-      this.#runningAttempts.delete(ctx)
+      running = Promise.reject(error)
     }
-    const artifacts: ArtifactInfo[] = []
-    let error = outcome.error
+    return running.then(
+      outcome => this.#attemptEnded(ctx, outcome),
+      error => this.#attemptEnded(ctx, { exitCode: null, signal: null, error: serializeError(error) }),
+    )
+  }
+
+  #attemptEnded(ctx: AttemptContext, outcome: ExecutionOutcome): AttemptResult | Promise<AttemptResult> {
+    if (ctx.timer !== undefined) clearTimeout(ctx.timer)
+    this.#runningAttempts.delete(ctx)
+    const options = ctx.state.tree.node.options
     if (ctx.stdoutSink !== undefined || ctx.stderrSink !== undefined || outcome.resultJson !== undefined || options.artifacts !== undefined) {
-      error = await this.#storeArtifacts(ctx, outcome, artifacts)
+      const artifacts: ArtifactInfo[] = []
+      return this.#storeArtifacts(ctx, outcome, artifacts).then(error => attemptResult(ctx, outcome, error, artifacts))
     }
-    const status = attemptStatus(ctx.stopReason, outcome, error)
-    if (status !== 'succeeded') error = attemptError(status, outcome, error, options.timeout)
-    return { attempt, status, exitCode: outcome.exitCode, signal: outcome.signal, error, startedAt, endedAt: new Date(), artifacts }
+    return attemptResult(ctx, outcome, outcome.error, [])
   }
 
   /** Closes the attempt's output, stores its result and collects declared files; the attempt's error, if storing made one. */
@@ -587,6 +598,12 @@ class RunExecution {
   }
 }
 
+function attemptResult(ctx: AttemptContext, outcome: ExecutionOutcome, error: SerializedError | null, artifacts: ArtifactInfo[]): AttemptResult {
+  const status = attemptStatus(ctx.stopReason, outcome, error)
+  if (status !== 'succeeded') error = attemptError(status, outcome, error, ctx.state.tree.node.options.timeout)
+  return { attempt: ctx.attempt, status, exitCode: outcome.exitCode, signal: outcome.signal, error, startedAt: ctx.startedAt, endedAt: new Date(), artifacts }
+}
+
 /** How an attempt ended, from why it was stopped (if it was), its outcome and any error storing its artifacts. */
 function attemptStatus(stopReason: StopReason | null, outcome: ExecutionOutcome, error: SerializedError | null): AttemptStatus {
   if (stopReason === 'timeout') return 'timed_out'
@@ -627,6 +644,7 @@ class AttemptContext implements ExecutionContext {
   stopReason: StopReason | null = null
   stdoutSink: ArtifactSink | undefined
   stderrSink: ArtifactSink | undefined
+  timer: NodeJS.Timeout | undefined
   #controller: AbortController | undefined
   /** One listener, or several: most attempts have exactly one (their executable's). */
   #onStop: ((reason: StopReason) => void) | ((reason: StopReason) => void)[] | undefined
@@ -635,6 +653,7 @@ class AttemptContext implements ExecutionContext {
     readonly host: AttemptHost,
     readonly state: NodeState,
     readonly attempt: number,
+    readonly startedAt: Date,
   ) {
     this.runId = host.runId
     this.nodePath = state.tree.path
@@ -725,13 +744,11 @@ class RunResourceSet implements RunResources {
   }
 }
 
-function warmUp(nodes: readonly TreeNode[], run: RunWarmUp): void {
-  for (const tree of nodes) {
-    try {
-      tree.node.executable?.warmUp(run)
-    } catch (error) {
-      throw new ValidationError(tree.path, `could not get ready to run: ${messageOf(error)}`, { cause: error })
-    }
+function warmUp(tree: TreeNode, run: RunWarmUp): void {
+  try {
+    tree.node.executable?.warmUp(run)
+  } catch (error) {
+    throw new ValidationError(tree.path, `could not get ready to run: ${messageOf(error)}`, { cause: error })
   }
 }
 

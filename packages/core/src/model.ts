@@ -114,10 +114,11 @@ export abstract class Executable<R = void> {
   /** Checks that can only be done before the run (a Func's function must be locatable). */
   async prepare(): Promise<void> {}
   /**
-   * Called for each node at the start of a run, once the tree's structure is valid and before
-   * validation awaits `prepare()`: a chance to start what the run will need, so it gets ready
-   * while the rest is checked (a Func starts the run's worker pool). Must not throw; what it
-   * creates in `run.resources` is closed when the run ends, or if validation then fails.
+   * Called for each node at the start of a run, as soon as validation has placed it in the tree
+   * and checked its options, before the rest of the tree is checked and `prepare()` is awaited:
+   * a chance to start what the run will need, so it gets ready meanwhile (the first Func starts
+   * the run's worker pool, whose threads take tens of milliseconds to boot). Must not throw;
+   * what it creates in `run.resources` is closed when the run ends, or if validation then fails.
    */
   warmUp(_run: RunWarmUp): void {}
 }

@@ -31,8 +31,8 @@ export interface ValidatedTree {
 const RESERVED_ARTIFACT_NAMES = new Set(['stdout', 'stderr', 'result'])
 
 export interface ValidateOptions {
-  /** Called once the structure and references are valid, before `prepare()` is awaited. */
-  onPlaced?: (nodes: readonly TreeNode[]) => void
+  /** Called for each node once it is placed and its options are valid, before its descendants are checked. */
+  onPlaced?: (tree: TreeNode) => void
 }
 
 /**
@@ -81,6 +81,7 @@ export async function validateWorkflow(workflow: Workflow, options: ValidateOpti
     byNode.set(node, tree)
     nodes.push(tree)
     checkOptions(tree)
+    options.onPlaced?.(tree)
     const children = node.children
     const seen = children.length > 1 ? new Set<string>() : null
     for (let childIndex = 0; childIndex < children.length; childIndex++) {
@@ -102,7 +103,6 @@ export async function validateWorkflow(workflow: Workflow, options: ValidateOpti
     throw new ValidationError(root.path, 'the root node has no parent, so runIf must be left out')
   }
   for (const tree of nodes) checkReferences(tree, byNode)
-  options.onPlaced?.(nodes)
   await prepareAll(nodes)
 
   const plans = nodes.map(
