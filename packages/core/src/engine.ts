@@ -214,7 +214,7 @@ class RunExecution {
   async run(): Promise<RunResult> {
     const { runId, emit, config } = this.#settings
     const startedAt = new Date()
-    this.#runDir = await this.#store.createRunDir(runId)
+    this.#runDir = this.#store.createRunDir(runId)
     if (this.#settings.listens('run:start')) {
       emit('run:start', {
         runId,
