@@ -198,7 +198,11 @@ class RunExecution {
       cwdOf: state => this.#cwdOf(state),
       envOf: state => this.#envOf(state),
     }
-    for (const node of tree.nodes) this.#states.push(new NodeState(node, node.parent === null ? null : this.#states[node.parent.ordinal]!))
+    const { nodes } = tree
+    for (let i = 0; i < nodes.length; i++) {
+      const parent = nodes[i]!.parent
+      this.#states.push(new NodeState(nodes[i]!, parent === null ? null : this.#states[parent.ordinal]!))
+    }
   }
 
   get cancelled(): boolean {
@@ -235,7 +239,7 @@ class RunExecution {
     }
     const status = this.cancelled ? 'cancelled' : this.#failed ? 'failed' : 'succeeded'
     const nodes = this.#states.map(state => this.#nodeResult(state))
-    for (const state of this.#states) if (state.parent !== null) nodes[state.parent.tree.ordinal]!.children.push(nodes[state.tree.ordinal]!)
+    for (let i = 1; i < nodes.length; i++) nodes[this.#states[i]!.parent!.tree.ordinal]!.children.push(nodes[i]!)
     const result: RunResult = {
       id: runId,
       workflow: this.#tree.workflow.name,
@@ -252,48 +256,55 @@ class RunExecution {
   }
 
   // -- scheduling ------------------------------------------------------------------------------
-  // The path a node takes when all goes well is kept short and flat: a no-op Func's whole run
-  // is a few microseconds, so every await, allocation and large hot function shows.
+  // A node that runs at once and succeeds takes a chain of small synchronous steps that return
+  // promises, not `async` functions: a no-op Func's whole run is a few microseconds, and each
+  // coroutine (allocated per call, sized by the function) and each large hot function that V8
+  // compiles shows. Rare paths (`when`, waiting for a slot, retries, skips) stay `async`.
 
   /**
-   * Runs a node, then its children. `exempt` is true inside a failure or always branch: those
-   * run even after a failure elsewhere halted the run.
+   * Runs a node, then its children; resolves once the subtree has ended. `exempt` is true inside
+   * a failure or always branch: those run even after a failure elsewhere halted the run.
    */
-  async #runNode(state: NodeState, exempt: boolean): Promise<void> {
+  #runNode(state: NodeState, exempt: boolean): Promise<unknown> {
     if (this.cancelled) return this.#skipSubtree(state, 'the run was cancelled')
     if (this.#haltReason !== null && !exempt) return this.#skipSubtree(state, this.#haltReason)
-    const node = state.tree.node
-    if (node.options.when !== undefined && !(await this.#passesWhen(state, node.options.when, exempt))) return
-    state.status = 'running'
-    state.startedAt = new Date()
-    if (node.executable === undefined) {
-      // A group: it succeeds by running its children; its times span theirs.
-      if (this.#settings.listens('node:start')) this.#settings.emit('node:start', { runId: this.#settings.runId, path: state.tree.path, attempt: 0, startedAt: state.startedAt })
-      await this.#runChildren(state, true, exempt)
-      this.#finish(state, 'succeeded')
-      return
-    }
-    const succeeded = await this.#runAttempts(state)
-    if (state.tree.children.length > 0) await this.#runChildren(state, succeeded, exempt)
+    const when = state.tree.node.options.when
+    if (when !== undefined) return this.#runNodeIf(state, when, exempt)
+    return this.#startNode(state, exempt)
   }
 
-  /** Decides `when`; false if the node does not run (skipped, or failed because `when` threw). */
-  async #passesWhen(state: NodeState, when: NonNullable<NodeOptions['when']>, exempt: boolean): Promise<boolean> {
+  #startNode(state: NodeState, exempt: boolean): Promise<unknown> {
+    state.status = 'running'
+    state.startedAt = new Date()
+    if (state.tree.node.executable === undefined) return this.#runGroup(state, exempt)
+    const ran = this.#runAttempts(state, 1)
+    return state.tree.children.length === 0 ? ran : ran.then(succeeded => this.#runChildren(state, succeeded, exempt))
+  }
+
+  /** A group succeeds by running its children; its times span theirs. */
+  async #runGroup(state: NodeState, exempt: boolean): Promise<void> {
+    if (this.#settings.listens('node:start')) this.#settings.emit('node:start', { runId: this.#settings.runId, path: state.tree.path, attempt: 0, startedAt: state.startedAt! })
+    await this.#runChildren(state, true, exempt)
+    this.#finish(state, 'succeeded')
+  }
+
+  /** Decides `when`, then runs the node; skipped if it returns false, failed if it throws. */
+  async #runNodeIf(state: NodeState, when: NonNullable<NodeOptions['when']>, exempt: boolean): Promise<void> {
     let go: boolean
     try {
       go = (await when(this.#whenContext(state.tree))) === true
     } catch (error) {
       this.#recordFailure(state, 'failed', null, null, serializeError(new NodeFailure(`when() threw: ${messageOf(error)}`, { code: 'WTFLOW_WHEN_FAILED' }, { cause: error })))
       await this.#runChildren(state, false, exempt)
-      return false
+      return
     }
-    if (!go) await this.#skipSubtree(state, 'when() returned false')
-    return go
+    if (go) await this.#startNode(state, exempt)
+    else await this.#skipSubtree(state, 'when() returned false')
   }
 
   async #runChildren(state: NodeState, parentSucceeded: boolean, exempt: boolean): Promise<void> {
     const { tree } = state
-    const runChild = (child: TreeNode): Promise<void> => {
+    const runChild = (child: TreeNode): Promise<unknown> => {
       const childState = this.#states[child.ordinal]!
       const runIf = child.node.runIf
       if (runIf === 'success' && !parentSucceeded) return this.#skipSubtree(childState, `"${tree.path}" did not succeed`)
@@ -323,36 +334,47 @@ class RunExecution {
 
   // -- attempts --------------------------------------------------------------------------------
 
-  /** Runs the executable until it succeeds or its retries are spent; true on success. */
-  async #runAttempts(state: NodeState): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      if (!this.#limiter.tryAcquire()) {
-        try {
-          await this.#limiter.acquire()
-        } catch {
-          // Cancelled while waiting for a slot.
-          if (attempt === 1) await this.#skipSubtree(state, 'the run was cancelled')
-          else this.#finish(state, 'cancelled')
-          return false
-        }
-      }
-      let result: AttemptResult
-      try {
-        result = await this.#runAttempt(state, attempt)
-      } finally {
-        this.#limiter.release()
-      }
-      if (result.status === 'succeeded') {
-        this.#endAttempt(state, result, null)
-        this.#finish(state, 'succeeded', result)
-        return true
-      }
-      if (!(await this.#retries(state, result))) return false
-    }
+  /** Runs attempt `attempt`, and the next ones while it fails and retries remain; true once one succeeds. */
+  #runAttempts(state: NodeState, attempt: number): Promise<boolean> {
+    return this.#limiter.tryAcquire() ? this.#runAttemptInSlot(state, attempt) : this.#runAttemptsLater(state, attempt)
   }
 
-  /** After an attempt that did not succeed: true once the next attempt is due, false if the node has ended. */
-  async #retries(state: NodeState, result: AttemptResult): Promise<boolean> {
+  /** Waits for a slot of the limiter, then runs the attempts. */
+  async #runAttemptsLater(state: NodeState, attempt: number): Promise<boolean> {
+    try {
+      await this.#limiter.acquire()
+    } catch {
+      // Cancelled while waiting for a slot.
+      if (attempt === 1) await this.#skipSubtree(state, 'the run was cancelled')
+      else this.#finish(state, 'cancelled')
+      return false
+    }
+    return this.#runAttemptInSlot(state, attempt)
+  }
+
+  /** Runs an attempt in the slot the caller holds, which it releases once the attempt has ended. */
+  #runAttemptInSlot(state: NodeState, attempt: number): Promise<boolean> {
+    return this.#runAttempt(state, attempt).then(
+      result => {
+        this.#limiter.release()
+        return this.#afterAttempt(state, result)
+      },
+      error => {
+        this.#limiter.release()
+        throw error
+      },
+    )
+  }
+
+  #afterAttempt(state: NodeState, result: AttemptResult): boolean | Promise<boolean> {
+    if (result.status !== 'succeeded') return this.#retryOrFail(state, result)
+    this.#endAttempt(state, result, null)
+    this.#finish(state, 'succeeded', result)
+    return true
+  }
+
+  /** After an attempt that did not succeed: the next attempt if retries remain (and the run goes on), else the node fails. */
+  async #retryOrFail(state: NodeState, result: AttemptResult): Promise<boolean> {
     const options = state.tree.node.options
     const retry = result.status !== 'cancelled' && result.attempt <= (options.retries ?? 0) && !this.cancelled
     if (!retry) {
@@ -365,16 +387,16 @@ class RunExecution {
     this.#endAttempt(state, result, retryInMs)
     try {
       await sleep(retryInMs, undefined, { signal: this.#cancel.signal })
-      return true
     } catch {
       this.#finish(state, 'cancelled', result)
       return false
     }
+    return this.#runAttempts(state, result.attempt + 1)
   }
 
   #endAttempt(state: NodeState, result: AttemptResult, retryInMs: number | null): void {
     state.attempts.push(result)
-    for (const artifact of result.artifacts) state.artifacts.push(artifact)
+    for (let i = 0; i < result.artifacts.length; i++) state.artifacts.push(result.artifacts[i]!)
     if (this.#settings.listens('node:attempt')) this.#settings.emit('node:attempt', { runId: this.#settings.runId, path: state.tree.path, attempt: result, retryInMs })
   }
 
@@ -470,7 +492,7 @@ class RunExecution {
 
   #finish(state: NodeState, status: NodeStatus, last?: AttemptResult): void {
     state.status = status
-    state.endedAt = new Date()
+    state.endedAt = status === 'succeeded' && last !== undefined ? last.endedAt : new Date()
     if (last) {
       state.exitCode = last.exitCode
       state.signal = last.signal

@@ -97,6 +97,9 @@ export interface ExecutionOutcome {
   resultJson?: string | undefined
 }
 
+/** What the default `prepare()` returns: one settled promise for every executable, not one each. */
+const PREPARED: Promise<void> = Promise.resolve()
+
 /**
  * Something a node runs. `R` is the type of its result (`node.result`); Commands have none.
  * Implement `execute` to add an executable kind.
@@ -112,7 +115,9 @@ export abstract class Executable<R = void> {
   /** The references this executable consumes (checked by validation). */
   abstract references(): Ref[]
   /** Checks that can only be done before the run (a Func's function must be locatable). */
-  async prepare(): Promise<void> {}
+  prepare(): Promise<void> {
+    return PREPARED
+  }
   /**
    * Called for each node at the start of a run, as soon as validation has placed it in the tree
    * and checked its options, before the rest of the tree is checked and `prepare()` is awaited:

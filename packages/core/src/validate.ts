@@ -48,12 +48,11 @@ export async function validateWorkflow(workflow: Workflow, options: ValidateOpti
   const nodes: TreeNode[] = []
 
   const place = (node: Node<unknown>, parent: TreeNode | null, index: number): TreeNode => {
-    const where = parent === null ? '(root)' : `${parent.path}/[${index}]`
     if (node === null || typeof node !== 'object' || !('name' in node) || !Array.isArray(node.children)) {
-      throw new ValidationError(where, 'expected a Node (new Node({ name, … }))')
+      throw new ValidationError(positionOf(parent, index), 'expected a Node (new Node({ name, … }))')
     }
     const name = node.name
-    if (typeof name !== 'string' || name.trim() === '') throw new ValidationError(where, 'a node needs a non-empty name')
+    if (typeof name !== 'string' || name.trim() === '') throw new ValidationError(positionOf(parent, index), 'a node needs a non-empty name')
     const nodePath = parent === null ? name : `${parent.path}/${name}`
     if (name.includes('/')) throw new ValidationError(nodePath, `node name "${name}" must not contain "/"`)
     if (name === '.' || name === '..') throw new ValidationError(nodePath, `node name "${name}" is not allowed`)
@@ -102,7 +101,7 @@ export async function validateWorkflow(workflow: Workflow, options: ValidateOpti
   if (root.node.options.runIf !== undefined && root.node.options.runIf !== 'success') {
     throw new ValidationError(root.path, 'the root node has no parent, so runIf must be left out')
   }
-  for (const tree of nodes) checkReferences(tree, byNode)
+  for (let i = 0; i < nodes.length; i++) checkReferences(nodes[i]!, byNode)
   await prepareAll(nodes)
 
   const plans = nodes.map(
@@ -127,7 +126,8 @@ export async function validateWorkflow(workflow: Workflow, options: ValidateOpti
 async function prepareAll(nodes: readonly TreeNode[]): Promise<void> {
   const preparing: Promise<void>[] = []
   const preparers: TreeNode[] = []
-  for (const tree of nodes) {
+  for (let i = 0; i < nodes.length; i++) {
+    const tree = nodes[i]!
     const executable = tree.node.executable
     if (executable === undefined) continue
     let ready: Promise<void>
@@ -149,6 +149,11 @@ async function prepareAll(nodes: readonly TreeNode[]): Promise<void> {
     const error: unknown = outcome.reason
     throw new ValidationError(preparers[i]!.path, error instanceof Error ? error.message : String(error), { cause: error })
   }
+}
+
+/** Where a node without a usable name is: `(root)` or `parent/[index]`. */
+function positionOf(parent: TreeNode | null, index: number): string {
+  return parent === null ? '(root)' : `${parent.path}/[${index}]`
 }
 
 const RUN_IFS: ReadonlySet<unknown> = new Set(['success', 'failure', 'always'])

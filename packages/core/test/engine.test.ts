@@ -342,4 +342,22 @@ describe('stopping an executable of its own', () => {
     expect(result.status).toBe('cancelled')
     expect(executables.flatMap(e => e.seen.map(s => s.reason))).toEqual(['cancel', 'cancel'])
   })
+
+  it('skips the nodes still waiting for a slot when the run is cancelled', async () => {
+    const executables = [new WaitForStop('onStop'), new WaitForStop('onStop'), new WaitForStop('onStop')]
+    const children = executables.map((executable, i) => new Node({ name: `wait${i}`, executable }))
+    const controller = new AbortController()
+    const engine = new Engine({ config: testConfig({ maxParallel: 1 }), handleSignals: false })
+    engine.on('node:start', event => {
+      if (event.path === 'root/wait0') controller.abort()
+    })
+    const result = await engine.run(new Workflow({ name: 'test', root: new Node({ name: 'root', parallel: true, children }) }), { signal: controller.signal })
+    expect(result.status).toBe('cancelled')
+    expect(result.nodes.slice(1).map(n => [n.status, n.skipReason])).toEqual([
+      ['cancelled', null],
+      ['skipped', 'the run was cancelled'],
+      ['skipped', 'the run was cancelled'],
+    ])
+    expect(executables.map(e => e.seen.length)).toEqual([1, 0, 0])
+  })
 })
