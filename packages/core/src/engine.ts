@@ -352,20 +352,6 @@ class RunExecution {
     return this.#runAttemptInSlot(state, attempt)
   }
 
-  /** Runs an attempt in the slot the caller holds, which it releases once the attempt has ended. */
-  #runAttemptInSlot(state: NodeState, attempt: number): Promise<boolean> {
-    return this.#runAttempt(state, attempt).then(
-      result => {
-        this.#limiter.release()
-        return this.#afterAttempt(state, result)
-      },
-      error => {
-        this.#limiter.release()
-        throw error
-      },
-    )
-  }
-
   #afterAttempt(state: NodeState, result: AttemptResult): boolean | Promise<boolean> {
     if (result.status !== 'succeeded') return this.#retryOrFail(state, result)
     this.#endAttempt(state, result, null)
@@ -401,12 +387,12 @@ class RunExecution {
   }
 
   /**
-   * Runs one attempt. A promise chain rather than an `async` function with try/finally around
-   * its await: this is the hottest function of a run of small nodes, and V8 compiled that
-   * generator (with what it inlines) in ~20 ms of a 1,000-node run; these pieces compile in a
-   * fraction of that.
+   * Runs an attempt in the slot of the limiter the caller holds; the slot is freed once the
+   * attempt has ended and its artifacts are stored. A chain of small steps rather than an `async`
+   * function with try/finally around its await: this is the hottest path of a run of small nodes,
+   * and V8 compiled that generator (with what it inlined) in ~20 ms of a 1,000-node run.
    */
-  #runAttempt(state: NodeState, attempt: number): Promise<AttemptResult> {
+  #runAttemptInSlot(state: NodeState, attempt: number): Promise<boolean> {
     const startedAt = new Date()
     if (this.#settings.listens('node:start')) this.#settings.emit('node:start', { runId: this.#settings.runId, path: state.tree.path, attempt, startedAt })
     const ctx = new AttemptContext(this.#attemptHost, state, attempt, startedAt)
@@ -421,46 +407,53 @@ class RunExecution {
       running = Promise.reject(error)
     }
     return running.then(
-      outcome => this.#attemptEnded(ctx, outcome),
-      error => this.#attemptEnded(ctx, { exitCode: null, signal: null, error: serializeError(error) }),
+      outcome => this.#executed(ctx, outcome),
+      error => this.#executed(ctx, { exitCode: null, signal: null, error: serializeError(error) }),
     )
   }
 
-  #attemptEnded(ctx: AttemptContext, outcome: ExecutionOutcome): AttemptResult | Promise<AttemptResult> {
+  /** The executable has settled: stores what the attempt produced, frees its slot, decides what comes next. */
+  #executed(ctx: AttemptContext, outcome: ExecutionOutcome): boolean | Promise<boolean> {
     if (ctx.timer !== undefined) clearTimeout(ctx.timer)
     this.#runningAttempts.delete(ctx)
     const options = ctx.state.tree.node.options
-    if (ctx.stdoutSink !== undefined || ctx.stderrSink !== undefined || outcome.resultJson !== undefined || options.artifacts !== undefined) {
-      const artifacts: ArtifactInfo[] = []
-      return this.#storeArtifacts(ctx, outcome, artifacts).then(error => attemptResult(ctx, outcome, error, artifacts))
+    if (ctx.stdoutSink === undefined && ctx.stderrSink === undefined && outcome.resultJson === undefined && options.artifacts === undefined) {
+      this.#limiter.release()
+      return this.#afterAttempt(ctx.state, attemptResult(ctx, outcome, outcome.error, []))
     }
-    return attemptResult(ctx, outcome, outcome.error, [])
+    const artifacts: ArtifactInfo[] = []
+    return this.#storeArtifacts(ctx, outcome, artifacts).then(error => {
+      this.#limiter.release()
+      return this.#afterAttempt(ctx.state, attemptResult(ctx, outcome, error, artifacts))
+    })
   }
 
-  /** Closes the attempt's output, stores its result and collects declared files; the attempt's error, if storing made one. */
+  /**
+   * Closes the attempt's output, stores its result and collects declared files; resolves to the
+   * attempt's error (its own, or the first that storing met), never rejects.
+   */
   async #storeArtifacts(ctx: AttemptContext, outcome: ExecutionOutcome, artifacts: ArtifactInfo[]): Promise<SerializedError | null> {
     let error = outcome.error
+    const { state } = ctx
     try {
       const stdout = await ctx.stdoutSink?.finish()
       if (stdout) artifacts.push(stdout)
       const stderr = await ctx.stderrSink?.finish()
       if (stderr) artifacts.push(stderr)
+      if (outcome.resultJson !== undefined) {
+        const sink = this.#sink(state.tree, 'result', fileIn(this.#dirOf(state), 'result.json'))
+        sink.end(outcome.resultJson)
+        const info = await sink.finish()
+        if (info !== null) artifacts.push(info)
+      }
     } catch (cause) {
       error ??= serializeError(new NodeFailure(`could not write output: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_WRITE' }, { cause }))
-    }
-    const { state } = ctx
-    const dir = this.#dirOf(state)
-    if (outcome.resultJson !== undefined) {
-      const sink = this.#sink(state.tree, 'result', fileIn(dir, 'result.json'))
-      sink.end(outcome.resultJson)
-      const info = await sink.finish()
-      if (info !== null) artifacts.push(info)
     }
     for (const file of state.tree.node.options.artifacts ?? []) {
       const source = path.resolve(ctx.cwd, file)
       const name = path.basename(file)
       try {
-        artifacts.push(await collectFile(name, source, path.join(dir, name), this.#settings.secrets))
+        artifacts.push(await collectFile(name, source, path.join(this.#dirOf(state), name), this.#settings.secrets))
       } catch (cause) {
         if (error === null && ctx.stopReason === null) {
           error = serializeError(new NodeFailure(`declared artifact "${file}" could not be collected from ${source}: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_MISSING' }, { cause }))

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Command, Engine, Executable, Node, Workflow, type EngineEventMap, type ExecutionContext, type ExecutionOutcome, type NodeOptions, type NodeResult, type RunResult } from '../src/index.js'
@@ -273,6 +273,28 @@ describe('engine', () => {
     } finally {
       process.off('warning', onWarning)
     }
+  })
+
+  it('fails a node whose result cannot be stored, and the run goes on', async () => {
+    /** Returns a result after putting a file where its node directory would go. */
+    class BlockedResult extends Executable {
+      readonly kind = 'func' as const
+      describe(): string {
+        return 'blocked'
+      }
+      references(): [] {
+        return []
+      }
+      execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {
+        mkdirSync(path.dirname(ctx.nodeDir), { recursive: true })
+        writeFileSync(ctx.nodeDir, 'in the way')
+        return Promise.resolve({ exitCode: 0, signal: null, error: null, resultJson: '42' })
+      }
+    }
+    const root = new Node({ name: 'root', children: [new Node({ name: 'blocked', executable: new BlockedResult(), continueOnFailure: true }), cmd('next', ['true'])] })
+    const { result } = await run(root)
+    expect(statuses(result)).toEqual({ root: 'succeeded', 'root/blocked': 'failed', 'root/next': 'succeeded' })
+    expect(node(result, 'root/blocked').error).toMatchObject({ code: 'WTFLOW_ARTIFACT_WRITE' })
   })
 
   it('gives every run its own directory, even with the same artifacts dir', async () => {
