@@ -352,40 +352,6 @@ class RunExecution {
     return this.#runAttemptInSlot(state, attempt)
   }
 
-  #afterAttempt(state: NodeState, result: AttemptResult): boolean | Promise<boolean> {
-    if (result.status !== 'succeeded') return this.#retryOrFail(state, result)
-    this.#endAttempt(state, result, null)
-    this.#finish(state, 'succeeded', result)
-    return true
-  }
-
-  /** After an attempt that did not succeed: the next attempt if retries remain (and the run goes on), else the node fails. */
-  async #retryOrFail(state: NodeState, result: AttemptResult): Promise<boolean> {
-    const options = state.tree.node.options
-    const retry = result.status !== 'cancelled' && result.attempt <= (options.retries ?? 0) && !this.cancelled
-    if (!retry) {
-      this.#endAttempt(state, result, null)
-      this.#recordFailure(state, result.status, result.exitCode, result.signal, result.error)
-      return false
-    }
-    const retryInMs = retryDelay(options, result.attempt)
-    await setAsideAttempt(result)
-    this.#endAttempt(state, result, retryInMs)
-    try {
-      await sleep(retryInMs, undefined, { signal: this.#cancel.signal })
-    } catch {
-      this.#finish(state, 'cancelled', result)
-      return false
-    }
-    return this.#runAttempts(state, result.attempt + 1)
-  }
-
-  #endAttempt(state: NodeState, result: AttemptResult, retryInMs: number | null): void {
-    state.attempts.push(result)
-    for (let i = 0; i < result.artifacts.length; i++) state.artifacts.push(result.artifacts[i]!)
-    if (this.#settings.listens('node:attempt')) this.#settings.emit('node:attempt', { runId: this.#settings.runId, path: state.tree.path, attempt: result, retryInMs })
-  }
-
   /**
    * Runs an attempt in the slot of the limiter the caller holds; the slot is freed once the
    * attempt has ended and its artifacts are stored. A chain of small steps rather than an `async`
@@ -426,6 +392,42 @@ class RunExecution {
       this.#limiter.release()
       return this.#afterAttempt(ctx.state, attemptResult(ctx, outcome, error, artifacts))
     })
+  }
+
+  /** What follows an attempt: the node succeeded; or it retries, or it has failed. */
+  #afterAttempt(state: NodeState, result: AttemptResult): boolean | Promise<boolean> {
+    if (result.status !== 'succeeded') return this.#retryOrFail(state, result)
+    this.#endAttempt(state, result, null)
+    this.#finish(state, 'succeeded', result)
+    return true
+  }
+
+  /** After an attempt that did not succeed: the next attempt if retries remain (and the run goes on), else the node fails. */
+  async #retryOrFail(state: NodeState, result: AttemptResult): Promise<boolean> {
+    const options = state.tree.node.options
+    const retry = result.status !== 'cancelled' && result.attempt <= (options.retries ?? 0) && !this.cancelled
+    if (!retry) {
+      this.#endAttempt(state, result, null)
+      this.#recordFailure(state, result.status, result.exitCode, result.signal, result.error)
+      return false
+    }
+    const retryInMs = retryDelay(options, result.attempt)
+    await setAsideAttempt(result)
+    this.#endAttempt(state, result, retryInMs)
+    try {
+      await sleep(retryInMs, undefined, { signal: this.#cancel.signal })
+    } catch {
+      this.#finish(state, 'cancelled', result)
+      return false
+    }
+    return this.#runAttempts(state, result.attempt + 1)
+  }
+
+  /** Records an attempt on its node and tells `node:attempt` listeners. */
+  #endAttempt(state: NodeState, result: AttemptResult, retryInMs: number | null): void {
+    state.attempts.push(result)
+    for (let i = 0; i < result.artifacts.length; i++) state.artifacts.push(result.artifacts[i]!)
+    if (this.#settings.listens('node:attempt')) this.#settings.emit('node:attempt', { runId: this.#settings.runId, path: state.tree.path, attempt: result, retryInMs })
   }
 
   /**

@@ -107,3 +107,33 @@ describe('validation', () => {
     expect(result.status).toBe('succeeded')
   })
 })
+
+describe('tree digest', () => {
+  /** The digests these trees have always had: a history keys workflow versions by them. */
+  it('is stable across releases, also for a tree whose definition text spans many hash chunks', async () => {
+    let chain: Node | undefined
+    for (let i = 299; i >= 0; i--) {
+      chain = new Node({
+        name: `step-${i}`,
+        executable: new Command(['echo', String(i)]),
+        retries: i % 3,
+        ...(i % 5 === 0 ? { timeout: 1000 + i, env: { N: String(i) } } : {}),
+        children: chain ? [chain] : [],
+      })
+    }
+    const small = new Node({
+      name: 'root',
+      parallel: true,
+      children: [new Node({ name: 'a', executable: new Command('echo a'), when: () => true }), new Node({ name: 'b', runIf: 'always', continueOnFailure: true })],
+    })
+    const digests: Record<string, string> = {}
+    const engine = new Engine({ config: testConfig(), handleSignals: false })
+    engine.on('run:start', event => (digests[event.workflow] = event.digest))
+    await engine.run(new Workflow({ name: 'chain', root: chain! }))
+    await engine.run(new Workflow({ name: 'small', root: small }))
+    expect(digests).toEqual({
+      chain: '68b212ce69b81263be93d501a3b5cd2e2889339606d0b73b51252c613f879daa',
+      small: 'bdae71dc43ad57daf7822225b763b9161ee15018dbf18c5e57207342a71ca30b',
+    })
+  })
+})
