@@ -145,6 +145,15 @@ describe('Func through the engine', () => {
     }
   })
 
+  it('runs 1,000 parallel Funcs, every one to success with its own result', async () => {
+    const count = 1000
+    const result = await run(workflows.parallelAdds(count), { maxParallel: 10 })
+    expect(result.status).toBe('succeeded')
+    expect(result.nodes.filter(n => n.status === 'succeeded')).toHaveLength(count + 1)
+    const results = await Promise.all(Array.from({ length: count }, (_, i) => artifact(result, `root/add ${i}`, 'result')))
+    expect(results).toEqual(Array.from({ length: count }, (_, i) => String(i + 1)))
+  })
+
   it('keeps the output of parallel Funcs apart when they interleave on await', async () => {
     const count = 20
     const times = 100
