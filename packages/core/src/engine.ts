@@ -442,14 +442,18 @@ class RunExecution {
       if (stdout) artifacts.push(stdout)
       const stderr = await ctx.stderrSink?.finish()
       if (stderr) artifacts.push(stderr)
-      if (outcome.resultJson !== undefined) {
+    } catch (cause) {
+      error ??= serializeError(new NodeFailure(`could not write output: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_WRITE' }, { cause }))
+    }
+    if (outcome.resultJson !== undefined) {
+      try {
         const sink = this.#sink(state.tree, 'result', fileIn(this.#dirOf(state), 'result.json'))
         sink.end(outcome.resultJson)
         const info = await sink.finish()
         if (info !== null) artifacts.push(info)
+      } catch (cause) {
+        error ??= serializeError(new NodeFailure(`could not store the result: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_WRITE' }, { cause }))
       }
-    } catch (cause) {
-      error ??= serializeError(new NodeFailure(`could not write output: ${messageOf(cause)}`, { code: 'WTFLOW_ARTIFACT_WRITE' }, { cause }))
     }
     for (const file of state.tree.node.options.artifacts ?? []) {
       const source = path.resolve(ctx.cwd, file)

@@ -294,7 +294,7 @@ describe('engine', () => {
     const root = new Node({ name: 'root', children: [new Node({ name: 'blocked', executable: new BlockedResult(), continueOnFailure: true }), cmd('next', ['true'])] })
     const { result } = await run(root)
     expect(statuses(result)).toEqual({ root: 'succeeded', 'root/blocked': 'failed', 'root/next': 'succeeded' })
-    expect(node(result, 'root/blocked').error).toMatchObject({ code: 'WTFLOW_ARTIFACT_WRITE' })
+    expect(node(result, 'root/blocked').error).toMatchObject({ code: 'WTFLOW_ARTIFACT_WRITE', message: expect.stringContaining('could not store the result') })
   })
 
   it('gives every run its own directory, even with the same artifacts dir', async () => {
