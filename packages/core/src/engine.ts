@@ -667,8 +667,7 @@ class AttemptContext implements ExecutionContext {
   stderrSink: ArtifactSink | undefined
   timer: NodeJS.Timeout | undefined
   #controller: AbortController | undefined
-  /** One listener, or several: most attempts have exactly one (their executable's). */
-  #onStop: ((reason: StopReason) => void) | ((reason: StopReason) => void)[] | undefined
+  #onStop: ((reason: StopReason) => void)[] | undefined
 
   constructor(
     readonly host: AttemptHost,
@@ -723,15 +722,11 @@ class AttemptContext implements ExecutionContext {
       listener(this.stopReason)
       return () => {}
     }
-    const current = this.#onStop
-    this.#onStop = current === undefined ? listener : Array.isArray(current) ? [...current, listener] : [current, listener]
-    return () => this.#removeOnStop(listener)
-  }
-
-  #removeOnStop(listener: (reason: StopReason) => void): void {
-    const current = this.#onStop
-    if (current === listener) this.#onStop = undefined
-    else if (Array.isArray(current)) this.#onStop = current.filter(each => each !== listener)
+    ;(this.#onStop ??= []).push(listener)
+    return () => {
+      const index = this.#onStop?.indexOf(listener) ?? -1
+      if (index !== -1) this.#onStop!.splice(index, 1)
+    }
   }
 
   stop(reason: StopReason): void {
@@ -740,8 +735,7 @@ class AttemptContext implements ExecutionContext {
     this.#controller?.abort(reason)
     const listeners = this.#onStop
     this.#onStop = undefined
-    if (typeof listeners === 'function') listeners(reason)
-    else for (const listener of listeners ?? []) listener(reason)
+    for (const listener of listeners ?? []) listener(reason)
   }
 }
 
