@@ -1,48 +1,42 @@
 /**
  * @wtflow/core: the tree model, the engine, the executables, the artifact store, configuration
- * and lifecycle events. Knows nothing of databases or HTTP.
+ * and lifecycle events. Knows nothing of databases or HTTP servers.
  */
 export type * from './interfaces.js'
-export { WtflowError, ValidationError, ConfigError, NodeFailure, serializeError } from './errors.js'
+export { WtflowError, ValidationError, ConfigError, NodeFailure, isWtflowError, serializeError } from './errors/errors.js'
+export { ERROR_CODES, type ErrorCode } from './errors/codes.js'
+export { ArtifactRef, ResultRef, isRef, type ArgFor, type ArgsFor, type Ref } from './model/refs.js'
 export {
-  Node,
-  Workflow,
   Executable,
-  ArtifactRef,
-  ResultRef,
-  isRef,
-  isWorkflow,
-  type ArgFor,
-  type ArgsFor,
+  isExecutable,
+  type ExecutableCapabilities,
+  type ExecutableSpec,
   type ExecutionContext,
   type ExecutionOutcome,
-  type NodeOptions,
-  type Ref,
   type ResolvedRef,
   type RunResources,
   type RunWarmUp,
   type StopReason,
-  type WhenContext,
-  type WorkflowOptions,
-} from './model.js'
+} from './model/executable.js'
+export { Node, Workflow, isWorkflow, type NodeOptions, type WhenContext, type WhenPredicate, type WorkflowOptions } from './model/node.js'
+export { RunPlan } from './plan/run-plan.js'
+export { PlanNode } from './plan/plan-node.js'
+export { planFromDocument, type PlanFromDocumentOptions } from './plan/from-document.js'
+export type { ExecutableFactory, NodeOptionsDocument, PlanDocument, PlanNodeDocument } from './plan/serialize.js'
 export {
   loadConfig,
   describeConfig,
-  describeDatabase,
-  redactUrlPassword,
   CONFIG_KEYS,
   type ConfigKey,
   type ConfigOverrides,
   type DatabaseTarget,
   type LoadConfigOptions,
   type WtflowConfig,
-} from './config.js'
+} from './config/config.js'
+export { describeDatabase, redactUrlPassword } from './config/values.js'
 export { TypedEmitter } from './events.js'
-export { Engine, type EngineOptions, type RunOptions } from './engine.js'
-export { killAllProcessGroups } from './process-groups.js'
-export { Command, preloadCommandRuntime, type CommandArg, type CommandOptions } from './command.js'
-export { encodePathSegment, nodeArtifactDir } from './artifact-store.js'
-// -- Func executables (owned by src/func/) --
+export { Engine, type EngineOptions, type RunOptions } from './engine/engine.js'
+export { Command, type CommandArg, type CommandOptions } from './executables/command.js'
 export {
   Func,
   FileArtifact,
@@ -51,8 +45,7 @@ export {
   type FuncArgsOption,
   type FuncLocation,
   type FuncOptions,
-} from './func/index.js'
-// -- end Func --
+} from './executables/func/index.js'
 export {
   toRunDocument,
   toNodeDocument,

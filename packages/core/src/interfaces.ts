@@ -1,3 +1,5 @@
+import type { RunPlan } from './plan/run-plan.js'
+
 /**
  * Public types of @wtflow/core.
  *
@@ -14,6 +16,8 @@
  * - **Artifact**: a file a node produced in the store: `stdout.log`, `stderr.log`,
  *   `result.json`, or an extra file the node declared, with its size and sha256.
  * - **Path**: the names from the root to a node joined by `/` (`Root/Build/Test`).
+ * - **Plan**: a validated workflow (`RunPlan`): every node placed, with its options resolved
+ *   and its dependencies; what `engine.run()` runs and every observer reads.
  */
 
 /** Status of one node in one run. */
@@ -32,8 +36,11 @@ export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'cras
 /** When a child runs, relative to how its parent ended. */
 export type RunIf = 'success' | 'failure' | 'always'
 
-/** The kind of a node's executable; `group` is a node without one. */
-export type ExecutableKind = 'command' | 'func' | 'group'
+/**
+ * The kind of a node's executable (`command`, `func`, or a plugin's name); `group` is a node
+ * without one. Only shown: the engine reads an executable's capabilities, never its kind.
+ */
+export type ExecutableKind = string
 
 /** How an attempt ended. */
 export type AttemptStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled'
@@ -72,6 +79,8 @@ export interface AttemptResult {
 
 /** What happened to one node in a run. */
 export interface NodeResult {
+  /** Position in the run's plan: parents before children, in definition order. */
+  ordinal: number
   path: string
   name: string
   parentPath: string | null
@@ -108,38 +117,29 @@ export interface RunResult {
   nodes: NodeResult[]
 }
 
-/** A node as planned before the run starts (what `run:start` announces). */
-export interface NodePlan {
-  path: string
-  name: string
-  parentPath: string | null
-  kind: ExecutableKind
-  display: string | null
-  parallel: boolean
-  runIf: RunIf
-}
-
-/** Lifecycle events of a run, in order. Subscribers (db recorder, CLI display) must not throw. */
+/**
+ * Lifecycle events of a run, in order. Subscribers (db recorder, CLI display) must not throw.
+ * Node events carry the node's `ordinal` (its index in `plan.nodes`) besides its path.
+ */
 export interface EngineEventMap {
   'run:start': {
     runId: string
     workflow: string
-    /** sha256 of the tree definition: names, executables, options. */
-    digest: string
+    /** What will run: every node with its resolved options and dependencies; `plan.digest` identifies the tree. */
+    plan: RunPlan
     startedAt: Date
     runDir: string
-    nodes: NodePlan[]
     /** The effective configuration, without secrets or passwords. */
     config: Record<string, string | number | boolean>
   }
-  /** An attempt of a node starts (`attempt` is 1 for the first). */
-  'node:start': { runId: string; path: string; attempt: number; startedAt: Date }
+  /** An attempt of a node starts (`attempt` is 1 for the first; 0 for a group, which has none). */
+  'node:start': { runId: string; ordinal: number; path: string; attempt: number; startedAt: Date }
   /** Redacted output, as it is written to the node's artifact. */
-  'node:output': { runId: string; path: string; stream: 'stdout' | 'stderr'; chunk: Uint8Array }
+  'node:output': { runId: string; ordinal: number; path: string; stream: 'stdout' | 'stderr'; chunk: Uint8Array }
   /** An attempt ended; if the node will retry, `retryInMs` says when. */
-  'node:attempt': { runId: string; path: string; attempt: AttemptResult; retryInMs: number | null }
+  'node:attempt': { runId: string; ordinal: number; path: string; attempt: AttemptResult; retryInMs: number | null }
   /** A node reached its final status (also for skipped nodes, which never start). */
-  'node:end': { runId: string; node: NodeResult }
+  'node:end': { runId: string; ordinal: number; node: NodeResult }
   'run:end': { result: RunResult }
 }
 

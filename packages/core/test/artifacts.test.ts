@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ArtifactSink, ArtifactStore, encodePathSegment } from '../src/artifact-store.js'
+import { ArtifactSink, ArtifactStore, encodePathSegment } from '../src/artifacts/artifact-store.js'
 import { Command, Engine, Node, Workflow } from '../src/index.js'
-import { StreamRedactor } from '../src/redactor.js'
+import { StreamRedactor } from '../src/artifacts/redactor.js'
 import { readOr, tempDir, testConfig, waitFor } from './helpers.js'
 
 function redactInPieces(secrets: string[], text: string, pieceSize: number): string {

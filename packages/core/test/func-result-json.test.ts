@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { toResultJson } from '../src/func/result-json.js'
+import { toResultJson } from '../src/executables/func/result-json.js'
 import { ResultNotSerializableError } from '../src/index.js'
 
 function problem(value: unknown): string {

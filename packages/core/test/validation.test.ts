@@ -102,7 +102,10 @@ describe('validation', () => {
     const top = new Node({ name: 'top', children: [root, new Node({ name: 'group', children: [fromAncestor] })] })
     // fromAncestor reads root's stdout from a later sequential subtree; fromEarlier from an earlier sibling subtree.
     const engine = new Engine({ config: testConfig(), handleSignals: false })
-    await expect(engine.validate(new Workflow({ name: 'ok', root: top }))).resolves.toHaveLength(8)
+    const plan = await engine.validate(new Workflow({ name: 'ok', root: top }))
+    expect(plan.nodes).toHaveLength(8)
+    expect(plan.nodeAt('top/root/later/from-earlier')!.dependencies.map(node => node.path)).toEqual(['top/root/early'])
+    expect(plan.nodeAt('top/group/from-ancestor')!.dependencies.map(node => node.path)).toEqual(['top/root'])
     const result = await engine.run(new Workflow({ name: 'ok', root: top }))
     expect(result.status).toBe('succeeded')
   })
@@ -128,7 +131,7 @@ describe('tree digest', () => {
     })
     const digests: Record<string, string> = {}
     const engine = new Engine({ config: testConfig(), handleSignals: false })
-    engine.on('run:start', event => (digests[event.workflow] = event.digest))
+    engine.on('run:start', event => (digests[event.workflow] = event.plan.digest))
     await engine.run(new Workflow({ name: 'chain', root: chain! }))
     await engine.run(new Workflow({ name: 'small', root: small }))
     expect(digests).toEqual({

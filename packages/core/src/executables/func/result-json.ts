@@ -1,20 +1,20 @@
+import { WtflowError } from '../../errors/errors.js'
 /**
  * Encodes a Func's return value as JSON, refusing anything JSON cannot carry faithfully: a
  * downstream `ResultRef<T>` must receive a `T`, not what `JSON.stringify` silently turned it into.
  */
 
-/** The return value of a Func cannot be stored as its `result.json`. */
-export class ResultNotSerializableError extends Error {
-  readonly code = 'WTFLOW_FUNC_RESULT'
+/** The return value of a Func cannot be stored as its `result.json`. Code `WTFLOW_FUNC_RESULT`. */
+export class ResultNotSerializableError extends WtflowError {
   /** Where in the value the problem is: `result`, `result.items[2]`, `result["a b"]`. */
   readonly valuePath: string
 
   constructor(valuePath: string, problem: string) {
     super(
+      'WTFLOW_FUNC_RESULT',
       `${valuePath} ${problem}. A Func's return value is stored as JSON: return plain objects, arrays, ` +
         'strings, finite numbers, booleans or null (or nothing).',
     )
-    this.name = 'ResultNotSerializableError'
     this.valuePath = valuePath
   }
 }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
-import type { Artifact } from '../interfaces.js'
+import type { Artifact } from '../../interfaces.js'
 
 /**
  * An artifact file as a Func receives it: metadata at hand, content read lazily on demand.

@@ -1,13 +1,9 @@
 import { once } from 'node:events'
 import type { Readable } from 'node:stream'
-import { NodeFailure, serializeError } from './errors.js'
-import { Executable, type ArtifactRef, type ResultRef, type ExecutionContext, type ExecutionOutcome, type Ref } from './model.js'
-import {
-  processGroupAlive,
-  terminateProcessGroup,
-  trackProcessGroup,
-  untrackProcessGroup,
-} from './process-groups.js'
+import { NodeFailure, serializeError } from '../errors/errors.js'
+import { Executable, type ExecutableCapabilities, type ExecutableSpec, type ExecutionContext, type ExecutionOutcome } from '../model/executable.js'
+import { isRef, type ArtifactRef, type Ref, type ResultRef } from '../model/refs.js'
+import { processGroupAlive, terminateProcessGroup, trackProcessGroup, untrackProcessGroup } from '../process-groups.js'
 
 /** One argv element: a literal, or a reference replaced by one argument (a path, or a result value). */
 export type CommandArg = string | ArtifactRef | ResultRef<unknown>
@@ -16,6 +12,8 @@ export interface CommandOptions {
   /** Environment variables for this command only (on top of the node's `env`). */
   env?: Readonly<Record<string, string>>
 }
+
+const COMMAND_CAPABILITIES: ExecutableCapabilities = Object.freeze({ result: false, cwd: true })
 
 /**
  * A shell command (a string, run by `/bin/sh -c`) or an argv array (run directly, no shell).
@@ -27,7 +25,8 @@ export interface CommandOptions {
  * new Command(['wc', '-l', extract.stdout])
  */
 export class Command extends Executable<void> {
-  readonly kind = 'command' as const
+  readonly kind = 'command'
+  override readonly capabilities: ExecutableCapabilities = COMMAND_CAPABILITIES
   readonly command: string | readonly CommandArg[]
   readonly options: CommandOptions
 
@@ -46,6 +45,21 @@ export class Command extends Executable<void> {
 
   references(): Ref[] {
     return typeof this.command === 'string' ? [] : this.command.filter((arg): arg is Ref => typeof arg !== 'string')
+  }
+
+  override toSpec(): ExecutableSpec {
+    return { uses: 'command', with: this.options.env === undefined ? { command: this.command } : { command: this.command, env: this.options.env } }
+  }
+
+  /** Builds a Command from its spec (`{ command, env? }`, as `toSpec()` gives it). */
+  static fromSpec(spec: unknown): Command {
+    const { command, env } = (spec ?? {}) as { command?: unknown; env?: unknown }
+    const argv = Array.isArray(command) && command.every(arg => typeof arg === 'string' || isRef(arg))
+    if (typeof command !== 'string' && !argv) throw new TypeError('a command spec needs `command`: a string, or an array of strings and references')
+    if (env !== undefined && (typeof env !== 'object' || env === null || Object.values(env).some(value => typeof value !== 'string'))) {
+      throw new TypeError('a command spec\'s `env` must be an object of strings')
+    }
+    return new Command(command as string | CommandArg[], env === undefined ? {} : { env: env as Record<string, string> })
   }
 
   override async prepare(): Promise<void> {
@@ -93,7 +107,9 @@ export class Command extends Executable<void> {
     if (pgid === undefined) {
       // Spawn failed (no such program, bad cwd…): execa resolves with the reason.
       const result = await subprocess
-      return { exitCode: null, signal: null, error: serializeError(result.cause ?? new Error(result.message)) }
+      const cause = result.cause ?? new Error(result.message)
+      const failure = new NodeFailure(`could not start the command: ${cause instanceof Error ? cause.message : String(cause)}`, { code: 'WTFLOW_SPAWN_FAILED' }, { cause })
+      return { exitCode: null, signal: null, error: serializeError(failure) }
     }
 
     trackProcessGroup(pgid)

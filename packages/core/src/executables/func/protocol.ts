@@ -15,7 +15,7 @@
  * worker dies instead (timeout, exit, heap), what it posted before is drained the same way.
  */
 import type { MessagePort } from 'node:worker_threads'
-import type { SerializedError } from '../interfaces.js'
+import type { SerializedError } from '../../interfaces.js'
 
 /** Where an `Artifact` argument goes, and the file it stands for. */
 export interface ArtifactArg {

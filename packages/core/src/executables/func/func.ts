@@ -1,11 +1,25 @@
-import type { WtflowConfig } from '../config.js'
-import { ValidationError } from '../errors.js'
-import { Executable, isRef, type ArgsFor, type ExecutionContext, type ExecutionOutcome, type Ref, type RunResources, type RunWarmUp } from '../model.js'
+import type { WtflowConfig } from '../../config/config.js'
+import { ValidationError } from '../../errors/errors.js'
+import {
+  Executable,
+  type ExecutableCapabilities,
+  type ExecutableSpec,
+  type ExecutionContext,
+  type ExecutionOutcome,
+  type RunResources,
+  type RunWarmUp,
+} from '../../model/executable.js'
+import { isRef, type ArgsFor, type Ref } from '../../model/refs.js'
 import { callerModuleUrl, displayModule, findExport, importModule, toModuleUrl } from './location.js'
 import { FUNC_POOL_RESOURCE, FuncPool } from './pool.js'
 import type { ArtifactArg } from './protocol.js'
 
 const NO_ARGS: readonly unknown[] = Object.freeze([])
+const FUNC_CAPABILITIES: ExecutableCapabilities = Object.freeze({ result: true, cwd: false })
+/** Stands for the function of a Func built from a module and export name until `prepare()` imports it. */
+const NOT_LOADED: AnyFunction = function notLoaded(): never {
+  throw new Error('this Func was built from a module and export name, and prepare() has not loaded the function yet')
+}
 /** What `prepare()` returns once located: one promise for every Func, not one each. */
 const LOCATED: Promise<void> = Promise.resolve()
 
@@ -69,8 +83,9 @@ export type FuncOptions<F extends AnyFunction> = FuncLocation & FuncArgsOption<P
  * // lines.result: ResultRef<number>
  */
 export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaited<ReturnType<F>>> {
-  readonly kind = 'func' as const
-  readonly fn: F
+  readonly kind = 'func'
+  override readonly capabilities: ExecutableCapabilities = FUNC_CAPABILITIES
+  #fn: F
   readonly args: readonly unknown[]
   /** URL of the module the worker imports, or null if it could not be told (validation fails). */
   readonly moduleUrl: string | null
@@ -83,7 +98,7 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
   constructor(fn: F, ...[options]: [] extends Parameters<F> ? [options?: FuncOptions<F>] : [options: FuncOptions<F>]) {
     super()
     if (typeof fn !== 'function') throw new TypeError(`new Func() takes a function, got ${fn === null ? 'null' : typeof fn}`)
-    this.fn = fn
+    this.#fn = fn
     const args = options?.args as readonly unknown[] | undefined
     this.args = args === undefined || args.length === 0 ? NO_ARGS : Object.freeze([...args])
     this.#hasRefs = this.args.some(isRef)
@@ -96,6 +111,28 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
     this.#exportName = options?.exportName ?? null
   }
 
+  /**
+   * A Func of the function a module exports under `exportName`, loaded by `prepare()`: how a
+   * plan read back from JSON, or a declarative flow, names a function.
+   */
+  static fromExport(module: string | URL, exportName: string, options: { args?: readonly unknown[] } = {}): Func<AnyFunction> {
+    return new Func(NOT_LOADED as AnyFunction, { module, exportName, args: [...(options.args ?? [])] })
+  }
+
+  /** Builds a Func from its spec (`{ module, export, args }`, as `toSpec()` gives it). */
+  static fromSpec(spec: unknown): Func<AnyFunction> {
+    const { module, export: exportName, args } = (spec ?? {}) as { module?: unknown; export?: unknown; args?: unknown }
+    if (typeof module !== 'string' || typeof exportName !== 'string' || (args !== undefined && !Array.isArray(args))) {
+      throw new TypeError('a func spec needs `module` (a URL), `export` (a name) and optionally `args` (an array)')
+    }
+    return Func.fromExport(module, exportName, { args: (args as unknown[] | undefined) ?? [] })
+  }
+
+  /** The function (for a Func built by `fromExport`, once `prepare()` has loaded it). */
+  get fn(): F {
+    return this.#fn
+  }
+
   /** The export the worker calls (known after `prepare()`, or when given). */
   get exportName(): string | null {
     return this.#exportName
@@ -103,7 +140,16 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
 
   /** The function's name (stable from construction on), else its export name. */
   describe(): string {
-    return this.fn.name || this.#exportName || 'anonymous function'
+    return ((this.#fn as AnyFunction) !== NOT_LOADED && this.#fn.name) || this.#exportName || 'anonymous function'
+  }
+
+  override toSpec(): ExecutableSpec {
+    return { uses: 'func', with: { module: this.moduleUrl, export: this.#exportName, args: [...this.args] } }
+  }
+
+  /** The function's source text: a changed body changes the node's digest. */
+  override digestExtra(): string {
+    return (this.#fn as AnyFunction) === NOT_LOADED ? `${this.moduleUrl}#${this.#exportName}` : this.#fn.toString()
   }
 
   references(): Ref[] {
@@ -113,9 +159,12 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
   /** Checks that a worker can import the function; throws `ValidationError` saying how to fix it otherwise. */
   override prepare(): Promise<void> {
     if (this.#isLocated) return LOCATED
-    this.#located ??= locate(this.fn, this.moduleUrl, this.#explicitExport ? this.#exportName : null).then(
-      exportName => {
+    if (this.#located !== null) return this.#located
+    const located = (this.#fn as AnyFunction) === NOT_LOADED ? load(this.moduleUrl, this.#exportName!) : locate(this.#fn, this.moduleUrl, this.#explicitExport ? this.#exportName : null)
+    this.#located = located.then(
+      ({ exportName, fn }) => {
         this.#exportName = exportName
+        this.#fn = fn as F
         const problem = firstUncloneableArg(this.args)
         if (problem !== null) throw new ValidationError(null, problem)
         this.#isLocated = true
@@ -169,7 +218,7 @@ function poolOf(run: { readonly config: WtflowConfig; readonly resources: RunRes
 const lookups = new WeakMap<AnyFunction, Map<string, Promise<string>>>()
 
 /** The name under which a worker finds `fn`; rejects with a `ValidationError` saying what to export. */
-function locate(fn: AnyFunction, moduleUrl: string | null, exportName: string | null): Promise<string> {
+function locate(fn: AnyFunction, moduleUrl: string | null, exportName: string | null): Promise<{ exportName: string; fn: AnyFunction }> {
   let byModule = lookups.get(fn)
   if (byModule === undefined) lookups.set(fn, (byModule = new Map()))
   const key = `${exportName ?? ''}\0${moduleUrl ?? ''}`
@@ -179,7 +228,25 @@ function locate(fn: AnyFunction, moduleUrl: string | null, exportName: string | 
     byModule.set(key, lookup)
     lookup.catch(() => byModule.delete(key))
   }
-  return lookup
+  return lookup.then(name => ({ exportName: name, fn }))
+}
+
+/** Imports a module and takes the function it exports under `exportName` (a Func built by `fromExport`). */
+async function load(moduleUrl: string | null, exportName: string): Promise<{ exportName: string; fn: AnyFunction }> {
+  if (moduleUrl === null) throw new ValidationError(null, `cannot load "${exportName}": the module is not a URL or an absolute path`)
+  const where = displayModule(moduleUrl)
+  let namespace: Record<string, unknown>
+  try {
+    namespace = await importModule(moduleUrl)
+  } catch (error) {
+    throw new ValidationError(null, `cannot import ${where} to find the function "${exportName}": ${(error as Error).message ?? String(error)}`, { cause: error })
+  }
+  const fn = namespace[exportName]
+  if (typeof fn !== 'function') {
+    const functions = Object.keys(namespace).filter(name => typeof namespace[name] === 'function')
+    throw new ValidationError(null, `${where} exports no function "${exportName}"${functions.length > 0 ? `; its exported functions are ${functions.join(', ')}` : ''}`)
+  }
+  return { exportName, fn: fn as AnyFunction }
 }
 
 async function lookUp(fn: AnyFunction, moduleUrl: string | null, explicitName: string | null): Promise<string> {

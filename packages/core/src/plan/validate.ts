@@ -1,121 +1,86 @@
-import { createHash } from 'node:crypto'
 import path from 'node:path'
-import { ValidationError } from './errors.js'
-import type { NodePlan } from './interfaces.js'
-import { ArtifactRef, Executable, isWorkflow, type Node, type Ref, type Workflow } from './model.js'
-
-/** A node placed in its tree: the engine's view, computed once by validation. */
-export interface TreeNode {
-  readonly node: Node<unknown>
-  readonly name: string
-  readonly path: string
-  readonly parent: TreeNode | null
-  /** Position in the tree's `nodes` (parents before children, in definition order). */
-  readonly ordinal: number
-  /** Position among its siblings. */
-  readonly index: number
-  readonly depth: number
-  readonly children: TreeNode[]
-}
-
-export interface ValidatedTree {
-  readonly workflow: Workflow
-  readonly root: TreeNode
-  /** Every node, parents before children, in definition order. */
-  readonly nodes: readonly TreeNode[]
-  readonly byNode: ReadonlyMap<Node<unknown>, TreeNode>
-  /** `plans[tree.ordinal]` is the plan of `tree`. */
-  readonly plans: NodePlan[]
-}
+import { ValidationError } from '../errors/errors.js'
+import { isExecutable } from '../model/executable.js'
+import { isWorkflow, type Node, type Workflow } from '../model/node.js'
+import { refName, type Ref } from '../model/refs.js'
+import { PlanNode } from './plan-node.js'
+import { RunPlan } from './run-plan.js'
 
 const RESERVED_ARTIFACT_NAMES = new Set(['stdout', 'stderr', 'result'])
 
 export interface ValidateOptions {
   /** Called for each node once it is placed and its options are valid, before its descendants are checked. */
-  onPlaced?: (tree: TreeNode) => void
+  onPlaced?: (node: PlanNode) => void
 }
 
 /**
- * Checks a workflow before anything runs and places every node in the tree. Throws the first
+ * Checks a workflow before anything runs and places every node in its plan. Throws the first
  * `ValidationError` found, naming the node path. Also awaits each executable's `prepare()`.
+ * Iterative: a tree may be as deep as memory allows.
  */
-export async function validateWorkflow(workflow: Workflow, options: ValidateOptions = {}): Promise<ValidatedTree> {
+export async function validateWorkflow(workflow: Workflow, options: ValidateOptions = {}): Promise<RunPlan> {
   if (!isWorkflow(workflow)) throw new ValidationError(null, 'expected a Workflow (new Workflow({ name, root }))')
   if (typeof workflow.name !== 'string' || workflow.name.trim() === '') {
     throw new ValidationError(null, 'the workflow needs a non-empty name')
   }
-  const byNode = new Map<Node<unknown>, TreeNode>()
-  const nodes: TreeNode[] = []
+  const byNode = new Map<Node<unknown>, PlanNode>()
+  const nodes: PlanNode[] = []
+  const onPlaced = options.onPlaced
 
-  const place = (node: Node<unknown>, parent: TreeNode | null, index: number): TreeNode => {
-    if (node === null || typeof node !== 'object' || !('name' in node) || !Array.isArray(node.children)) {
-      throw new ValidationError(positionOf(parent, index), 'expected a Node (new Node({ name, … }))')
-    }
-    const name = node.name
-    if (typeof name !== 'string' || name.trim() === '') throw new ValidationError(positionOf(parent, index), 'a node needs a non-empty name')
-    const nodePath = parent === null ? name : `${parent.path}/${name}`
-    if (name.includes('/')) throw new ValidationError(nodePath, `node name "${name}" must not contain "/"`)
-    if (name === '.' || name === '..') throw new ValidationError(nodePath, `node name "${name}" is not allowed`)
-    // eslint-disable-next-line no-control-regex -- names with control characters are rejected
-    if (/[\u0000-\u001f\u007f]/.test(name)) throw new ValidationError(nodePath, 'node name must not contain control characters')
-    const existing = byNode.get(node)
-    if (existing !== undefined) {
-      throw new ValidationError(
-        nodePath,
-        existing.path === nodePath || nodePath.startsWith(`${existing.path}/`)
-          ? 'the node contains itself (a cycle); build a new Node for each place in the tree'
-          : `the same Node object is already used at "${existing.path}"; build a new Node for each place in the tree`,
-      )
-    }
-    const tree: TreeNode = {
-      node,
-      name,
-      path: nodePath,
-      parent,
-      ordinal: nodes.length,
-      index,
-      depth: parent === null ? 0 : parent.depth + 1,
-      children: [],
-    }
-    byNode.set(node, tree)
-    nodes.push(tree)
-    checkOptions(tree)
-    options.onPlaced?.(tree)
+  // Depth first, children in order: a stack of (node, parent, index) with the last child on top.
+  const stack: Array<{ node: Node<unknown>; parent: PlanNode | null; index: number }> = [{ node: workflow.root, parent: null, index: 0 }]
+  while (stack.length > 0) {
+    const { node, parent, index } = stack.pop()!
+    const placed = place(node, parent, index, nodes.length, byNode)
+    byNode.set(node, placed)
+    nodes.push(placed)
+    parent?.children.push(placed)
+    onPlaced?.(placed)
     const children = node.children
     const seen = children.length > 1 ? new Set<string>() : null
-    for (let childIndex = 0; childIndex < children.length; childIndex++) {
-      const child = children[childIndex]!
-      const childName = (child as Node<unknown> | undefined)?.name
-      if (seen !== null && typeof childName === 'string') {
-        if (seen.has(childName)) {
-          throw new ValidationError(`${nodePath}/${childName}`, `duplicate name: "${nodePath}" already has a child named "${childName}"`)
-        }
-        seen.add(childName)
+    for (let i = 0; i < children.length; i++) {
+      const childName = (children[i] as Node<unknown> | undefined)?.name
+      if (seen === null || typeof childName !== 'string') continue
+      if (seen.has(childName)) {
+        throw new ValidationError(`${placed.path}/${childName}`, `duplicate name: "${placed.path}" already has a child named "${childName}"`)
       }
-      tree.children.push(place(child, tree, childIndex))
+      seen.add(childName)
     }
-    return tree
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ node: children[i]!, parent: placed, index: i })
   }
 
-  const root = place(workflow.root, null, 0)
+  const root = nodes[0]!
   if (root.node.options.runIf !== undefined && root.node.options.runIf !== 'success') {
     throw new ValidationError(root.path, 'the root node has no parent, so runIf must be left out')
   }
   for (let i = 0; i < nodes.length; i++) checkReferences(nodes[i]!, byNode)
   await prepareAll(nodes)
+  return new RunPlan(workflow, nodes, byNode)
+}
 
-  const plans = nodes.map(
-    (tree): NodePlan => ({
-      path: tree.path,
-      name: tree.name,
-      parentPath: tree.parent?.path ?? null,
-      kind: tree.node.kind,
-      display: tree.node.executable?.describe() ?? null,
-      parallel: tree.node.parallel,
-      runIf: tree.node.runIf,
-    }),
-  )
-  return { workflow, root, nodes, byNode, plans }
+/** Checks a node's name and options and makes its plan node. */
+function place(node: Node<unknown>, parent: PlanNode | null, index: number, ordinal: number, byNode: ReadonlyMap<Node<unknown>, PlanNode>): PlanNode {
+  if (node === null || typeof node !== 'object' || !('name' in node) || !Array.isArray(node.children)) {
+    throw new ValidationError(positionOf(parent, index), 'expected a Node (new Node({ name, … }))')
+  }
+  const name = node.name
+  if (typeof name !== 'string' || name.trim() === '') throw new ValidationError(positionOf(parent, index), 'a node needs a non-empty name')
+  const nodePath = parent === null ? name : `${parent.path}/${name}`
+  if (name.includes('/')) throw new ValidationError(nodePath, `node name "${name}" must not contain "/"`)
+  if (name === '.' || name === '..') throw new ValidationError(nodePath, `node name "${name}" is not allowed`)
+  // eslint-disable-next-line no-control-regex -- names with control characters are rejected
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw new ValidationError(nodePath, 'node name must not contain control characters')
+  const existing = byNode.get(node)
+  if (existing !== undefined) {
+    throw new ValidationError(
+      nodePath,
+      existing.path === nodePath || nodePath.startsWith(`${existing.path}/`)
+        ? 'the node contains itself (a cycle); build a new Node for each place in the tree'
+        : `the same Node object is already used at "${existing.path}"; build a new Node for each place in the tree`,
+    )
+  }
+  checkOptions(node, nodePath)
+  return new PlanNode(node, nodePath, parent, ordinal, index)
 }
 
 /**
@@ -123,12 +88,12 @@ export async function validateWorkflow(workflow: Workflow, options: ValidateOpti
  * `ValidationError`. They run at once, and one `await` covers them all: 1,000 Funcs awaited one
  * by one would each resume this function (and make it hot enough to be compiled).
  */
-async function prepareAll(nodes: readonly TreeNode[]): Promise<void> {
+async function prepareAll(nodes: readonly PlanNode[]): Promise<void> {
   const preparing: Promise<void>[] = []
-  const preparers: TreeNode[] = []
+  const preparers: PlanNode[] = []
   for (let i = 0; i < nodes.length; i++) {
-    const tree = nodes[i]!
-    const executable = tree.node.executable
+    const planned = nodes[i]!
+    const executable = planned.executable
     if (executable === undefined) continue
     let ready: Promise<void>
     try {
@@ -139,7 +104,7 @@ async function prepareAll(nodes: readonly TreeNode[]): Promise<void> {
     // Executables already prepared share one settled promise: no need to wait for it again.
     if (preparing.length === 0 || preparing[preparing.length - 1] !== ready) {
       preparing.push(ready)
-      preparers.push(tree)
+      preparers.push(planned)
     }
   }
   const settled = await Promise.allSettled(preparing)
@@ -152,17 +117,17 @@ async function prepareAll(nodes: readonly TreeNode[]): Promise<void> {
 }
 
 /** Where a node without a usable name is: `(root)` or `parent/[index]`. */
-function positionOf(parent: TreeNode | null, index: number): string {
+function positionOf(parent: PlanNode | null, index: number): string {
   return parent === null ? '(root)' : `${parent.path}/[${index}]`
 }
 
 const RUN_IFS: ReadonlySet<unknown> = new Set(['success', 'failure', 'always'])
 
 /** Runs for every node: plain checks, no closures (a tree may have 100,000 nodes). */
-function checkOptions(tree: TreeNode): void {
-  const { node, path: nodePath } = tree
+function checkOptions(node: Node<unknown>, nodePath: string): void {
   const o = node.options
-  if (o.executable !== undefined && !(o.executable instanceof Executable)) {
+  const executable = node.executable
+  if (executable !== undefined && !isExecutable(executable)) {
     throw new ValidationError(nodePath, 'executable must be a Command or a Func (or another Executable)')
   }
   checkMilliseconds(nodePath, 'timeout', o.timeout, true)
@@ -185,8 +150,13 @@ function checkOptions(tree: TreeNode): void {
     throw new ValidationError(nodePath, 'continueOnFailure must be true or false')
   }
   if (o.cwd !== undefined && (typeof o.cwd !== 'string' || o.cwd === '')) throw new ValidationError(nodePath, 'cwd must be a non-empty path')
-  if (o.cwd !== undefined && o.executable?.kind === 'func') {
-    throw new ValidationError(nodePath, 'cwd cannot apply to a Func: worker threads share the process working directory; resolve paths in the function instead')
+  if (o.cwd !== undefined && executable !== undefined && !executable.capabilities.cwd) {
+    throw new ValidationError(
+      nodePath,
+      executable.kind === 'func'
+        ? 'cwd cannot apply to a Func: worker threads share the process working directory; resolve paths in the function instead'
+        : `cwd cannot apply to a ${executable.kind} executable: it does not run in a working directory`,
+    )
   }
   if (o.env !== undefined) checkEnv(nodePath, o.env)
   if (o.artifacts !== undefined) checkArtifacts(nodePath, node)
@@ -212,7 +182,7 @@ function checkArtifacts(nodePath: string, node: Node<unknown>): void {
   }
   const o = node.options
   if (!Array.isArray(o.artifacts)) fail('artifacts must be an array of file paths')
-  if (o.executable === undefined) fail('artifacts needs an executable that writes them')
+  if (node.executable === undefined) fail('artifacts needs an executable that writes them')
   const names = new Set<string>()
   for (const file of o.artifacts ?? []) {
     if (typeof file !== 'string' || file === '') fail('artifacts must be non-empty file paths')
@@ -228,11 +198,16 @@ function checkArtifacts(nodePath: string, node: Node<unknown>): void {
   }
 }
 
-/** A reference is valid when its node is certain to have finished before the consumer starts. */
-function checkReferences(consumer: TreeNode, byNode: ReadonlyMap<Node<unknown>, TreeNode>): void {
-  const refs: Ref[] = consumer.node.executable?.references() ?? []
+/**
+ * A reference is valid when its node is certain to have finished before the consumer starts;
+ * its producer becomes one of the consumer's dependencies.
+ */
+function checkReferences(consumer: PlanNode, byNode: ReadonlyMap<Node<unknown>, PlanNode>): void {
+  const refs: Ref[] = consumer.executable?.references() ?? []
+  if (refs.length === 0) return
+  const dependencies: PlanNode[] = []
   for (const ref of refs) {
-    const what = ref instanceof ArtifactRef ? ref.name : 'result'
+    const what = refName(ref)
     const producer = byNode.get(ref.node)
     const label = `${ref.node.name}.${what}`
     if (producer === undefined) {
@@ -243,59 +218,33 @@ function checkReferences(consumer: TreeNode, byNode: ReadonlyMap<Node<unknown>, 
     if (order !== true) {
       throw new ValidationError(consumer.path, `refers to "${producer.path}" (${what}), but ${order}; move it earlier in a sequential group`)
     }
-    if (ref instanceof ArtifactRef && !['stdout', 'stderr', 'result'].includes(ref.name)) {
-      const declared = (producer.node.options.artifacts ?? []).map(file => path.basename(file))
+    if (ref.kind === 'artifact' && !RESERVED_ARTIFACT_NAMES.has(ref.name)) {
+      const declared = producer.artifacts.map(file => path.basename(file))
       if (!declared.includes(ref.name)) {
         throw new ValidationError(consumer.path, `refers to artifact "${ref.name}" of "${producer.path}", which declares ${declared.length ? declared.join(', ') : 'no extra artifacts'}`)
       }
     }
-    if (what === 'result' && producer.node.kind !== 'func') {
-      throw new ValidationError(consumer.path, `refers to the result of "${producer.path}", which is not a Func and has none`)
+    if (ref.kind === 'result' && producer.executable?.capabilities.result !== true) {
+      throw new ValidationError(consumer.path, `refers to the result of "${producer.path}", which ${producer.executable === undefined ? 'is a group' : `is a ${producer.kind} executable`} and has none`)
     }
+    if (!dependencies.includes(producer)) dependencies.push(producer)
   }
+  consumer.dependencies = dependencies
 }
 
 /** True if `producer` always ends before `consumer` starts; otherwise why not. */
-function runsBefore(producer: TreeNode, consumer: TreeNode): true | string {
-  const ancestors = new Set<TreeNode>()
-  for (let t: TreeNode | null = consumer.parent; t !== null; t = t.parent) ancestors.add(t)
+function runsBefore(producer: PlanNode, consumer: PlanNode): true | string {
+  const ancestors = new Set<PlanNode>()
+  for (let t: PlanNode | null = consumer.parent; t !== null; t = t.parent) ancestors.add(t)
   if (ancestors.has(producer)) return true
   // Walk up from the producer to the lowest common ancestor.
-  let fromProducer: TreeNode = producer
+  let fromProducer: PlanNode = producer
   while (fromProducer.parent !== null && !ancestors.has(fromProducer.parent)) fromProducer = fromProducer.parent
   if (fromProducer.parent === null || fromProducer === consumer) return 'it runs after the consumer (it is a descendant)'
   const common = fromProducer.parent
-  let fromConsumer: TreeNode = consumer
+  let fromConsumer: PlanNode = consumer
   while (fromConsumer.parent !== common) fromConsumer = fromConsumer.parent!
-  if (common.node.parallel) return `it runs in parallel with it (both under "${common.path}", parallel: true)`
+  if (common.parallel) return `it runs in parallel with it (both under "${common.path}", parallel: true)`
   if (fromProducer.index > fromConsumer.index) return 'it runs later (it comes after the consumer in its sequential group)'
   return true
-}
-
-/** Options that are not already in the plan, in definition order, as the digest has always read them. */
-const NOT_DIGESTED_OPTIONS: ReadonlySet<string> = new Set(['name', 'executable', 'children', 'when'])
-
-/** Text the digest hashes at once: few update() calls, and little memory however deep the tree. */
-const DIGEST_CHUNK_CHARS = 64 * 1024
-
-/** sha256 of a validated tree's definition: names, executables, options (`run:start` carries it). */
-export function treeDigest({ nodes, plans }: ValidatedTree): string {
-  // One line of JSON per node, hashed a chunk of lines at a time: an update() per line costs
-  // more than its JSON, and one string of all lines is O(depth²) for a deep chain (its plans
-  // repeat every ancestor's path: 4 MB for 1,000 levels), garbage that made every later fork
-  // of the process dearer.
-  const hash = createHash('sha256')
-  let chunk = ''
-  for (let i = 0; i < nodes.length; i++) {
-    const all = nodes[i]!.node.options
-    let options: Record<string, unknown> | null = null
-    for (const key of Object.keys(all)) if (!NOT_DIGESTED_OPTIONS.has(key)) (options ??= {})[key] = all[key as keyof typeof all]
-    // The text of JSON.stringify([plan, options, when]), without stringifying an empty object.
-    chunk += `[${JSON.stringify(plans[i])},${options === null ? '{}' : JSON.stringify(options)},${JSON.stringify(all.when?.toString() ?? null)}]\n`
-    if (chunk.length >= DIGEST_CHUNK_CHARS) {
-      hash.update(chunk)
-      chunk = ''
-    }
-  }
-  return hash.update(chunk).digest('hex')
 }

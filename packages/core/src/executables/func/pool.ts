@@ -7,10 +7,10 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { Tinypool } from 'tinypool'
-import type { WtflowConfig } from '../config.js'
-import { NodeFailure, serializeError } from '../errors.js'
-import type { SerializedError } from '../interfaces.js'
-import type { ExecutionContext, ExecutionOutcome } from '../model.js'
+import type { WtflowConfig } from '../../config/config.js'
+import { NodeFailure, serializeError } from '../../errors/errors.js'
+import type { SerializedError } from '../../interfaces.js'
+import type { ExecutionContext, ExecutionOutcome } from '../../model/executable.js'
 import {
   CHUNK_STDOUT,
   EXIT,
@@ -21,6 +21,12 @@ import {
   type TaskResponse,
 } from './protocol.js'
 
+/**
+ * The outcome of a task stopped by its attempt's timeout or cancellation: the engine, which knows
+ * why it stopped the attempt, decides its status and error.
+ */
+const STOPPED: ExecutionOutcome = Object.freeze({ exitCode: null, signal: null, error: null })
+
 /** The key of the pool among a run's resources. */
 export const FUNC_POOL_RESOURCE = 'wtflow:func-pool'
 
@@ -30,7 +36,7 @@ export const FUNC_POOL_RESOURCE = 'wtflow:func-pool'
  */
 export function workerEntryPath(): string {
   const url = import.meta.url.endsWith('.ts')
-    ? new URL('../../dist/func/worker.js', import.meta.url)
+    ? new URL('../../../dist/executables/func/worker.js', import.meta.url)
     : new URL('./worker.js', import.meta.url)
   return fileURLToPath(url)
 }
@@ -135,7 +141,7 @@ export class FuncPool {
    */
   run(task: FuncTask, ctx: ExecutionContext): Promise<ExecutionOutcome> {
     if (this.#closed) return Promise.resolve(failed(new NodeFailure('the Func worker pool is closed: the run has ended', { code: 'WTFLOW_FUNC_POOL_CLOSED' })))
-    if (ctx.stopReason !== null) return Promise.resolve(stopped(ctx.stopReason))
+    if (ctx.stopReason !== null) return Promise.resolve(STOPPED)
     const id = this.#nextId++
     // Only what is needed crosses the thread: every field costs on both sides.
     const message: TaskMessage = { id, moduleUrl: task.moduleUrl, exportName: task.exportName, args: task.args }
@@ -268,7 +274,7 @@ export class FuncPool {
         code,
       )
     }
-    if (ctx.stopReason !== null) return stopped(ctx.stopReason)
+    if (ctx.stopReason !== null) return STOPPED
     const code = (error as { code?: unknown } | null)?.code
     if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
       return reported(
@@ -320,17 +326,6 @@ function reported(state: Task, error: NodeFailure, exitCode: number | null = nul
 
 function failed(error: NodeFailure): ExecutionOutcome {
   return { exitCode: null, signal: null, error: serializeError(error) }
-}
-
-/** The engine maps the abort reason (`timeout` or `cancel`) to the node's status. */
-function stopped(reason: unknown): ExecutionOutcome {
-  const why = reason === 'timeout' ? 'timed out' : reason === 'cancel' ? 'was cancelled' : 'was stopped'
-  return failed(
-    new NodeFailure(`the Func ${why}: its worker thread was terminated`, {
-      code: reason === 'timeout' ? 'WTFLOW_FUNC_TIMEOUT' : 'WTFLOW_FUNC_CANCELLED',
-      timedOut: reason === 'timeout',
-    }),
-  )
 }
 
 /** A failing function's error goes to the node's stderr too, stack included. */

@@ -1,5 +1,5 @@
 /**
- * Entry of a Func worker thread (run by tinypool from `dist/func/worker.js`).
+ * Entry of a Func worker thread (run by tinypool from `dist/executables/func/worker.js`).
  *
  * Imports the module that exports the function (registering tsx first for TypeScript), calls
  * the function, and reports output and outcome (see protocol.ts). Everything the function
@@ -11,9 +11,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { isAsyncFunction } from 'node:util/types'
 import type { MessagePort } from 'node:worker_threads'
-import type { SerializedError } from '../interfaces.js'
+import type { SerializedError } from '../../interfaces.js'
 import type { FileArtifact } from './artifact.js'
-import { serializeError } from '../errors.js'
+import { serializeError } from '../../errors/errors.js'
 import {
   CHUNK_STDERR,
   CHUNK_STDOUT,

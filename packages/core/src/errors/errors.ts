@@ -1,14 +1,38 @@
-import type { SerializedError } from './interfaces.js'
+import type { SerializedError } from '../interfaces.js'
+import type { ErrorCode } from './codes.js'
+
+/**
+ * What marks a wtflow error, an executable or a reference across copies of @wtflow/core: a
+ * user's project and a plugin may each load their own, and `instanceof` only knows one of them.
+ */
+export const ERROR_BRAND: unique symbol = Symbol.for('wtflow.error') as never
 
 /** Base class of every error wtflow throws on purpose. `code` is stable; match on it, not on messages. */
 export class WtflowError extends Error {
-  readonly code: string
+  readonly code: ErrorCode
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = new.target.name
     this.code = code
   }
+
+  get [ERROR_BRAND](): true {
+    return true
+  }
+}
+
+/**
+ * True for an error wtflow made (from any copy of @wtflow/core), optionally with this code.
+ *
+ * @example
+ * try { await engine.run(workflow) } catch (error) {
+ *   if (isWtflowError(error, 'WTFLOW_VALIDATION')) console.error(error.message)
+ * }
+ */
+export function isWtflowError<C extends ErrorCode>(error: unknown, code?: C): error is WtflowError & { code: C } {
+  if (typeof error !== 'object' || error === null || (error as Record<symbol, unknown>)[ERROR_BRAND] !== true) return false
+  return code === undefined || (error as { code?: unknown }).code === code
 }
 
 /** The workflow tree is not valid; nothing was started. `nodePath` names the offending node. */
@@ -41,7 +65,7 @@ export class NodeFailure extends WtflowError {
 
   constructor(
     message: string,
-    details: { exitCode?: number | null; signal?: string | null; timedOut?: boolean; code?: string },
+    details: { exitCode?: number | null; signal?: string | null; timedOut?: boolean; code?: ErrorCode },
     options?: { cause?: unknown },
   ) {
     super(details.code ?? 'WTFLOW_NODE_FAILED', message, options)

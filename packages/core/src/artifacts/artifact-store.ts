@@ -4,7 +4,7 @@ import path from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import fs from 'fs-extra'
-import type { ArtifactInfo } from './interfaces.js'
+import type { ArtifactInfo } from '../interfaces.js'
 import { StreamRedactor } from './redactor.js'
 
 /** Directory paths longer than this (bytes) move to `%deep/`, leaving room for file names. */

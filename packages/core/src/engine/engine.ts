@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto'
+import path from 'node:path'
+import { loadConfig, type WtflowConfig } from '../config/config.js'
+import { ValidationError } from '../errors/errors.js'
+import { TypedEmitter } from '../events.js'
+import type { RunResult } from '../interfaces.js'
+import type { RunWarmUp } from '../model/executable.js'
+import type { Workflow } from '../model/node.js'
+import type { PlanNode } from '../plan/plan-node.js'
+import { RunPlan } from '../plan/run-plan.js'
+import { validateWorkflow } from '../plan/validate.js'
+import { messageOf } from './outcome.js'
+import { RunExecution } from './run-execution.js'
+import { RunResourceSet } from './run-resources.js'
+import { cancelOnInterrupt } from './signals.js'
+
+export interface EngineOptions {
+  /** Effective configuration; default `loadConfig()` (INI file, `WTFLOW_*` variables). */
+  config?: WtflowConfig
+  /** More values to mask in artifacts, besides the config's `[secrets]`. */
+  secrets?: readonly string[]
+  /** Directory relative node `cwd`s are resolved from (default `process.cwd()`). */
+  cwd?: string
+  /**
+   * Cancel running workflows when this process gets SIGINT, SIGTERM or SIGHUP, then let the
+   * signal take its course (default true). The CLI turns this off and cancels through `signal`.
+   */
+  handleSignals?: boolean
+}
+
+export interface RunOptions {
+  /** Aborting it cancels the run: running process groups are terminated, nothing new starts. */
+  signal?: AbortSignal
+  /** Use this run id instead of a new UUID. */
+  runId?: string
+}
+
+/**
+ * Validates and runs workflows. `validate()` checks a workflow and resolves to its `RunPlan`;
+ * `run()` takes a plan (or a workflow, validated first). Errors found before anything starts
+ * reject (`ValidationError`; `WTFLOW_STORAGE` when the artifact store cannot be written);
+ * once started, `run()` never rejects because a node failed: it resolves to a `RunResult`
+ * tree. Subscribe to lifecycle events with `engine.on('node:end', …)`.
+ *
+ * @example
+ * const engine = new Engine({ config: loadConfig() })
+ * engine.on('node:end', ({ node }) => console.log(node.path, node.status))
+ * const result = await engine.run(workflow)
+ * process.exitCode = result.exitCode
+ */
+export class Engine extends TypedEmitter {
+  readonly config: WtflowConfig
+  readonly #secrets: string[]
+  readonly #cwd: string
+  readonly #handleSignals: boolean
+
+  constructor(options: EngineOptions = {}) {
+    super()
+    this.config = options.config ?? loadConfig({ cwd: options.cwd })
+    this.#secrets = [...Object.values(this.config.secrets), ...(options.secrets ?? [])]
+    this.#cwd = path.resolve(options.cwd ?? process.cwd())
+    this.#handleSignals = options.handleSignals ?? true
+  }
+
+  /** Checks a workflow without running it; resolves to its plan, or rejects with a `ValidationError`. */
+  validate(workflow: Workflow): Promise<RunPlan> {
+    return validateWorkflow(workflow)
+  }
+
+  async run(target: Workflow | RunPlan, options: RunOptions = {}): Promise<RunResult> {
+    const resources = new RunResourceSet()
+    const run: RunWarmUp = { config: this.config, resources }
+    let plan: RunPlan
+    try {
+      if (target instanceof RunPlan) {
+        plan = target
+        for (const node of plan.nodes) warmUp(node, run)
+      } else {
+        // Executables warm up (a Func pool's threads boot) while the rest of the tree is validated.
+        plan = await validateWorkflow(target, { onPlaced: node => warmUp(node, run) })
+      }
+    } catch (error) {
+      await resources.close()
+      throw error
+    }
+    const execution = new RunExecution(plan, {
+      resources,
+      config: this.config,
+      secrets: this.#secrets,
+      cwd: this.#cwd,
+      runId: options.runId ?? randomUUID(),
+      emit: (name, event) => this.emit(name, event),
+      listens: name => this.hasListeners(name),
+    })
+    const detachSignal = linkAbort(options.signal, () => execution.cancel())
+    const detachProcess = this.#handleSignals ? cancelOnInterrupt(execution) : () => {}
+    try {
+      return await execution.run()
+    } finally {
+      detachSignal()
+      detachProcess()
+    }
+  }
+}
+
+function warmUp(node: PlanNode, run: RunWarmUp): void {
+  try {
+    node.executable?.warmUp(run)
+  } catch (error) {
+    throw new ValidationError(node.path, `could not get ready to run: ${messageOf(error)}`, { cause: error })
+  }
+}
+
+function linkAbort(signal: AbortSignal | undefined, onAbort: () => void): () => void {
+  if (signal === undefined) return () => {}
+  if (signal.aborted) {
+    onAbort()
+    return () => {}
+  }
+  signal.addEventListener('abort', onAbort, { once: true })
+  return () => signal.removeEventListener('abort', onAbort)
+}

@@ -1,0 +1,38 @@
+/**
+ * Every error code wtflow uses, with what it means. Codes are stable: match on them, not on
+ * messages. The README's "Error codes" table is generated from this one (a test keeps them equal).
+ */
+export const ERROR_CODES = {
+  // -- before anything runs ---------------------------------------------------------------------
+  WTFLOW_VALIDATION: 'The workflow is invalid (a name, an option, a reference, an executable); nothing was started.',
+  WTFLOW_CONFIG: 'A configuration value is invalid; the message names the key and where it came from.',
+  WTFLOW_STORAGE: 'The artifact store cannot be written (the run directory could not be created); nothing was started.',
+  WTFLOW_USAGE: 'The command line is wrong, or what it names does not exist (a script, a workflow, a file).',
+  WTFLOW_SCRIPT: 'A workflow script could not be loaded: a syntax error, a failed import, an error thrown at import.',
+  // -- why a node did not succeed ----------------------------------------------------------------
+  WTFLOW_NODE_FAILED: 'A command exited with a non-zero code or was killed by a signal.',
+  WTFLOW_SPAWN_FAILED: 'A command could not be started (no such program, a bad working directory, an environment too large).',
+  WTFLOW_TIMEOUT: 'An attempt ran longer than its `timeout` and was stopped.',
+  WTFLOW_CANCELLED: 'The run was cancelled while the node ran (Ctrl-C, SIGTERM, an AbortSignal).',
+  WTFLOW_WHEN_FAILED: 'The node’s `when` predicate threw.',
+  WTFLOW_INPUT_UNAVAILABLE: 'An artifact or result the node takes as input does not exist (its producer was skipped or failed).',
+  WTFLOW_ARTIFACT_WRITE: 'Output, a result or a declared artifact could not be written to the artifact store.',
+  WTFLOW_ARTIFACT_MISSING: 'A declared artifact file was not there when the node ended.',
+  WTFLOW_FUNC_RESULT: 'A Func returned a value JSON cannot hold faithfully (BigInt, Map, Date, a cycle…).',
+  WTFLOW_FUNC_EXIT: 'A Func called `process.exit()`; its worker was replaced.',
+  WTFLOW_FUNC_OUT_OF_MEMORY: 'A Func’s worker reached `run.worker_memory_mb`; the worker was replaced.',
+  WTFLOW_FUNC_ARGS: 'A Func’s arguments could not be sent to its worker (not structured-clone-able).',
+  WTFLOW_FUNC_POOL_CLOSED: 'A Func was still running, or was started, after its run had ended.',
+  // -- history -------------------------------------------------------------------------------------
+  WTFLOW_RUN_NOT_FOUND: 'No recorded run has that id (or id prefix).',
+  WTFLOW_RUN_AMBIGUOUS: 'Several recorded runs start with that id prefix.',
+  WTFLOW_NODE_NOT_FOUND: 'The run has no node at that path.',
+  WTFLOW_RUN_CRASHED: 'The process that ran the run died before it ended (recorded on its nodes).',
+  WTFLOW_DB_MIGRATION: 'The history database could not be brought up to date.',
+  WTFLOW_DB_WRITE: 'Some history writes failed even after retries; the run’s record is incomplete.',
+  // -- warnings --------------------------------------------------------------------------------------
+  WTFLOW_LISTENER_ERROR: 'A lifecycle event listener threw (a process warning; the run goes on).',
+} as const satisfies Record<string, string>
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES

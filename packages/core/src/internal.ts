@@ -1,0 +1,10 @@
+/**
+ * @wtflow/core/internal: what the other wtflow packages need of core and users do not. No
+ * stability promise: it changes with them.
+ */
+export { killAllProcessGroups } from './process-groups.js'
+export { preloadCommandRuntime } from './executables/command.js'
+export { encodePathSegment, nodeArtifactDir } from './artifacts/artifact-store.js'
+export { Interrupts, INTERRUPT_SIGNALS, type InterruptHandlers } from './engine/signals.js'
+export { renderExampleIni } from './config/example.js'
+export { retryDelay } from './engine/retry.js'
