@@ -5,20 +5,11 @@
  *   schema and one migration list; `none` → `null` (tracking off).
  * - `attachRecorder(engine, db)`: writes runs as they progress, from the engine's events.
  * - `HistoryDatabase`: `listRuns`, `getRun` (the `wtflow show --json` document), `getNode`,
- *   `getNodeArtifacts`, `deleteRunsBefore` (retention), crash detection.
+ *   `getRunNodes`, `getNodeArtifacts`, `deleteRunsBefore` (retention), crash detection.
  */
-export {
-  openDatabase,
-  preloadDatabaseDriver,
-  HistoryDatabase,
-  type OpenDatabaseOptions,
-  type ListRunsOptions,
-  type RunInfo,
-  type NodeRecord,
-  type AttemptRecord,
-  type ArtifactRecord,
-  type RetentionResult,
-} from './database.js'
+export { openDatabase, preloadDatabaseDriver, type OpenDatabaseOptions } from './open.js'
+export { HistoryDatabase } from './history.js'
+export type { ListRunsOptions, RunInfo, NodeRecord, NodeSummary, AttemptRecord, ArtifactRecord, RetentionResult } from './records.js'
 export { attachRecorder, Recorder, type RecorderOptions, type EngineEvents } from './recorder.js'
 export { AmbiguousRunIdError, MigrationError, NodeNotFoundError, RecordingError, RunNotFoundError } from './errors.js'
 export { DEFAULT_HEARTBEAT_MS, DEFAULT_STALE_AFTER_MS, isPidAlive, type LivenessOptions } from './liveness.js'
@@ -32,4 +23,3 @@ export type {
   AttemptsTable,
   ArtifactsTable,
 } from './schema.js'
-export { syntheticRun, insertRuns, type SyntheticRunOptions } from './seed.js'

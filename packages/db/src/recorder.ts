@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { EngineEventMap, EngineEventName, NodePlan } from '@wtflow/core'
+import type { EngineEventMap, EngineEventName, PlanNode } from '@wtflow/core'
 import type { CompiledQuery } from 'kysely'
-import type { HistoryDatabase } from './database.js'
+import type { HistoryDatabase } from './history.js'
 import { RecordingError } from './errors.js'
 import { DEFAULT_HEARTBEAT_MS, runsRecordedHere, thisProcess } from './liveness.js'
 import type { NewNodeRow } from './schema.js'
@@ -19,7 +19,6 @@ import {
   nodeEndRow,
   nodeRow,
   ordinalsOf,
-  parentOrdinal,
   pathKey,
   runRow,
   upsertArtifacts,
@@ -68,7 +67,6 @@ interface Pending {
 }
 
 interface ActiveRun {
-  ordinals: Map<string, number>
   /** Ordinals of the nodes whose end was seen. */
   ended: Set<number>
   /** node:start writes still queued, by ordinal: a node:end queued after one replaces it. */
@@ -175,13 +173,13 @@ export class Recorder {
 
   #onRunStart(event: EngineEventMap['run:start']): void {
     const db = this.#db!
-    const ordinals = ordinalsOf(event.nodes)
-    this.#active.set(event.runId, { ordinals, ended: new Set(), queuedStarts: new Map() })
+    const { plan } = event
+    this.#active.set(event.runId, { ended: new Set(), queuedStarts: new Map() })
     runsRecordedHere.add(event.runId)
-    const run = runRow({ ...event, nodeCount: event.nodes.length }, this.#who)
-    const nodes = event.nodes.map((plan, i) => pendingNode(event.runId, plan, i, parentOrdinal(ordinals, plan.parentPath)))
+    const run = runRow({ ...event, digest: plan.digest, nodeCount: plan.nodes.length }, this.#who)
+    const nodes = plan.nodes.map(node => pendingNode(event.runId, node))
     this.#enqueue(() => [
-      insertWorkflow(db.db, event.workflow, event.digest, event.startedAt.getTime()),
+      insertWorkflow(db.db, event.workflow, run.digest, event.startedAt.getTime()),
       insertRun(db.db, run),
       ...insertNodes(db.db, nodes, db.dialect.maxParameters),
     ])
@@ -189,8 +187,8 @@ export class Recorder {
 
   #onNodeStart(event: EngineEventMap['node:start']): void {
     const run = this.#active.get(event.runId)
-    const ordinal = run?.ordinals.get(event.path)
-    if (run === undefined || ordinal === undefined) return
+    if (run === undefined) return
+    const { ordinal } = event
     const templates = this.#templates!
     const pending: Pending = {
       build: () => {
@@ -203,18 +201,17 @@ export class Recorder {
   }
 
   #onNodeAttempt(event: EngineEventMap['node:attempt']): void {
-    const ordinal = this.#active.get(event.runId)?.ordinals.get(event.path)
-    if (ordinal === undefined) return
+    if (!this.#active.has(event.runId)) return
     const db = this.#db!
-    const rows = attemptRows(event.runId, { attempts: [event.attempt] }, ordinal)
+    const rows = attemptRows(event.runId, { attempts: [event.attempt] }, event.ordinal)
     const templates = this.#templates!
     this.#enqueue(() => templatedRows(templates, 'attempts', rows, (kdb, part) => insertAttempts(kdb, part, db.dialect.maxParameters)))
   }
 
   #onNodeEnd(event: EngineEventMap['node:end']): void {
     const run = this.#active.get(event.runId)
-    const ordinal = run?.ordinals.get(event.node.path)
-    if (run === undefined || ordinal === undefined) return
+    if (run === undefined) return
+    const { ordinal } = event
     const db = this.#db!
     run.ended.add(ordinal)
     // Its start is not written yet (a quick node): the end row says all the start would.
@@ -244,13 +241,12 @@ export class Recorder {
       return
     }
     // Nodes whose end we did not see (none, normally) are written from the final result.
-    const missed = result.nodes.filter(node => !run.ended.has(run.ordinals.get(node.path) ?? -1))
-    // A node the plan did not list (none, normally) gets the next free ordinal.
-    for (const node of missed) if (!run.ordinals.has(node.path)) run.ordinals.set(node.path, run.ordinals.size)
-    const ordinalOf = (node: { path: string }) => run.ordinals.get(node.path)!
-    const nodes = missed.map(node => nodeRow(result.id, node, ordinalOf(node), parentOrdinal(run.ordinals, node.parentPath)))
-    const attempts = missed.flatMap(node => attemptRows(result.id, node, ordinalOf(node)))
-    const artifacts = missed.flatMap(node => artifactRows(result.id, node, ordinalOf(node)))
+    const missed = result.nodes.filter(node => !run.ended.has(node.ordinal))
+    const ordinals = missed.length === 0 ? null : ordinalsOf(result.nodes)
+    const parentOf = (parentPath: string | null) => (parentPath === null ? null : (ordinals!.get(parentPath) ?? null))
+    const nodes = missed.map(node => nodeRow(result.id, node, node.ordinal, parentOf(node.parentPath)))
+    const attempts = missed.flatMap(node => attemptRows(result.id, node, node.ordinal))
+    const artifacts = missed.flatMap(node => artifactRows(result.id, node, node.ordinal))
     this.#enqueue(
       () => [
         ...upsertNodes(db.db, nodes, max),
@@ -367,16 +363,16 @@ export function attachRecorder(engine: EngineEvents, db: HistoryDatabase | null,
   return new Recorder(engine, db, options)
 }
 
-function pendingNode(runId: string, plan: NodePlan, ordinal: number, parent: number | null): NewNodeRow {
+function pendingNode(runId: string, node: PlanNode): NewNodeRow {
   return {
     run_id: runId,
-    ordinal,
-    path: plan.path,
-    path_key: pathKey(plan.path),
-    name: plan.name,
-    parent_ordinal: parent,
-    kind: plan.kind,
-    display: plan.display,
+    ordinal: node.ordinal,
+    path: node.path,
+    path_key: pathKey(node.path),
+    name: node.name,
+    parent_ordinal: node.parent?.ordinal ?? null,
+    kind: node.kind,
+    display: node.display,
     status: 'pending',
     exit_code: null,
     signal: null,

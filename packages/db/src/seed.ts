@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import path from 'node:path'
-import type { ArtifactInfo, NodeResult, RunResult } from '@wtflow/core'
+import { Command, Engine, Node, Workflow, loadConfig, type ArtifactInfo, type NodeResult, type RunPlan, type RunResult } from '@wtflow/core'
 import { CompiledQuery } from 'kysely'
-import type { HistoryDatabase } from './database.js'
+import type { HistoryDatabase } from './history.js'
 import { thisProcess } from './liveness.js'
 import type { HistorySchema, NewArtifactRow, NewAttemptRow, NewNodeRow, NewRunRow } from './schema.js'
-import { artifactRows, attemptRows, insertWorkflow, nodeRow, ordinalsOf, parentOrdinal, runRow } from './writes.js'
+import { artifactRows, attemptRows, insertWorkflow, nodeRow, runRow } from './writes.js'
 
 export interface SyntheticRunOptions {
   /** Default: a random UUID. */
@@ -55,6 +55,7 @@ export function syntheticRun(options: SyntheticRunOptions = {}): RunResult {
             sha256: createHash('sha256').update(`${id}/${nodePath}/${stream}`).digest('hex'),
           }))
     const node: NodeResult = {
+      ordinal: index,
       path: nodePath,
       name,
       parentPath: parent?.path ?? null,
@@ -127,9 +128,9 @@ export async function insertRuns(db: HistoryDatabase, runs: readonly RunResult[]
       ended_at: run.endedAt.getTime(),
       heartbeat_at: run.endedAt.getTime(),
     })
-    const ordinals = ordinalsOf(run.nodes)
+    const ordinals = new Map(run.nodes.map(node => [node.path, node.ordinal]))
     run.nodes.forEach((node, i) => {
-      nodeRows.push(nodeRow(run.id, node, i, parentOrdinal(ordinals, node.parentPath)))
+      nodeRows.push(nodeRow(run.id, node, i, node.parentPath === null ? null : (ordinals.get(node.parentPath) ?? null)))
       attempts.push(...attemptRows(run.id, node, i))
       artifacts.push(...artifactRows(run.id, node, i))
     })
@@ -196,4 +197,21 @@ function bulkInsert(db: HistoryDatabase, table: keyof typeof COLUMNS, rows: read
     statements.push(CompiledQuery.raw(`insert into "${table}" (${names}) values ${Array(part.length).fill(tuple).join(', ')}`, parameters))
   }
   return statements
+}
+
+/**
+ * The plan of a run's tree, for feeding a recorder synthetic events: the same paths and
+ * ordinals, a Command for each node that has an executable (its `display` as the command line).
+ */
+export async function syntheticPlan(run: RunResult): Promise<RunPlan> {
+  const byPath = new Map<string, Node<unknown>>()
+  for (let i = run.nodes.length - 1; i >= 0; i--) {
+    const result = run.nodes[i]!
+    const children = result.children.map(child => byPath.get(child.path)!)
+    const executable = result.kind === 'group' ? undefined : new Command(result.display ?? 'true')
+    byPath.set(result.path, new Node({ name: result.name, executable, children }))
+  }
+  return new Engine({ config: loadConfig({ env: {}, overrides: { dbUrl: 'none' } }), handleSignals: false }).validate(
+    new Workflow({ name: run.workflow, root: byPath.get(run.nodes[0]!.path)! }),
+  )
 }

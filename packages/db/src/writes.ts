@@ -86,10 +86,18 @@ export class StatementTemplates {
 
 // -- row builders ------------------------------------------------------------------------------
 
-export function runRow(
-  event: Pick<EngineEventMap['run:start'], 'runId' | 'workflow' | 'digest' | 'startedAt' | 'runDir' | 'config'> & { nodeCount: number },
-  who: ProcessIdentity,
-): NewRunRow {
+/** What a run's row is made of. */
+export interface RunStart {
+  runId: string
+  workflow: string
+  digest: string
+  startedAt: Date
+  runDir: string
+  config: Record<string, string | number | boolean>
+  nodeCount: number
+}
+
+export function runRow(event: RunStart, who: ProcessIdentity): NewRunRow {
   return {
     id: event.runId,
     workflow: event.workflow,
@@ -331,18 +339,14 @@ export function wholeRunStatements(db: Db, result: RunResult, who: ProcessIdenti
   return [
     insertWorkflow(db, result.workflow, '', result.startedAt.getTime()),
     insertRun(db, run),
-    ...upsertNodes(db, result.nodes.map((node, i) => nodeRow(result.id, node, i, parentOrdinal(ordinals, node.parentPath))), maxParameters),
+    ...upsertNodes(db, result.nodes.map((node, i) => nodeRow(result.id, node, i, node.parentPath === null ? null : (ordinals.get(node.parentPath) ?? null))), maxParameters),
     ...insertAttempts(db, result.nodes.flatMap((node, i) => attemptRows(result.id, node, i)), maxParameters),
     ...upsertArtifacts(db, result.nodes.flatMap((node, i) => artifactRows(result.id, node, i)), maxParameters),
     markRunEnded(db, result),
   ]
 }
 
-/** Ordinals by node path, for nodes listed in tree order (a run's plan or result). */
+/** Ordinals by node path, for nodes listed in tree order (a run's result). */
 export function ordinalsOf(nodes: ReadonlyArray<{ path: string }>): Map<string, number> {
   return new Map(nodes.map((node, i) => [node.path, i]))
-}
-
-export function parentOrdinal(ordinals: ReadonlyMap<string, number>, parentPath: string | null): number | null {
-  return parentPath === null ? null : (ordinals.get(parentPath) ?? null)
 }

@@ -10,10 +10,9 @@ import {
   LATEST_MIGRATION,
   NodeNotFoundError,
   RunNotFoundError,
-  insertRuns,
-  syntheticRun,
   type HistoryDatabase,
 } from '../src/index.js'
+import { insertRuns, syntheticRun } from '../src/internal.js'
 import { DIALECTS, type TestDatabase } from './helpers.js'
 
 const T0 = Date.parse('2031-05-01T00:00:00.000Z')

@@ -2,7 +2,8 @@ import net from 'node:net'
 import path from 'node:path'
 import { Command, ConfigError, Engine, Node, Workflow, loadConfig, toRunDocument } from '@wtflow/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { attachRecorder, openDatabase, syntheticRun } from '../src/index.js'
+import { attachRecorder, openDatabase } from '../src/index.js'
+import { syntheticPlan, syntheticRun } from '../src/internal.js'
 import { DIALECTS, FakeEngine, PG_URL, eventually, withPg, type TestDatabase } from './helpers.js'
 
 const postgres = DIALECTS.find(d => d.name === 'postgres')!
@@ -133,10 +134,9 @@ describe.skipIf(postgres.skip)(`postgres connection loss: ${postgres.label}`, ()
     engine.fire('run:start', {
       runId: run.id,
       workflow: run.workflow,
-      digest: 'd',
+      plan: await syntheticPlan(run),
       startedAt: run.startedAt,
       runDir: run.runDir,
-      nodes: run.nodes.map(({ path: p, name, parentPath, kind, display }) => ({ path: p, name, parentPath, kind, display, parallel: false, runIf: 'success' })),
       config: {},
     })
     await recorder.flush()
@@ -145,7 +145,7 @@ describe.skipIf(postgres.skip)(`postgres connection loss: ${postgres.label}`, ()
       // Hold a lock so that the recorder's next statement waits in the server, then kill its connection.
       await admin.query('begin')
       await admin.query(`lock table "${t.options.schema}".nodes in access exclusive mode`)
-      for (const node of run.nodes) engine.fire('node:end', { runId: run.id, node })
+      for (const node of run.nodes) engine.fire('node:end', { runId: run.id, ordinal: node.ordinal, node })
       engine.fire('run:end', { result: run })
       await eventually(
         async () => {

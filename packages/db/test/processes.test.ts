@@ -3,7 +3,8 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { isPidAlive, syntheticRun, insertRuns, type HistoryDatabase } from '../src/index.js'
+import { isPidAlive, type HistoryDatabase } from '../src/index.js'
+import { insertRuns, syntheticRun } from '../src/internal.js'
 import { DIALECTS, eventually, spawnFixture, withPg, type TestDatabase } from './helpers.js'
 
 describe.each(DIALECTS)('crash detection and concurrent processes: $label', dialect => {

@@ -1,6 +1,7 @@
-import { toRunDocument, type NodePlan, type RunResult } from '@wtflow/core'
+import { toRunDocument, type RunResult } from '@wtflow/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { RecordingError, attachRecorder, syntheticRun, type HistoryDatabase, type Recorder } from '../src/index.js'
+import { RecordingError, attachRecorder, type HistoryDatabase, type Recorder } from '../src/index.js'
+import { syntheticPlan, syntheticRun } from '../src/internal.js'
 import {
   StatementTemplates,
   artifactRows,
@@ -15,18 +16,13 @@ import {
 } from '../src/writes.js'
 import { DIALECTS, FakeEngine, type TestDatabase } from './helpers.js'
 
-function plans(run: RunResult): NodePlan[] {
-  return run.nodes.map(({ path, name, parentPath, kind, display }) => ({ path, name, parentPath, kind, display, parallel: false, runIf: 'success' }))
-}
-
-function startEvent(run: RunResult) {
+async function startEvent(run: RunResult) {
   return {
     runId: run.id,
     workflow: run.workflow,
-    digest: 'd'.repeat(64),
+    plan: await syntheticPlan(run),
     startedAt: run.startedAt,
     runDir: run.runDir,
-    nodes: plans(run),
     config: { 'run.max_parallel': 4, 'database.url': 'postgres://u:***@h/db' },
   }
 }
@@ -54,7 +50,7 @@ describe.each(DIALECTS)('recorder (synthetic events): $label', dialect => {
     const [root, group, first, second] = run.nodes as [RunResult['nodes'][number], ...RunResult['nodes']]
     expect(group!.kind).toBe('group')
 
-    engine.fire('run:start', startEvent(run))
+    engine.fire('run:start', await startEvent(run))
     await recorder.flush()
     let doc = await db.getRun(run.id)
     expect(doc).toMatchObject({ status: 'running', exitCode: null, startedAt: '2030-01-02T03:04:05.678Z', endedAt: null })
@@ -67,9 +63,9 @@ describe.each(DIALECTS)('recorder (synthetic events): $label', dialect => {
     expect((await db.listRuns())[0]).toMatchObject({ id: run.id, status: 'running', endedAt: null, durationMs: null })
     expect((await db.getRunInfo(run.id)).config).toEqual({ 'run.max_parallel': 4, 'database.url': 'postgres://u:***@h/db' })
 
-    engine.fire('node:start', { runId: run.id, path: root.path, attempt: 0, startedAt: root.startedAt! })
-    engine.fire('node:start', { runId: run.id, path: group!.path, attempt: 0, startedAt: group!.startedAt! })
-    engine.fire('node:start', { runId: run.id, path: first!.path, attempt: 1, startedAt: first!.startedAt! })
+    engine.fire('node:start', { runId: run.id, ordinal: root.ordinal, path: root.path, attempt: 0, startedAt: root.startedAt! })
+    engine.fire('node:start', { runId: run.id, ordinal: group!.ordinal, path: group!.path, attempt: 0, startedAt: group!.startedAt! })
+    engine.fire('node:start', { runId: run.id, ordinal: first!.ordinal, path: first!.path, attempt: 1, startedAt: first!.startedAt! })
     await recorder.flush()
     doc = await db.getRun(run.id)
     expect(doc.nodes.map(n => [n.status, n.attempts])).toEqual([
@@ -80,14 +76,14 @@ describe.each(DIALECTS)('recorder (synthetic events): $label', dialect => {
     ])
     expect(doc.nodes[2]!.startedAt).toBe(first!.startedAt!.toISOString())
 
-    engine.fire('node:attempt', { runId: run.id, path: first!.path, attempt: first!.attempts[0]!, retryInMs: null })
+    engine.fire('node:attempt', { runId: run.id, ordinal: first!.ordinal, path: first!.path, attempt: first!.attempts[0]!, retryInMs: null })
     await recorder.flush()
     expect((await db.getNode(run.id, first!.path)).attempts).toMatchObject([{ attempt: 1, status: 'succeeded', exitCode: 0 }])
 
     for (const node of [first!, second!, group!, root]) {
-      if (node === second) engine.fire('node:start', { runId: run.id, path: node.path, attempt: 1, startedAt: node.startedAt! })
-      if (node === second) engine.fire('node:attempt', { runId: run.id, path: node.path, attempt: node.attempts[0]!, retryInMs: null })
-      engine.fire('node:end', { runId: run.id, node })
+      if (node === second) engine.fire('node:start', { runId: run.id, ordinal: node.ordinal, path: node.path, attempt: 1, startedAt: node.startedAt! })
+      if (node === second) engine.fire('node:attempt', { runId: run.id, ordinal: node.ordinal, path: node.path, attempt: node.attempts[0]!, retryInMs: null })
+      engine.fire('node:end', { runId: run.id, ordinal: node.ordinal, node })
     }
     await recorder.flush()
     doc = await db.getRun(run.id)
@@ -107,9 +103,9 @@ describe.each(DIALECTS)('recorder (synthetic events): $label', dialect => {
     node.skipReason = nasty
     node.signal = 'SIG$1'
     run.workflow = nasty
-    engine.fire('run:start', startEvent(run))
-    engine.fire('node:start', { runId: run.id, path: node.path, attempt: 1, startedAt: node.startedAt! })
-    engine.fire('node:end', { runId: run.id, node })
+    engine.fire('run:start', await startEvent(run))
+    engine.fire('node:start', { runId: run.id, ordinal: node.ordinal, path: node.path, attempt: 1, startedAt: node.startedAt! })
+    engine.fire('node:end', { runId: run.id, ordinal: node.ordinal, node })
     engine.fire('run:end', { result: run })
     await recorder.flush()
     const doc = await db.getRun(run.id)
@@ -123,9 +119,9 @@ describe.each(DIALECTS)('recorder (synthetic events): $label', dialect => {
     const templates = new StatementTemplates(db.db)
     const run = syntheticRun({ nodes: 3, failAt: 2 })
     const node = run.nodes[2]!
-    const event = { runId: run.id, path: node.path, attempt: 1, startedAt: node.startedAt! }
+    const event = { runId: run.id, ordinal: 2, path: node.path, attempt: 1, startedAt: node.startedAt! }
     const first = markNodeStarted(templates, event, 2)
-    const second = markNodeStarted(templates, { ...event, path: 'other', attempt: 3 }, 7)
+    const second = markNodeStarted(templates, { ...event, ordinal: 7, path: 'other', attempt: 3 }, 7)
     expect(second.sql).toBe(first.sql)
     expect(second.parameters).toEqual(first.parameters.map(p => (p === 2 ? 7 : p === 1 ? 3 : p)))
     markNodeEnded(templates, nodeRow(run.id, node, 2, 0))
@@ -137,8 +133,8 @@ describe.each(DIALECTS)('recorder (synthetic events): $label', dialect => {
   })
 
   it('ignores node:output and events of runs it did not see start', async () => {
-    engine.fire('node:output', { runId: 'x', path: 'a', stream: 'stdout', chunk: new Uint8Array([65]) })
-    engine.fire('node:start', { runId: 'unknown', path: 'a', attempt: 1, startedAt: new Date() })
+    engine.fire('node:output', { runId: 'x', ordinal: 0, path: 'a', stream: 'stdout', chunk: new Uint8Array([65]) })
+    engine.fire('node:start', { runId: 'unknown', ordinal: 0, path: 'a', attempt: 1, startedAt: new Date() })
     await recorder.flush()
     expect(await db.listRuns()).toEqual([])
   })
@@ -152,7 +148,7 @@ describe.each(DIALECTS)('recorder (synthetic events): $label', dialect => {
 
   it('fills in nodes whose end it missed from the final result', async () => {
     const run = syntheticRun({ nodes: 3 })
-    engine.fire('run:start', startEvent(run))
+    engine.fire('run:start', await startEvent(run))
     engine.fire('run:end', { result: run })
     await recorder.flush()
     expect(await db.getRun(run.id)).toEqual(toRunDocument(run))
@@ -164,7 +160,8 @@ describe.each(DIALECTS)('recorder (synthetic events): $label', dialect => {
     const broken = attachRecorder(engine, db, { onError: error => errors.push(error), retryForMs: 0 })
     await db.close()
     const run = syntheticRun({ nodes: 2 })
-    expect(() => engine.fire('run:start', startEvent(run))).not.toThrow()
+    const start = await startEvent(run)
+    expect(() => engine.fire('run:start', start)).not.toThrow()
     expect(() => engine.fire('run:end', { result: run })).not.toThrow()
     const failure = await broken.close().then(
       () => null,
@@ -181,7 +178,7 @@ describe.each(DIALECTS)('recorder (synthetic events): $label', dialect => {
   it('keeps the heartbeat of a running run fresh', async () => {
     const beating = attachRecorder(engine, db, { heartbeatMs: 20 })
     const run = syntheticRun({ nodes: 2 })
-    engine.fire('run:start', startEvent(run))
+    engine.fire('run:start', await startEvent(run))
     await beating.flush()
     const first = (await db.getRunInfo(run.id)).heartbeatAt.getTime()
     const later = await (async () => {

@@ -7,7 +7,8 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { DatabaseTarget } from '@wtflow/core'
-import { insertRuns, openDatabase, syntheticRun, type HistoryDatabase } from '../../src/index.js'
+import { openDatabase, type HistoryDatabase } from '../../src/index.js'
+import { insertRuns, syntheticRun } from '../../src/internal.js'
 
 const runs = Number(process.argv[2] ?? 10_000)
 const nodes = Number(process.argv[3] ?? 100)

@@ -3,7 +3,8 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { TypedEmitter, type DatabaseTarget, type EngineEventMap, type EngineEventName } from '@wtflow/core'
-import { attachRecorder, openDatabase, syntheticRun } from '../../src/index.js'
+import { attachRecorder, openDatabase } from '../../src/index.js'
+import { syntheticPlan, syntheticRun } from '../../src/internal.js'
 
 class Fake extends TypedEmitter {
   fire<K extends EngineEventName>(name: K, event: EngineEventMap[K]): void {
@@ -20,14 +21,14 @@ for (const target of targets) {
   const engine = new Fake()
   const recorder = attachRecorder(engine, db)
   const t0 = performance.now()
-  engine.fire('run:start', { runId: run.id, workflow: run.workflow, digest: 'd', startedAt: run.startedAt, runDir: run.runDir, nodes: run.nodes.map(({ path, name, parentPath, kind, display }) => ({ path, name, parentPath, kind, display, parallel: false, runIf: 'success' })), config: {} })
+  engine.fire('run:start', { runId: run.id, workflow: run.workflow, plan: await syntheticPlan(run), startedAt: run.startedAt, runDir: run.runDir, config: {} })
   await recorder.flush()
   const t1 = performance.now()
   for (const node of run.nodes) {
-    engine.fire('node:start', { runId: run.id, path: node.path, attempt: 1, startedAt: node.startedAt! })
+    engine.fire('node:start', { runId: run.id, ordinal: node.ordinal, path: node.path, attempt: 1, startedAt: node.startedAt! })
     await recorder.flush()
-    for (const attempt of node.attempts) engine.fire('node:attempt', { runId: run.id, path: node.path, attempt, retryInMs: null })
-    engine.fire('node:end', { runId: run.id, node })
+    for (const attempt of node.attempts) engine.fire('node:attempt', { runId: run.id, ordinal: node.ordinal, path: node.path, attempt, retryInMs: null })
+    engine.fire('node:end', { runId: run.id, ordinal: node.ordinal, node })
     await recorder.flush()
   }
   engine.fire('run:end', { result: run })

@@ -1,172 +1,27 @@
-import fs from 'node:fs/promises'
-import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
-import type {
-  ArtifactInfo,
-  AttemptResult,
-  AttemptStatus,
-  DatabaseTarget,
-  ExecutableKind,
-  NodeDocument,
-  NodeResult,
-  NodeStatus,
-  RunDocument,
-  RunStatus,
-  RunSummary,
-  SerializedError,
-} from '@wtflow/core'
-import { encodePathSegment, nodeArtifactDir } from '@wtflow/core'
-import { Migrator, sql, type CompiledQuery, type Kysely } from 'kysely'
+import type { ExecutableKind, NodeDocument, NodeStatus, RunDocument, RunStatus, RunSummary, AttemptStatus } from '@wtflow/core'
+import { nodeArtifactDir } from '@wtflow/core/internal'
+import { sql, type CompiledQuery, type Kysely } from 'kysely'
+import { markCrashed, reapCrashedRuns, reapIfDead } from './crash.js'
 import type { HistoryDialect } from './dialect/history-dialect.js'
-import { AmbiguousRunIdError, MigrationError, NodeNotFoundError, RunNotFoundError } from './errors.js'
+import { AmbiguousRunIdError, NodeNotFoundError, RunNotFoundError } from './errors.js'
 import { DEFAULT_STALE_AFTER_MS, deathOf, thisProcess, type LivenessOptions } from './liveness.js'
-import { LATEST_MIGRATION, MIGRATIONS, migrationProvider } from './migrations.js'
+import { migrateToLatest } from './migrate.js'
+import type { OpenDatabaseOptions } from './open.js'
+import {
+  RUN_STATUSES,
+  iso,
+  parentPathOf,
+  toError,
+  type ArtifactRecord,
+  type ListRunsOptions,
+  type NodeRecord,
+  type NodeSummary,
+  type RetentionResult,
+  type RunInfo,
+} from './records.js'
+import { deleteRunsBefore } from './retention.js'
 import type { HistorySchema, RunRow } from './schema.js'
 import { pathKey } from './writes.js'
-
-export interface OpenDatabaseOptions extends LivenessOptions {
-  /**
-   * Where the URL came from, named in connection errors: pass `config.sources['database.url']`
-   * (e.g. `environment variable WTFLOW_DB_URL` or `/repo/wtflow.ini:3`).
-   */
-  source?: string
-  /** Bring the schema up to date on open (default true). */
-  migrate?: boolean
-  /**
-   * Called before migrations run on a database that already holds history (not on a new one),
-   * with their names: upgrading a large history takes a while (10,000 runs × 100 nodes: ~15 s
-   * for `0002_ordinal_keys` in SQLite), and whoever waits should be told.
-   */
-  onUpgrade?: (pending: string[]) => void
-  /** PostgreSQL: the schema holding the tables, created if missing (default `wtflow`). */
-  schema?: string
-  /** PostgreSQL: fail after this long when the server does not answer (default 5000 ms). */
-  connectTimeoutMs?: number
-  /** PostgreSQL: `application_name` of the connections (default `wtflow`). */
-  applicationName?: string
-  /** SQLite: how long to wait for another process's write lock (default 5000 ms). */
-  busyTimeoutMs?: number
-}
-
-/** Filters of `listRuns`. Time bounds apply to the start time: `since` inclusive, `until` exclusive. */
-export interface ListRunsOptions {
-  workflow?: string
-  status?: RunStatus | readonly RunStatus[]
-  since?: Date
-  until?: Date
-  /** Default 50. */
-  limit?: number
-  offset?: number
-}
-
-/** A run's metadata, beyond its document. */
-export interface RunInfo {
-  id: string
-  workflow: string
-  /** sha256 of the workflow's tree definition. */
-  digest: string
-  status: RunStatus
-  exitCode: number | null
-  startedAt: Date
-  endedAt: Date | null
-  /** Last sign of life of the recording process. */
-  heartbeatAt: Date
-  host: string
-  pid: number
-  /** `<artifacts_dir>/<run id>` */
-  runDir: string
-  /** The effective configuration of the run, without secrets. */
-  config: Record<string, string | number | boolean>
-  nodeCount: number
-}
-
-/** An artifact as recorded, with the attempt that wrote it when known. */
-export interface ArtifactRecord extends ArtifactInfo {
-  attempt: number | null
-}
-
-/** One recorded attempt of a node: the engine's attempt result, less its artifacts (recorded per node). */
-export type AttemptRecord = Omit<AttemptResult, 'artifacts'>
-
-/** Everything recorded about one node of one run: the engine's node result, as history keeps it. */
-export interface NodeRecord
-  extends Pick<NodeResult, 'path' | 'name' | 'parentPath' | 'kind' | 'display' | 'status' | 'exitCode' | 'signal' | 'error' | 'skipReason' | 'startedAt' | 'endedAt'> {
-  runId: string
-  /** Attempts made so far (while running, the current one counts). */
-  attemptCount: number
-  /** Finished attempts, oldest first. */
-  attempts: AttemptRecord[]
-  artifacts: ArtifactRecord[]
-  /**
-   * The node's directory in the artifact store, where `stdout.log`/`stderr.log` appear while it
-   * runs (before they are recorded as artifacts): what `wtflow logs --follow` tails.
-   */
-  dir: string
-}
-
-/** What `deleteRunsBefore` removed. */
-export interface RetentionResult {
-  deletedRuns: string[]
-  removedDirs: string[]
-  /** Artifact directories that could not be removed (the runs' rows are gone all the same). */
-  failures: Array<{ path: string; error: string }>
-}
-
-const RUN_STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'cancelled', 'crashed']
-
-// Each dialect is imported when used: a SQLite user never loads pg, nor the reverse.
-const importSqliteDialect = () => import('./dialect/sqlite/sqlite-history-dialect.js')
-const importPostgresDialect = () => import('./dialect/postgres/postgres-history-dialect.js')
-
-/**
- * Loads the driver `openDatabase(target)` will need, without connecting. A process that is
- * about to register module hooks (the CLI, before tsx) calls it first: imports made after
- * such hooks exist are several times slower.
- */
-export async function preloadDatabaseDriver(target: DatabaseTarget): Promise<void> {
-  if (target.kind === 'sqlite') await importSqliteDialect()
-  else if (target.kind === 'postgres') await importPostgresDialect()
-}
-
-/**
- * Opens run history. `none` turns tracking off and resolves to `null` (pass it on to
- * `attachRecorder`, which then records nothing). SQLite files and their parent directories
- * are created; PostgreSQL connection problems fail within `connectTimeoutMs` with a
- * `ConfigError` that names the URL's source and never shows its password.
- *
- * @example
- * const config = loadConfig()
- * const db = await openDatabase(config.database, { source: config.sources['database.url'] })
- * const latest = await db?.listRuns({ limit: 10 })
- * await db?.close()
- */
-export async function openDatabase(target: DatabaseTarget, options: OpenDatabaseOptions = {}): Promise<HistoryDatabase | null> {
-  let dialect: HistoryDialect
-  switch (target.kind) {
-    case 'none':
-      return null
-    case 'sqlite': {
-      const { sqliteHistoryDialect } = await importSqliteDialect()
-      dialect = sqliteHistoryDialect(target.path, { busyTimeoutMs: options.busyTimeoutMs, source: options.source })
-      break
-    }
-    case 'postgres': {
-      const { postgresHistoryDialect } = await importPostgresDialect()
-      dialect = postgresHistoryDialect(target.url, options)
-      break
-    }
-  }
-  const db = new HistoryDatabase(await dialect.connect(), dialect, options)
-  if (options.migrate ?? true) {
-    try {
-      await db.migrateToLatest({ onUpgrade: options.onUpgrade })
-    } catch (error) {
-      await db.close()
-      throw error
-    }
-  }
-  return db
-}
 
 /**
  * A connection to run history: the typed queries of `wtflow runs/show/logs`, retention, and
@@ -203,43 +58,8 @@ export class HistoryDatabase {
    * Applies the migrations this database lacks; resolves to their names. Concurrent openers
    * (two runs starting on a new file) are safe: a lost race is retried.
    */
-  async migrateToLatest(options: Pick<OpenDatabaseOptions, 'onUpgrade'> = {}): Promise<string[]> {
-    // The common case, an up-to-date database, costs one small query (kysely's Migrator
-    // introspects every schema of the database first).
-    const applied = await this.#appliedMigrations()
-    if (applied?.includes(LATEST_MIGRATION)) return []
-    if (applied !== null && applied.length > 0) options.onUpgrade?.(Object.keys(MIGRATIONS).sort().filter(name => !applied.includes(name)))
-    for (let attempt = 1; ; attempt++) {
-      const migrator = new Migrator({
-        db: this.db,
-        provider: migrationProvider,
-        // Kysely looks for its tables in every schema unless told which one is ours.
-        ...(this.dialect.schema === undefined ? {} : { migrationTableSchema: this.dialect.schema }),
-      })
-      const { error, results } = await migrator.migrateToLatest()
-      if (error === undefined) {
-        return (results ?? []).filter(r => r.status === 'Success').map(r => r.migrationName)
-      }
-      if ((await this.#appliedMigrations())?.includes(LATEST_MIGRATION)) return []
-      // A lost race with another process migrating (or a schema dropped while kysely scanned the
-      // catalog) is worth another try; each migration runs in one transaction, so a failed one
-      // left nothing behind.
-      if (attempt < 5) {
-        await sleep(50 * attempt)
-        continue
-      }
-      const failed = results?.find(r => r.status === 'Error')?.migrationName ?? null
-      throw new MigrationError(failed, this.description, { cause: error })
-    }
-  }
-
-  /** The names of the applied migrations; null for a database without the migration table (a new one). */
-  async #appliedMigrations(): Promise<string[] | null> {
-    try {
-      return (await sql<{ name: string }>`select name from kysely_migration`.execute(this.db)).rows.map(row => row.name)
-    } catch {
-      return null
-    }
+  migrateToLatest(options: Pick<OpenDatabaseOptions, 'onUpgrade'> = {}): Promise<string[]> {
+    return migrateToLatest(this.db, this.dialect, options.onUpgrade)
   }
 
   /**
@@ -258,7 +78,7 @@ export class HistoryDatabase {
     const now = Date.now()
     const dead = rows.filter(row => row.status === 'running' && deathOf(row, this.#liveness, now) !== null)
     let marked = false
-    for (const row of dead) marked = (await this.#markCrashed(row, deathOf(row, this.#liveness, now)!)) || marked
+    for (const row of dead) marked = (await markCrashed(this.db, row, deathOf(row, this.#liveness, now)!)) || marked
     return (marked ? await this.#listRows(options, statuses) : rows).map(row => ({
       id: row.id,
       workflow: row.workflow,
@@ -420,6 +240,16 @@ export class HistoryDatabase {
     return (await this.getNode(runIdOrPrefix, nodePath)).artifacts
   }
 
+  /**
+   * What each node of a run ran (kind and command line or function name), in tree order: what
+   * the run document leaves out.
+   */
+  async getRunNodes(idOrPrefix: string): Promise<NodeSummary[]> {
+    const run = await this.#findRun(idOrPrefix)
+    const rows = await this.db.selectFrom('nodes').select(['ordinal', 'path', 'kind', 'display']).where('run_id', '=', run.id).orderBy('ordinal').execute()
+    return rows.map(row => ({ ordinal: row.ordinal, path: row.path, kind: row.kind, display: row.display }))
+  }
+
   /** The full id of the run that `idOrPrefix` names; throws `RunNotFoundError` or `AmbiguousRunIdError`. */
   async resolveRunId(idOrPrefix: string): Promise<string> {
     return (await this.#findRun(idOrPrefix)).id
@@ -430,19 +260,8 @@ export class HistoryDatabase {
    * its running nodes become `cancelled` and its pending nodes `skipped`, each saying why.
    * Resolves to the ids it marked. `listRuns` and `getRun` call it for you.
    */
-  async reapCrashedRuns(): Promise<string[]> {
-    const running = await this.db
-      .selectFrom('runs')
-      .select(['id', 'host', 'pid', 'heartbeat_at', 'started_at'])
-      .where('status', '=', 'running')
-      .execute()
-    const reaped: string[] = []
-    const now = Date.now()
-    for (const run of running) {
-      const reason = deathOf(run, this.#liveness, now)
-      if (reason !== null && (await this.#markCrashed(run, reason))) reaped.push(run.id)
-    }
-    return reaped
+  reapCrashedRuns(): Promise<string[]> {
+    return reapCrashedRuns(this.db, this.#liveness)
   }
 
   /**
@@ -455,35 +274,7 @@ export class HistoryDatabase {
    */
   async deleteRunsBefore(before: Date, options: { removeArtifacts?: boolean } = {}): Promise<RetentionResult> {
     await this.reapCrashedRuns()
-    const doomed = await this.db
-      .selectFrom('runs')
-      .select(['id', 'run_dir'])
-      .where('started_at', '<', before.getTime())
-      .where('status', '!=', 'running')
-      .execute()
-    const result: RetentionResult = { deletedRuns: [], removedDirs: [], failures: [] }
-    for (let i = 0; i < doomed.length; i += 500) {
-      const ids = doomed.slice(i, i + 500).map(run => run.id)
-      // Foreign keys cascade to nodes, attempts and artifacts.
-      await this.db.deleteFrom('runs').where('id', 'in', ids).execute()
-      result.deletedRuns.push(...ids)
-    }
-    if (options.removeArtifacts ?? true) {
-      for (const run of doomed) {
-        // Only ever a directory named after the run: a damaged row must not remove anything else.
-        if (!path.isAbsolute(run.run_dir) || path.basename(run.run_dir) !== encodePathSegment(run.id)) {
-          result.failures.push({ path: run.run_dir, error: `not removed: the directory is not named after run ${run.id}` })
-          continue
-        }
-        try {
-          await fs.rm(run.run_dir, { recursive: true, force: true })
-          result.removedDirs.push(run.run_dir)
-        } catch (error) {
-          result.failures.push({ path: run.run_dir, error: error instanceof Error ? error.message : String(error) })
-        }
-      }
-    }
-    return result
+    return deleteRunsBefore(this.db, before, options)
   }
 
   /**
@@ -542,13 +333,7 @@ export class HistoryDatabase {
       if (matches.length > 1) throw new AmbiguousRunIdError(idOrPrefix, matches.map(m => m.id))
       run = matches[0]!
     }
-    if (run.status === 'running') {
-      const reason = deathOf(run, this.#liveness, Date.now())
-      if (reason !== null) {
-        await this.#markCrashed(run, reason)
-        run = (await this.#runById(run.id)) ?? run
-      }
-    }
+    if (run.status === 'running' && (await reapIfDead(this.db, run, this.#liveness))) run = (await this.#runById(run.id)) ?? run
     return run
   }
 
@@ -571,57 +356,4 @@ export class HistoryDatabase {
   #nodeByPath(runId: string, nodePath: string) {
     return this.db.selectFrom('nodes').where('run_id', '=', runId).where('path_key', '=', pathKey(nodePath)).where('path', '=', nodePath)
   }
-
-  /** Marks one run crashed; false if another reader (or the run's end) got there first. */
-  async #markCrashed(run: { id: string; heartbeat_at: number; started_at: number }, reason: string): Promise<boolean> {
-    const last = await this.db
-      .selectFrom('nodes')
-      .select(eb => [eb.fn.max('started_at').as('started'), eb.fn.max('ended_at').as('ended')])
-      .where('run_id', '=', run.id)
-      .executeTakeFirst()
-    // The last moment the process is known to have been alive.
-    const endedAt = Math.max(run.started_at, run.heartbeat_at, Number(last?.started ?? 0), Number(last?.ended ?? 0))
-    const crash = JSON.stringify({ name: 'RunCrashed', code: 'WTFLOW_RUN_CRASHED' })
-    return this.db.transaction().execute(async tx => {
-      const marked = await tx
-        .updateTable('runs')
-        .set({ status: 'crashed', ended_at: endedAt })
-        .where('id', '=', run.id)
-        .where('status', '=', 'running')
-        .executeTakeFirst()
-      if (marked.numUpdatedRows === 0n) return false
-      await tx
-        .updateTable('nodes')
-        .set({ status: 'cancelled', error_message: `${reason} while this node was running`, error_detail: crash, ended_at: endedAt })
-        .where('run_id', '=', run.id)
-        .where('status', '=', 'running')
-        .execute()
-      await tx
-        .updateTable('nodes')
-        .set({ status: 'skipped', skip_reason: `${reason} before this node started` })
-        .where('run_id', '=', run.id)
-        .where('status', '=', 'pending')
-        .execute()
-      return true
-    })
-  }
-}
-
-/** Names cannot contain `/`: a node's parent path is its own path less the last segment. */
-function parentPathOf(nodePath: string): string | null {
-  const slash = nodePath.lastIndexOf('/')
-  return slash === -1 ? null : nodePath.slice(0, slash)
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString()
-}
-
-function toError(message: string | null, detail: string | null): SerializedError | null {
-  if (message === null) return null
-  const extra = detail === null ? {} : (JSON.parse(detail) as Partial<SerializedError>)
-  const error: SerializedError = { name: extra.name ?? 'Error', message }
-  if (extra.stack !== undefined) error.stack = extra.stack
-  if (extra.code !== undefined) error.code = extra.code
-  return error
 }

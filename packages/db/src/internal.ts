@@ -1,0 +1,6 @@
+/**
+ * @wtflow/db/internal: what benchmarks and the other wtflow packages' tests need of db and users
+ * do not (synthetic histories). No stability promise.
+ */
+export { syntheticRun, syntheticPlan, insertRuns, type SyntheticRunOptions } from './seed.js'
+export { pathKey } from './writes.js'
