@@ -104,7 +104,7 @@ async function funcAvailable(): Promise<string | null> {
 /** Null when @wtflow/db (as built) has what the db scenarios use. */
 async function dbAvailable(): Promise<string | null> {
   try {
-    const db = (await import('@wtflow/db')) as Record<string, unknown>
+    const db = { ...((await import('@wtflow/db')) as Record<string, unknown>), ...((await import('@wtflow/db/internal')) as Record<string, unknown>) }
     const missing = ['openDatabase', 'attachRecorder', 'insertRuns', 'syntheticRun'].filter(name => typeof db[name] !== 'function')
     return missing.length === 0 ? null : `@wtflow/db not available yet: its build lacks ${missing.join(', ')}`
   } catch (error) {

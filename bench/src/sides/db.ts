@@ -1,6 +1,7 @@
 /** Run history sides: tracked runs, seeding a big history, and history queries. */
 import { loadConfig, type DatabaseTarget } from '@wtflow/core'
-import { attachRecorder, insertRuns, openDatabase, syntheticRun, type HistoryDatabase } from '@wtflow/db'
+import { attachRecorder, openDatabase, type HistoryDatabase } from '@wtflow/db'
+import { insertRuns, syntheticRun } from '@wtflow/db/internal'
 import path from 'node:path'
 import { median, timed } from '../measure.js'
 import { assertSucceeded, chainWorkflow, makeEngine } from './engine.js'

@@ -1,5 +1,6 @@
 /** The engine sides: the same work as the baselines, as wtflow workflows. */
-import { Command, Engine, Node, Workflow, loadConfig, preloadCommandRuntime, type RunResult } from '@wtflow/core'
+import { Command, Engine, Node, Workflow, loadConfig, type RunResult } from '@wtflow/core'
+import { preloadCommandRuntime } from '@wtflow/core/internal'
 
 // Imports are outside the clock on both sides: the baselines import execa statically, and core
 // imports it on first use unless preloaded, as the CLI does.

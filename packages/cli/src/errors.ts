@@ -1,3 +1,4 @@
+import { WtflowError, isWtflowError, type ErrorCode } from '@wtflow/core'
 import { outputFor } from './terminal.js'
 
 /** Exit codes of every `wtflow` command. */
@@ -16,24 +17,20 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
 /**
  * An error the CLI reports as one short paragraph: what went wrong and what to do about it.
- * Its stack is only shown with `WTFLOW_DEBUG=1`.
+ * Its stack is only shown with `WTFLOW_DEBUG=1`. Code `WTFLOW_USAGE` unless given.
  */
-export class CliError extends Error {
+export class CliError extends WtflowError {
   readonly exitCode: ExitCode
 
-  constructor(message: string, options: { exitCode?: ExitCode; cause?: unknown } = {}) {
-    super(message, { cause: options.cause })
-    this.name = 'CliError'
+  constructor(message: string, options: { exitCode?: ExitCode; cause?: unknown; code?: ErrorCode } = {}) {
+    super(options.code ?? 'WTFLOW_USAGE', message, { cause: options.cause })
     this.exitCode = options.exitCode ?? ExitCode.usage
   }
 }
 
-interface CodedError extends Error {
-  code?: unknown
-}
-
 /** Errors of @wtflow/core and @wtflow/db by their stable `code`, with the exit code they map to. */
-function describeKnown(error: CodedError): { message: string; exitCode: ExitCode } | null {
+function describeKnown(error: unknown): { message: string; exitCode: ExitCode } | null {
+  if (!isWtflowError(error)) return null
   switch (error.code) {
     case 'WTFLOW_VALIDATION':
       return { message: `invalid workflow: ${sentence(error.message)} Fix the workflow definition; nothing was run.`, exitCode: ExitCode.usage }
@@ -47,6 +44,7 @@ function describeKnown(error: CodedError): { message: string; exitCode: ExitCode
     case 'WTFLOW_RUN_NOT_FOUND':
     case 'WTFLOW_RUN_AMBIGUOUS':
     case 'WTFLOW_NODE_NOT_FOUND':
+    case 'WTFLOW_STORAGE':
       return { message: sentence(error.message), exitCode: ExitCode.usage }
     default:
       return null
@@ -59,8 +57,7 @@ export function sentence(message: string): string {
 
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode
-  if (error instanceof Error) return describeKnown(error)?.exitCode ?? ExitCode.usage
-  return ExitCode.usage
+  return describeKnown(error)?.exitCode ?? ExitCode.usage
 }
 
 export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -72,10 +69,11 @@ export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
 export function formatError(error: unknown, debug = debugEnabled()): string {
   let text: string
   if (error instanceof CliError) text = error.message
-  else if (error instanceof Error) text = describeKnown(error)?.message ?? `unexpected error: ${error.message}`
+  else if (describeKnown(error) !== null) text = describeKnown(error)!.message
+  else if (error instanceof Error) text = `unexpected error: ${error.message}`
   else text = `unexpected error: ${String(error)}`
   if (!debug) {
-    if (!(error instanceof CliError) && (!(error instanceof Error) || describeKnown(error) === null)) {
+    if (!(error instanceof CliError) && describeKnown(error) === null) {
       text += ' Set WTFLOW_DEBUG=1 to see the stack trace; if it looks like a bug in wtflow, please report it.'
     }
     return text

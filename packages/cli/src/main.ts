@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { CONFIG_KEYS } from '@wtflow/core'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { CliError, ExitCode, exitCodeOf, printError } from './errors.js'
 
@@ -84,8 +85,8 @@ Examples:
   $ wtflow show 3f2a9c1e                  one run as a tree (any unique id prefix works)
 
 Exit codes: 0 success, 1 a node failed, 2 usage/validation/config error, 130 interrupted.
-Configuration: WTFLOW_DB_URL, WTFLOW_ARTIFACTS_DIR, WTFLOW_IGNORE_FAILURE, WTFLOW_MAX_PARALLEL,
-WTFLOW_CONFIG (an INI file); WTFLOW_DEBUG=1 shows stack traces.`,
+
+${configurationHelp()}`,
     )
 
   program
@@ -175,6 +176,18 @@ a second Ctrl-C kills everything at once.`,
     })
 
   return program
+}
+
+/** Every configuration key with its variable and default, from core's table. */
+function configurationHelp(): string {
+  const rows = CONFIG_KEYS.map(key => [key.env, `[${key.key.replace('.', '] ')}`, key.default])
+  const widths = [0, 1].map(column => Math.max(...rows.map(row => row[column]!.length)))
+  return [
+    'Configuration (environment variable, INI key, default; precedence: defaults < INI < environment < flags):',
+    ...rows.map(([env, ini, fallback]) => `  ${env!.padEnd(widths[0]!)}  ${ini!.padEnd(widths[1]!)}  ${fallback}`),
+    '  WTFLOW_CONFIG: the INI file (default ./wtflow.ini); [secrets] NAME = value masks values everywhere.',
+    '  WTFLOW_DEBUG=1 shows stack traces. Every key is documented in config.example.ini.',
+  ].join('\n')
 }
 
 function parsePositiveInt(value: string): number {

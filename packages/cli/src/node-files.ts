@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { nodeArtifactDir } from '@wtflow/core'
+import { nodeArtifactDir } from '@wtflow/core/internal'
 
 /**
  * Where a node's `stdout.log`/`stderr.log` is while it runs (history records artifact paths

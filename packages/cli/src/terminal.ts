@@ -1,7 +1,9 @@
 /**
- * Output helpers: colors only on a terminal (and never with NO_COLOR), widths that ignore
- * escape codes, durations and times as people read them.
+ * Output helpers: colors only on a terminal (and never with NO_COLOR), widths as a terminal
+ * counts them (escape codes none, CJK and emoji two), durations and times as people read them.
  */
+import { stripVTControlCharacters, styleText } from 'node:util'
+import stringWidth from 'string-width'
 
 export interface Output {
   readonly stream: NodeJS.WriteStream
@@ -44,41 +46,49 @@ export interface Style {
   cyan(text: string): string
 }
 
-const sgr = (open: number, close: number) => (text: string) => `\x1b[${open}m${text}\x1b[${close}m`
+const styled =
+  (format: Parameters<typeof styleText>[0]) =>
+  (text: string): string =>
+    styleText(format, text)
 
 const ansiStyle: Style = {
   enabled: true,
-  bold: sgr(1, 22),
-  dim: sgr(2, 22),
-  red: sgr(31, 39),
-  green: sgr(32, 39),
-  yellow: sgr(33, 39),
-  cyan: sgr(36, 39),
+  bold: styled('bold'),
+  dim: styled('dim'),
+  red: styled('red'),
+  green: styled('green'),
+  yellow: styled('yellow'),
+  cyan: styled('cyan'),
 }
 
 const identity = (text: string) => text
 const plainStyle: Style = { enabled: false, bold: identity, dim: identity, red: identity, green: identity, yellow: identity, cyan: identity }
 
-// eslint-disable-next-line no-control-regex
-const ANSI_PATTERN = /\x1b\[[0-9;?]*[A-Za-z]/g
-
+/** Text without escape sequences (colours, cursor moves). */
 export function stripAnsi(text: string): string {
-  return text.replace(ANSI_PATTERN, '')
+  return stripVTControlCharacters(text)
 }
 
-/** Visible width of a line (escape codes excluded; every code point one column). */
+/** Columns a line takes on a terminal: escape codes take none, CJK and emoji two. */
 export function visibleWidth(text: string): number {
-  let width = 0
-  for (const _ of stripAnsi(text)) width++
-  return width
+  return stringWidth(text)
 }
 
-/** Cuts plain text to `width` columns, ending with `…` when it had to cut. */
+const segmenter = new Intl.Segmenter()
+
+/** Cuts plain text to `width` columns (by grapheme, wide ones counted twice), ending with `…` when it had to cut. */
 export function truncate(text: string, width: number): string {
   if (width <= 0) return ''
-  const chars = [...text]
-  if (chars.length <= width) return text
-  return chars.slice(0, Math.max(0, width - 1)).join('') + '…'
+  if (stringWidth(text) <= width) return text
+  let kept = ''
+  let used = 0
+  for (const { segment } of segmenter.segment(text)) {
+    const columns = stringWidth(segment)
+    if (used + columns > width - 1) break
+    kept += segment
+    used += columns
+  }
+  return `${kept}…`
 }
 
 export function padEnd(text: string, width: number): string {

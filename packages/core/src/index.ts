@@ -22,6 +22,7 @@ export { Node, Workflow, isWorkflow, type NodeOptions, type WhenContext, type Wh
 export { RunPlan } from './plan/run-plan.js'
 export { PlanNode } from './plan/plan-node.js'
 export { planFromDocument, type PlanFromDocumentOptions } from './plan/from-document.js'
+export { validateWorkflow, type ValidateOptions } from './plan/validate.js'
 export type { ExecutableFactory, NodeOptionsDocument, PlanDocument, PlanNodeDocument } from './plan/serialize.js'
 export {
   loadConfig,

@@ -1,5 +1,4 @@
-import '@wtflow/core'
-import { nodesByPath } from '../display/plan.js'
+import { isWtflowError, validateWorkflow, type RunPlan, type Workflow } from '@wtflow/core'
 import { plural } from '../display/display.js'
 import { ExitCode } from '../errors.js'
 import type { ListCommandOptions } from '../main.js'
@@ -10,13 +9,18 @@ import { outputFor, padEnd } from '../terminal.js'
 export async function listCommand(file: string | undefined, options: ListCommandOptions): Promise<number> {
   // @wtflow/core is imported above, before tsx registers its (slower) hooks.
   const script = await loadScript(file)
-  const rows = script.workflows.map(({ exportName, workflow }) => ({
-    name: workflow.name,
-    export: exportName,
-    nodes: nodesByPath(workflow).size,
-    root: workflow.root.name,
-    description: workflow.description ?? null,
-  }))
+  const rows = []
+  for (const { exportName, workflow } of script.workflows) {
+    const checked = await check(workflow)
+    rows.push({
+      name: workflow.name,
+      export: exportName,
+      nodes: checked.plan?.nodes.length ?? null,
+      root: typeof workflow.root?.name === 'string' ? workflow.root.name : null,
+      description: workflow.description ?? null,
+      ...(checked.error === null ? {} : { error: checked.error }),
+    })
+  }
   if (options.json === true) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
     return ExitCode.ok
@@ -27,9 +31,21 @@ export async function listCommand(file: string | undefined, options: ListCommand
   const lines = [`${script.shown}: ${plural(rows.length, 'workflow')}`]
   for (const row of rows) {
     const exported = row.export === 'default' ? 'export default' : `export ${row.export}`
-    lines.push(`  ${style.bold(padEnd(row.name, nameWidth))}  ${padEnd(plural(row.nodes, 'node'), 9)}  ${style.dim(exported)}${row.description === null ? '' : `  ${row.description}`}`)
+    const size = row.nodes === null ? style.red('invalid') : plural(row.nodes, 'node')
+    lines.push(`  ${style.bold(padEnd(row.name, nameWidth))}  ${padEnd(size, 9)}  ${style.dim(exported)}${row.description === null ? '' : `  ${row.description}`}`)
+    if (row.error !== undefined) lines.push(`    ${style.red(row.error)}`)
   }
   lines.push(style.dim(`run one: wtflow run ${script.shown} --workflow ${rows[0]?.name.includes(' ') ? `'${rows[0]?.name}'` : rows[0]?.name}`))
   out.write(`${lines.join('\n')}\n`)
   return ExitCode.ok
+}
+
+/** A workflow's plan, or why it is invalid (`list` shows every workflow, valid or not). */
+async function check(workflow: Workflow): Promise<{ plan: RunPlan | null; error: string | null }> {
+  try {
+    return { plan: await validateWorkflow(workflow), error: null }
+  } catch (error) {
+    if (isWtflowError(error, 'WTFLOW_VALIDATION')) return { plan: null, error: error.message }
+    throw error
+  }
 }

@@ -1,5 +1,5 @@
 import type { NodeDocument, RunDocument } from '@wtflow/core'
-import type { HistoryDatabase, RunInfo } from '@wtflow/db'
+import type { RunInfo } from '@wtflow/db'
 import { layoutTree, parentOf } from '../display/tree.js'
 import { CliError, ExitCode } from '../errors.js'
 import { openHistoryForReading, readConfig } from '../history.js'
@@ -17,7 +17,9 @@ export async function showCommand(runId: string, options: ShowCommandOptions): P
   let displays: Map<string, string>
   try {
     doc = await db.getRun(runId)
-    ;[info, displays] = await Promise.all([db.getRunInfo(doc.id), commandsOf(db, doc.id)])
+    const [runInfo, nodes] = await Promise.all([db.getRunInfo(doc.id), db.getRunNodes(doc.id)])
+    info = runInfo
+    displays = new Map(nodes.filter(node => node.display !== null).map(node => [node.path, node.display!]))
   } finally {
     await db.close()
   }
@@ -71,10 +73,4 @@ function durationOf(node: NodeDocument): string | null {
   if (node.startedAt === null) return null
   if (node.endedAt === null) return node.status === 'running' ? `running for ${formatDuration(Date.now() - Date.parse(node.startedAt))}` : null
   return formatDuration(Date.parse(node.endedAt) - Date.parse(node.startedAt))
-}
-
-/** The command line or function name of each node (the run document does not carry them). */
-async function commandsOf(db: HistoryDatabase, runId: string): Promise<Map<string, string>> {
-  const rows = await db.db.selectFrom('nodes').select(['path', 'display']).where('run_id', '=', runId).execute()
-  return new Map(rows.filter(row => row.display !== null).map(row => [row.path, row.display!]))
 }

@@ -1,5 +1,6 @@
+import type { PlanNode } from '@wtflow/core'
 import { SPINNER, colorFor, statusSymbol, statusWord } from '../status.js'
-import { formatClock, formatDuration, oneLine, padEnd, shortId, truncate, visibleWidth, type Output } from '../terminal.js'
+import { formatClock, formatDuration, oneLine, padEnd, shortId, stripAnsi, truncate, visibleWidth, type Output } from '../terminal.js'
 import { describeOutcome, type NodeProgress, type RunProgress } from './progress.js'
 import { layoutTree } from './tree.js'
 
@@ -42,8 +43,7 @@ export class PlainDisplay implements RunDisplay {
   }
 
   nodeStarted(progress: RunProgress, node: NodeProgress): void {
-    const max = progress.maxAttempts.get(node.plan.path) ?? 1
-    const attempt = node.attempt > 1 ? ` (attempt ${node.attempt}/${max})` : ''
+    const attempt = node.attempt > 1 ? ` (attempt ${node.attempt}/${node.plan.attempts})` : ''
     const what = node.plan.display === null ? '' : `: ${oneLine(node.plan.display)}`
     this.#line(`start  ${node.plan.path}${attempt}${what}`)
   }
@@ -61,9 +61,8 @@ export class PlainDisplay implements RunDisplay {
         this.#line(`ok     ${path}${took}`)
         return
       case 'skipped': {
-        const parent = node.plan.parentPath === null ? undefined : progress.byPath.get(node.plan.parentPath)
-        if (parent?.status === 'skipped') return
-        const below = countDescendants(progress, path)
+        if (progress.parentOf(node)?.status === 'skipped') return
+        const below = countDescendants(node.plan)
         this.#line(`skip   ${path}: ${node.result?.skipReason ?? 'skipped'}${below > 0 ? ` (and ${plural(below, 'node')} below)` : ''}`)
         return
       }
@@ -91,9 +90,14 @@ export class PlainDisplay implements RunDisplay {
   close(): void {}
 }
 
-function countDescendants(progress: RunProgress, path: string): number {
-  const prefix = `${path}/`
-  return progress.nodes.filter(node => node.plan.path.startsWith(prefix)).length
+function countDescendants(node: PlanNode): number {
+  let count = 0
+  const stack = [...node.children]
+  while (stack.length > 0) {
+    count++
+    stack.push(...stack.pop()!.children)
+  }
+  return count
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,7 +202,7 @@ export class LiveDisplay implements RunDisplay {
       if (node.startedAt !== null && node.status !== 'skipped') {
         parts.push(style.dim(formatDuration((node.endedAt?.getTime() ?? now) - node.startedAt.getTime())))
       }
-      const detail = this.#detail(progress, node, now)
+      const detail = this.#detail(node, now)
       if (detail !== '') parts.push(detail)
       lines.push({ text: `${padEnd(head, nameWidth)}  ${parts.join('  ')}`.trimEnd(), path: node.plan.path, status: node.status })
     }
@@ -206,9 +210,9 @@ export class LiveDisplay implements RunDisplay {
     return lines
   }
 
-  #detail(progress: RunProgress, node: NodeProgress, now: number): string {
+  #detail(node: NodeProgress, now: number): string {
     const style = this.#out.style
-    const max = progress.maxAttempts.get(node.plan.path) ?? 1
+    const max = node.plan.attempts
     switch (node.status) {
       case 'running':
         if (node.retry !== null) {
@@ -261,8 +265,7 @@ function fitHeight(lines: Line[], maxLines: number, _progress: RunProgress): str
 function fitWidth(line: string, columns: number): string {
   if (visibleWidth(line) <= columns) return line
   // Drop styling rather than cut through an escape sequence.
-  // eslint-disable-next-line no-control-regex
-  return truncate(line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''), columns)
+  return truncate(stripAnsi(line), columns)
 }
 
 export function plural(count: number, word: string): string {

@@ -1,8 +1,8 @@
-import type { EngineEventMap, NodePlan, NodeResult, NodeStatus, RunResult } from '@wtflow/core'
+import type { EngineEventMap, NodeResult, NodeStatus, PlanNode, RunResult } from '@wtflow/core'
 
 /** What the display knows about one node while a run goes. */
 export interface NodeProgress {
-  plan: NodePlan
+  plan: PlanNode
   status: NodeStatus
   /** The current (or last) attempt, 1-based; 0 before the first. */
   attempt: number
@@ -18,23 +18,25 @@ export class RunProgress {
   readonly runId: string
   readonly workflow: string
   readonly startedAt: Date
+  /** By ordinal, as the plan lists them. */
   readonly nodes: NodeProgress[]
-  readonly byPath: Map<string, NodeProgress>
-  /** Retry limit per node path, for `attempt 2/4`. */
-  readonly maxAttempts: Map<string, number>
   result: RunResult | null = null
 
-  constructor(event: EngineEventMap['run:start'], maxAttempts: Map<string, number>) {
+  constructor(event: EngineEventMap['run:start']) {
     this.runId = event.runId
     this.workflow = event.workflow
     this.startedAt = event.startedAt
-    this.maxAttempts = maxAttempts
-    this.nodes = event.nodes.map(plan => ({ plan, status: 'pending', attempt: 0, startedAt: null, endedAt: null, retry: null, result: null }))
-    this.byPath = new Map(this.nodes.map(node => [node.plan.path, node]))
+    this.nodes = event.plan.nodes.map(plan => ({ plan, status: 'pending', attempt: 0, startedAt: null, endedAt: null, retry: null, result: null }))
+  }
+
+  /** The progress of a node's parent, if it has one. */
+  parentOf(node: NodeProgress): NodeProgress | undefined {
+    const parent = node.plan.parent
+    return parent === null ? undefined : this.nodes[parent.ordinal]
   }
 
   nodeStarted(event: EngineEventMap['node:start']): NodeProgress | undefined {
-    const node = this.byPath.get(event.path)
+    const node = this.nodes[event.ordinal]
     if (node === undefined) return undefined
     node.status = 'running'
     node.attempt = event.attempt
@@ -44,14 +46,14 @@ export class RunProgress {
   }
 
   attemptEnded(event: EngineEventMap['node:attempt']): NodeProgress | undefined {
-    const node = this.byPath.get(event.path)
+    const node = this.nodes[event.ordinal]
     if (node === undefined) return undefined
     node.retry = event.retryInMs === null ? null : { at: Date.now() + event.retryInMs, lastError: describeOutcome(event.attempt) }
     return node
   }
 
   nodeEnded(event: EngineEventMap['node:end']): NodeProgress | undefined {
-    const node = this.byPath.get(event.node.path)
+    const node = this.nodes[event.ordinal]
     if (node === undefined) return undefined
     node.status = event.node.status
     node.result = event.node

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises'
 import type { NodeResult, RunResult } from '@wtflow/core'
 import { countByStatus, isFailure, statusSymbol, statusWord, colorFor } from '../status.js'
-import { formatDuration, shellQuote, shortId, truncate, type Output } from '../terminal.js'
+import { formatDuration, shellQuote, shortId, stripAnsi, truncate, type Output } from '../terminal.js'
 import { describeOutcome } from './progress.js'
 import { plural } from './display.js'
 
@@ -85,8 +85,7 @@ export async function readTail(file: string, count: number): Promise<string[]> {
 
 /** Output of programs may carry colors and cursor moves: never replay them into ours. */
 export function cleanLine(line: string): string {
-  // eslint-disable-next-line no-control-regex
-  const plain = line.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*(?:\x07|\x1b\\)|\x1b[@-_]/g, '')
+  const plain = stripAnsi(line)
   // A progress bar redraws its line with \r: what a terminal would show is the last segment.
   const shown = plain.split('\r').filter(segment => segment !== '').pop() ?? ''
   return (

@@ -28,14 +28,18 @@ export function layoutTree<T extends TreeItem>(items: readonly T[]): TreeLine<T>
     list.push(item)
   }
   const lines: TreeLine<T>[] = []
-  const visit = (item: T, depth: number, guides: string, isLast: boolean) => {
+  // Depth first with an explicit stack (a chain may be thousands of levels deep).
+  const roots = children.get(null) ?? []
+  const stack: Array<{ item: T; depth: number; guides: string; isLast: boolean }> = []
+  for (let i = roots.length - 1; i >= 0; i--) stack.push({ item: roots[i]!, depth: 0, guides: '', isLast: true })
+  while (stack.length > 0) {
+    const { item, depth, guides, isLast } = stack.pop()!
     const own = depth === 0 ? '' : guides + (isLast ? '└─ ' : '├─ ')
     const below = depth === 0 ? '' : guides + (isLast ? '   ' : '│  ')
     const kids = children.get(item.path) ?? []
     lines.push({ item, depth, prefix: own, continuation: below + (kids.length > 0 ? '│  ' : '   ') })
-    kids.forEach((child, i) => visit(child, depth + 1, below, i === kids.length - 1))
+    for (let i = kids.length - 1; i >= 0; i--) stack.push({ item: kids[i]!, depth: depth + 1, guides: below, isLast: i === kids.length - 1 })
   }
-  for (const root of children.get(null) ?? []) visit(root, 0, '', true)
   return lines
 }
 
