@@ -1,7 +1,8 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, describeConfig, loadConfig } from '../src/index.js'
+import { renderExampleIni } from '../src/config/example.js'
+import { CONFIG_KEYS, ConfigError, describeConfig, loadConfig } from '../src/index.js'
 import { tempDir } from './helpers.js'
 
 function iniIn(dir: string, text: string): string {
@@ -117,5 +118,30 @@ describe('configuration', () => {
     expect(described).toContain('postgres://me:***@db.example:5432/wtflow')
     expect(described).not.toContain('topsecret')
     expect(described).not.toContain('abc123')
+  })
+})
+
+describe('the configuration table', () => {
+  it('is what config.example.ini documents (regenerate it with `npm run config-example`)', () => {
+    const file = readFileSync(new URL('../../../config.example.ini', import.meta.url), 'utf8')
+    expect(file).toBe(renderExampleIni())
+  })
+
+  it('gives every key a variable, a default that parses, and documentation', () => {
+    const config = loadConfig({ cwd: tempDir(), env: {} })
+    for (const key of CONFIG_KEYS) {
+      expect(key.env).toMatch(/^WTFLOW_[A-Z_]+$/)
+      expect(key.doc.length).toBeGreaterThan(10)
+      expect(config.sources[key.key]).toBe('default')
+    }
+    expect(Object.keys(describeConfig(config))).toEqual([...CONFIG_KEYS.map(key => key.key), 'secrets'])
+  })
+
+  it('reads values as the ini package does (quotes, comments, escapes), in one pass with their lines', () => {
+    const dir = tempDir()
+    iniIn(dir, '[secrets]\nquoted = "p;w#1"\nescaped = a\\;b\ncommented = plain ; a comment\n[run]\n\n; a comment line\nmax_parallel = 3\n')
+    const config = loadConfig({ cwd: dir, env: {} })
+    expect(config.secrets).toEqual({ quoted: 'p;w#1', escaped: 'a;b', commented: 'plain' })
+    expect(config.sources['run.max_parallel']).toBe(`${path.join(dir, 'wtflow.ini')}:8`)
   })
 })

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { Command, Engine, Executable, Node, Workflow, type EngineEventMap, type ExecutionContext, type ExecutionOutcome, type NodeOptions, type NodeResult, type RunResult } from '../src/index.js'
+import { Command, Engine, Executable, Node, Workflow, isWtflowError, type EngineEventMap, type ExecutionContext, type ExecutionOutcome, type NodeOptions, type NodeResult, type RunResult, type RunWarmUp } from '../src/index.js'
 import { tempDir, testConfig, waitFor } from './helpers.js'
 
 function cmd(name: string, command: string | string[], extra: Partial<NodeOptions> = {}): Node {
@@ -381,5 +381,62 @@ describe('stopping an executable of its own', () => {
       ['skipped', 'the run was cancelled'],
     ])
     expect(executables.map(e => e.seen.length)).toEqual([1, 0, 0])
+  })
+
+  it('leaves a node cancelled while it waits for a slot unstarted: no node:start, no start time', async () => {
+    // Two parallel groups of two under a parallel root, three slots: the last node waits in the limiter.
+    const executables = Array.from({ length: 4 }, () => new WaitForStop('onStop'))
+    const group = (name: string, offset: number) =>
+      new Node({ name, parallel: true, children: [0, 1].map(i => new Node({ name: `wait${i}`, executable: executables[offset + i]! })) })
+    const controller = new AbortController()
+    const engine = new Engine({ config: testConfig({ maxParallel: 3 }), handleSignals: false })
+    const started: string[] = []
+    engine.on('node:start', event => {
+      if (event.attempt === 0) return
+      started.push(event.path)
+      // Once the microtasks that queue the last node in the limiter have run.
+      if (started.length === 3) setImmediate(() => controller.abort())
+    })
+    const root = new Node({ name: 'root', parallel: true, children: [group('a', 0), group('b', 2)] })
+    const result = await engine.run(new Workflow({ name: 'test', root }), { signal: controller.signal })
+    const unstarted = result.nodes.filter(n => n.kind !== 'group' && !started.includes(n.path))
+    expect(unstarted.map(n => [n.path, n.status, n.startedAt, n.attempts.length, n.skipReason])).toEqual([
+      ['root/b/wait1', 'skipped', null, 0, 'the run was cancelled'],
+    ])
+    expect(executables.map(e => e.seen.length)).toEqual([1, 1, 1, 0])
+  })
+})
+
+describe('a run that cannot start', () => {
+  /** An executable whose warm-up starts a run resource (as a Func's worker pool does). */
+  class WarmsUp extends Executable {
+    readonly kind = 'warms-up'
+    closed = 0
+    describe(): string {
+      return 'warms up'
+    }
+    references(): [] {
+      return []
+    }
+    override warmUp(run: RunWarmUp): void {
+      run.resources.get('test:resource', () => ({ close: async () => void this.closed++ }))
+    }
+    async execute(): Promise<ExecutionOutcome> {
+      return { exitCode: 0, signal: null, error: null }
+    }
+  }
+
+  it('rejects with WTFLOW_STORAGE when the run directory cannot be made, and closes what warming up started', async () => {
+    const dir = tempDir()
+    writeFileSync(path.join(dir, 'a-file'), '')
+    const executable = new WarmsUp()
+    const engine = new Engine({ config: testConfig({ artifactsDir: path.join(dir, 'a-file', 'artifacts') }), handleSignals: false })
+    const error = await engine.run(new Workflow({ name: 'w', root: new Node({ name: 'root', executable }) })).then(
+      () => null,
+      (reason: unknown) => reason,
+    )
+    expect(isWtflowError(error, 'WTFLOW_STORAGE')).toBe(true)
+    expect((error as Error).message).toMatch(/^cannot create the run's artifact directory under .*a-file\/artifacts \(storage\.artifacts_dir from option\): ENOTDIR.*; point WTFLOW_ARTIFACTS_DIR/)
+    expect(executable.closed).toBe(1)
   })
 })

@@ -18,7 +18,7 @@ export function renderExampleIni(): string {
     lines.push('', `[${section}]`)
     if (section === 'secrets') {
       lines.push(
-        ...comment('NAME = value: every value listed here is written as *** in every artifact, history row and line of output, even when a command prints it one byte at a time. Names are only labels.'),
+        ...comment('NAME = value: every value listed here is written as *** in every artifact, even when a command prints it one byte at a time. Names are only labels.'),
         '; api_token = s3cr3t',
       )
       continue
@@ -26,7 +26,9 @@ export function renderExampleIni(): string {
     for (const field of KEY_FIELDS) {
       const spec = KEY_SPECS[field] as KeySpec<unknown>
       if (spec.section !== section) continue
-      lines.push(...comment(`${spec.doc} Environment: ${spec.env}.${spec.accepts === undefined ? '' : ` Accepts ${spec.accepts}.`} Default: ${spec.default}`))
+      lines.push(...comment(spec.doc))
+      if (spec.accepts !== undefined) lines.push(...comment(`Accepts ${spec.accepts}.`))
+      lines.push(`; Environment: ${spec.env}. Default: ${spec.default}`)
       lines.push(`${spec.key} = ${spec.default}`)
     }
   }

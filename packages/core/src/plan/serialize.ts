@@ -7,7 +7,7 @@ import type { RunIf } from '../interfaces.js'
 import type { Executable, ExecutableSpec } from '../model/executable.js'
 import { assembleNode, Node, Workflow, type NodeOptions } from '../model/node.js'
 import { isRef, type Ref } from '../model/refs.js'
-import type { PlanNode } from './plan-node.js'
+import { RETRY_DEFAULTS, type PlanNode } from './plan-node.js'
 import type { RunPlan } from './run-plan.js'
 
 /** A plan as JSON data (`RunPlan.toJSON()`). */
@@ -137,9 +137,15 @@ export function workflowFromDocument(document: PlanDocument, factories: Readonly
     if (o.when !== null) {
       throw new ValidationError(doc.path, 'has a when() predicate, which cannot be rebuilt from a plan document; load the workflow from its script instead')
     }
-    const options: NodeOptions<unknown> = { name: doc.name, parallel: o.parallel, runIf: o.runIf }
+    // Only what differs from the defaults, as a script would write it (the tree digest reads options as written).
+    const options: NodeOptions<unknown> = { name: doc.name }
+    if (o.parallel) options.parallel = true
+    if (o.runIf !== 'success') options.runIf = o.runIf
     if (o.timeout !== null) options.timeout = o.timeout
-    if (o.retries > 0) Object.assign(options, { retries: o.retries, retryDelay: o.retryDelay, backoff: o.backoff, jitter: o.jitter })
+    if (o.retries > 0) options.retries = o.retries
+    if (o.retryDelay !== RETRY_DEFAULTS.retryDelay) options.retryDelay = o.retryDelay
+    if (o.backoff !== RETRY_DEFAULTS.backoff) options.backoff = o.backoff
+    if (o.jitter !== RETRY_DEFAULTS.jitter) options.jitter = o.jitter
     if (o.continueOnFailure) options.continueOnFailure = true
     if (o.env !== null) options.env = o.env
     if (o.cwd !== null) options.cwd = o.cwd

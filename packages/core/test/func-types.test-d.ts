@@ -1,9 +1,10 @@
 /**
  * Types flow through the tree: `new Func(fn, { args })` checks `args` against `fn`'s parameters,
  * and `node.result` carries `fn`'s awaited return type. The `@ts-expect-error` lines are checked
- * by `tsc` (npm run lint); a line that stops being an error fails the type check.
+ * by the TypeScript compiler (`vitest --typecheck`, and `tsc` in npm run lint); a line that stops
+ * being an error fails the type check.
  */
-import { describe, expect, expectTypeOf, it } from 'vitest'
+import { describe, expectTypeOf, it } from 'vitest'
 import { Command, Func, Node, type Artifact, type ArtifactRef, type Executable, type FuncOptions, type ResultRef } from '../src/index.js'
 
 function emit(): void {}
@@ -101,8 +102,8 @@ describe('Func types', () => {
     new Func(greet, { args: ['a', 'b', 'c'] })
     // @ts-expect-error wrong order
     new Func(pair, { args: ['b', 1] })
-    // @ts-expect-error module must be a string or URL
-    expect(() => new Func(emit, { module: 42 })).toThrow(new TypeError('new Func(emit): module must be a URL or an absolute path (use import.meta.url), got "42"'))
+    // @ts-expect-error module must be a string or URL (at run time: a TypeError, see validation.test.ts)
+    void (() => new Func(emit, { module: 42 }))
   })
 
   it('types the result of a node built from a Func with a generic function', () => {
