@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { RunDocument, RunSummary } from '@wtflow/core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { DATABASES, ESC, EXAMPLES, FIXTURES, makeWorkspace, parseJson, PG_URL, runCli, STARTED_RUN, type Workspace } from '../helpers/cli.js'
+import { ALL_DATABASES, unavailable, ESC, EXAMPLES, FIXTURES, makeWorkspace, parseJson, runCli, STARTED_RUN, type Workspace } from '../helpers/cli.js'
 
 const fixture = (name: string) => path.join(FIXTURES, name)
 
@@ -147,13 +147,7 @@ describe('without a database', () => {
   })
 })
 
-if (PG_URL === undefined) {
-  describe('commands on PostgreSQL', () => {
-    it.skip('skipped: set WTFLOW_TEST_PG_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them', () => {})
-  })
-}
-
-describe.each(DATABASES)('commands on %s', kind => {
+for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`commands on ${kind}`, () => {
   let ws: Workspace
   afterEach(async () => {
     await ws?.cleanup()

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { NodeDocument, RunDocument } from '@wtflow/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DATABASES, ESC, EXAMPLES, makeWorkspace, parseJson, PG_URL, type Workspace } from '../helpers/cli.js'
+import { ALL_DATABASES, unavailable, ESC, EXAMPLES, makeWorkspace, parseJson, type Workspace } from '../helpers/cli.js'
 
 const example = (name: string) => path.join(EXAMPLES, name)
 
@@ -18,13 +18,7 @@ function artifactText(node: NodeDocument | undefined, name: string): string {
   return readFileSync(artifact.path, 'utf8')
 }
 
-if (PG_URL === undefined) {
-  describe('examples on PostgreSQL', () => {
-    it.skip('skipped: set WTFLOW_TEST_PG_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them', () => {})
-  })
-}
-
-describe.each(DATABASES)('examples on %s', kind => {
+for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`examples on ${kind}`, () => {
   let ws: Workspace
   afterEach(async () => {
     await ws?.cleanup()

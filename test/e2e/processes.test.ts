@@ -4,17 +4,11 @@ import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { RunDocument, RunSummary } from '@wtflow/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DATABASES, ESC, FIXTURES, isRunning, makeWorkspace, parseJson, PG_URL, readPid, STARTED_RUN, waitFor, WTFLOW_BIN, type Workspace } from '../helpers/cli.js'
+import { ALL_DATABASES, unavailable, ESC, FIXTURES, isRunning, makeWorkspace, parseJson, readPid, STARTED_RUN, waitFor, WTFLOW_BIN, type Workspace } from '../helpers/cli.js'
 
 const fixture = (name: string) => path.join(FIXTURES, name)
 
-if (PG_URL === undefined) {
-  describe('processes on PostgreSQL', () => {
-    it.skip('skipped: set WTFLOW_TEST_PG_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them', () => {})
-  })
-}
-
-describe.each(DATABASES)('processes on %s', kind => {
+for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`processes on ${kind}`, () => {
   let ws: Workspace
   const leftovers: number[] = []
   afterEach(async () => {

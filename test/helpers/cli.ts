@@ -11,6 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { vi } from 'vitest'
 
 const require = createRequire(import.meta.url)
 
@@ -35,6 +36,13 @@ if (PG_URL === undefined) {
 
 /** Every database the suites run against; PostgreSQL only when WTFLOW_TEST_PG_URL is set. */
 export const DATABASES: readonly DatabaseKind[] = PG_URL === undefined ? ['sqlite'] : ['sqlite', 'postgres']
+
+/** Both databases, for `describe.skipIf(unavailable(kind))`: a missing PostgreSQL shows as skipped suites. */
+export const ALL_DATABASES: readonly DatabaseKind[] = ['sqlite', 'postgres']
+
+export function unavailable(kind: DatabaseKind): boolean {
+  return kind === 'postgres' && PG_URL === undefined
+}
 
 export interface CliResult {
   code: number | null
@@ -150,21 +158,20 @@ async function adminQuery(text: string): Promise<void> {
   }
 }
 
-/** Polls `probe` until it returns something other than undefined/false; no fixed sleeps. */
-export async function waitFor<T>(
+/** `vi.waitFor` until `probe` returns something other than undefined/false; no fixed sleeps. */
+export function waitFor<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   options: { timeoutMs?: number; intervalMs?: number; what?: string | (() => string) } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000)
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) {
+  return vi.waitFor(
+    async () => {
+      const value = await probe()
+      if (value !== undefined && value !== false) return value
       const what = typeof options.what === 'function' ? options.what() : (options.what ?? 'a condition')
       throw new Error(`timed out waiting for ${what}`)
-    }
-    await new Promise(resolve => setTimeout(resolve, options.intervalMs ?? 25))
-  }
+    },
+    { timeout: options.timeoutMs ?? 30_000, interval: options.intervalMs ?? 25 },
+  )
 }
 
 /** True while the process exists and is not a zombie (nothing reaps orphans on this machine). */

@@ -20,6 +20,14 @@ describe('formatting', () => {
     expect(truncate('abc', 4)).toBe('abc')
   })
 
+  it('wide characters take two columns, and truncation never splits one', () => {
+    expect(visibleWidth('日本語')).toBe(6)
+    expect(visibleWidth('✅ ok')).toBe(5)
+    expect(visibleWidth('👩‍💻')).toBe(2)
+    expect(truncate('日本語のテキスト', 7)).toBe('日本語…')
+    expect(truncate('a👩‍💻b👩‍💻c', 5)).toBe('a👩‍💻b…')
+  })
+
   it('commands are shown on one line and quoted only when needed', () => {
     expect(oneLine('a\n  b\nc')).toBe('a ⏎ b ⏎ c')
     expect(shellQuote('Root Node/Node 1')).toBe(`'Root Node/Node 1'`)

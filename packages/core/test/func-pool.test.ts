@@ -3,7 +3,7 @@
  * engine around it (exact output bytes, pool sharing, closing a pool under a running task).
  */
 import { Writable } from 'node:stream'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { FUNC_POOL_RESOURCE, type FuncPool } from '../src/executables/func/pool.js'
 import {
   Func,
@@ -280,5 +280,5 @@ class Limiter {
 
 /** Waits for a condition driven by the worker's output (no fixed sleeps). */
 async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise<void>(resolve => setImmediate(resolve))
+  await vi.waitFor(() => expect(condition()).toBe(true), { timeout: 20_000, interval: 5 })
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { afterEach } from 'vitest'
+import { afterEach, vi } from 'vitest'
 import { loadConfig, type ConfigOverrides, type WtflowConfig } from '../src/index.js'
 
 const created: string[] = []
@@ -36,15 +36,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value) return value as NonNullable<T>
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
+/** `vi.waitFor` until `check` returns a truthy value; the error names what was awaited. */
+export function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  return vi.waitFor(
+    async () => {
+      const value = await check()
+      if (!value) throw new Error(`timed out waiting for ${what}`)
+      return value as NonNullable<T>
+    },
+    { timeout: timeoutMs, interval: 20 },
+  )
 }
 
 /** Reads a file, or '' if it does not exist yet. */

@@ -1,3 +1,4 @@
+import { vi } from 'vitest'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
@@ -118,15 +119,16 @@ export class FakeEngine extends TypedEmitter {
   }
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
+/** `vi.waitFor` until `check` returns a value other than undefined; the error names what was awaited. */
+export function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const value = await check()
+      if (value === undefined) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+      return value
+    },
+    { timeout: timeoutMs, interval: 20 },
+  )
 }
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures')
