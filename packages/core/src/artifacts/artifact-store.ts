@@ -243,9 +243,9 @@ export class ArtifactSink extends Writable {
       const before = this.#size
       if (written > 0) this.#place(direct)
       // Synchronous reads of what was just written come from the page cache: a thread-pool
-      // round trip per read cost a third more CPU than the reads themselves (1 GiB: 1.08 s
-      // against 0.80 s, hash included). A chunk that fits the CPU cache is hashed while hot,
-      // and a pass reads at most TAIL_PASS_BYTES before it lets other work run.
+      // round trip per read cost more CPU than the reads themselves (bench/README.md). A chunk
+      // that fits the CPU cache is hashed while hot, and a pass reads at most TAIL_PASS_BYTES
+      // before it lets other work run.
       const budget = Math.min(written, before + TAIL_PASS_BYTES)
       let ended = false
       while (this.#size < budget) {

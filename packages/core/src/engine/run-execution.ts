@@ -241,7 +241,7 @@ export class RunExecution {
    * Runs an attempt in the slot of the limiter the caller holds; the slot is freed once the
    * attempt has ended and its artifacts are stored. A chain of small steps rather than an `async`
    * function with try/finally around its await: this is the hottest path of a run of small nodes,
-   * and V8 compiled that generator (with what it inlined) in ~20 ms of a 1,000-node run.
+   * and V8's compile of such a generator shows in it (bench/README.md).
    */
   #runAttemptInSlot(state: NodeState, attempt: number): Promise<boolean> {
     const startedAt = new Date()

@@ -137,7 +137,8 @@ export class FuncPool {
 
   /**
    * Runs one task; never rejects. A chain of small steps rather than one `async` function: this
-   * is on the path of every Func, and V8 spent ~10 ms of a 1,000-Func run compiling that function.
+   * is on the path of every Func, and compiling one large hot function shows in a run of small
+   * Funcs (bench/README.md, "Why the hot paths look the way they do").
    */
   run(task: FuncTask, ctx: ExecutionContext): Promise<ExecutionOutcome> {
     if (this.#closed) return Promise.resolve(failed(new NodeFailure('the Func worker pool is closed: the run has ended', { code: 'WTFLOW_FUNC_POOL_CLOSED' })))

@@ -37,7 +37,7 @@ let channel: MessagePort | null = null
 /*
  * Which task a write belongs to. An AsyncLocalStorage tells it for code that runs later (after
  * an `await`, in a timer), but once on it makes every promise of the thread pay for a hook,
- * tinypool's own included: it cost a no-op task ~20% more. So it is turned on only when a
+ * tinypool's own included (a no-op task costs measurably more). So it is turned on only when a
  * function needs it: the first async function (or plain function that returns a promise) to
  * run in this thread. Until then the task is known while its function runs synchronously.
  */

@@ -47,9 +47,9 @@ export function sqliteHistoryDialect(file: string, options: SqliteHistoryOptions
         db.pragma('journal_mode = WAL')
         db.pragma('synchronous = NORMAL')
         db.pragma('foreign_keys = ON')
-        // better-sqlite3 builds SQLite with a 16 MB page cache; SQLite's own default is 2 MB.
-        // Every MB this process holds makes each fork (every command of a run) slower, and
-        // history queries stay far under their targets with 2 MB.
+        // SQLite's own default page cache (better-sqlite3 builds with a larger one): every MB this
+        // process holds makes each fork (every command of a run) slower, and history queries stay
+        // far under their targets with it.
         db.pragma('cache_size = -2000')
         // For migration 0002, which fills nodes.path_key from existing paths in SQL.
         db.function('wtflow_path_key', { deterministic: true }, (path: unknown) => pathKey(String(path)))
