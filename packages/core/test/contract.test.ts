@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { renderErrorCodeTable } from '../src/errors/table.js'
+import * as core from '../src/index.js'
+import * as internal from '../src/internal.js'
+
+describe('the public contract of @wtflow/core', () => {
+  it('exports exactly these values (types aside); anything else belongs under @wtflow/core/internal', () => {
+    expect(Object.keys(core).sort()).toMatchInlineSnapshot(`
+      [
+        "ArtifactRef",
+        "CONFIG_KEYS",
+        "Command",
+        "ConfigError",
+        "ERROR_CODES",
+        "Engine",
+        "Executable",
+        "FileArtifact",
+        "Func",
+        "Node",
+        "NodeFailure",
+        "PlanNode",
+        "ResultNotSerializableError",
+        "ResultRef",
+        "RunPlan",
+        "TypedEmitter",
+        "ValidationError",
+        "Workflow",
+        "WtflowError",
+        "describeConfig",
+        "describeDatabase",
+        "isExecutable",
+        "isRef",
+        "isWorkflow",
+        "isWtflowError",
+        "loadConfig",
+        "planFromDocument",
+        "redactUrlPassword",
+        "serializeError",
+        "toNodeDocument",
+        "toRunDocument",
+        "validateWorkflow",
+      ]
+    `)
+    expect(Object.keys(internal).sort()).toMatchInlineSnapshot(`
+      [
+        "INTERRUPT_SIGNALS",
+        "Interrupts",
+        "encodePathSegment",
+        "killAllProcessGroups",
+        "nodeArtifactDir",
+        "preloadCommandRuntime",
+        "renderErrorCodeTable",
+        "renderExampleIni",
+        "retryDelay",
+      ]
+    `)
+  })
+
+  it('documents every error code in the README (regenerate the table from ERROR_CODES)', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+    const table = /<!-- error-codes:start -->\n([\s\S]*?)\n<!-- error-codes:end -->/.exec(readme)?.[1]
+    expect(table).toBe(renderErrorCodeTable())
+  })
+})
