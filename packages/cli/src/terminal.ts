@@ -46,10 +46,12 @@ export interface Style {
   cyan(text: string): string
 }
 
+// Whether to colour is decided above (a terminal, NO_COLOR, FORCE_COLOR): styleText must not decide
+// again from process.stdout (it would not colour stderr's output, nor a terminal without TERM).
 const styled =
   (format: Parameters<typeof styleText>[0]) =>
   (text: string): string =>
-    styleText(format, text)
+    styleText(format, text, { validateStream: false })
 
 const ansiStyle: Style = {
   enabled: true,
