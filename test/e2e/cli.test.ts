@@ -177,7 +177,7 @@ for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`commands o
     expect(plain.stdout.slice(plain.stdout.indexOf('✗ fail failed'))).toMatch(
       new RegExp(
         [
-          `^✗ fail failed in \\S+: 2 succeeded, 1 failed, 1 skipped`,
+          `^✗ fail failed in \\S+: 1 succeeded, 1 failed, 1 skipped`,
           ` {2}run ${runId} {2}· {2}details: wtflow show ${runId.slice(0, 8)}`,
           ``,
           `✗ root/boom: exit code 3`,
@@ -198,7 +198,7 @@ for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`commands o
     const doc = parseJson<RunDocument>(json.stdout)
     expect(doc).toMatchObject({ workflow: 'fail', status: 'failed', exitCode: 1 })
     expect(doc.nodes.map(n => [n.path, n.status, n.exitCode, n.error])).toEqual([
-      ['root', 'succeeded', null, null],
+      ['root', 'failed', null, null],
       ['root/ok', 'succeeded', 0, null],
       ['root/boom', 'failed', 3, 'exited with code 3'],
       ['root/after', 'skipped', null, null],

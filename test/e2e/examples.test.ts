@@ -88,7 +88,8 @@ for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`examples o
 
     const red = await ws.run(['run', example('ci.ts')], { env: { CI_FAIL: 'test' } })
     expect(red.code, red.stderr).toBe(1)
-    expect(red.stdout).toMatch(/✗ ci failed in .*: 5 succeeded, 1 failed, 1 skipped/)
+    // Executables are counted, not groups (which fail with what failed under them).
+    expect(red.stdout).toMatch(/✗ ci failed in .*: 3 succeeded, 1 failed, 1 skipped/)
     expect(red.stdout).toMatch(/✗ ci\/checks\/test: exit code 1/)
     expect(red.stdout).toContain('│ test: 1 error')
     const logsHint = /full output: (wtflow logs [0-9a-f]{8} ci\/checks\/test --stderr)/.exec(red.stdout)
@@ -96,6 +97,7 @@ for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`examples o
     const [, runId] = /run ([0-9a-f-]{36})/.exec(red.stdout)!
     const failed = byPath(parseJson<RunDocument>((await ws.run(['show', runId!, '--json'])).stdout))
     expect(failed['ci/checks/test']).toMatchObject({ status: 'failed', exitCode: 1 })
+    expect([failed.ci!.status, failed['ci/checks']!.status]).toEqual(['failed', 'failed'])
     expect(failed['ci/checks/test/report']).toMatchObject({ status: 'succeeded' })
     expect(failed['ci/build']).toMatchObject({ status: 'skipped', skipReason: 'not started: "ci/checks/test" failed' })
     // The hint the summary printed works as printed.

@@ -58,7 +58,7 @@ describe('run progress', () => {
   it('follows every node from the plan through its attempts to its end', async () => {
     const progress = await runWith(new PlainDisplay(recorder({ interactive: false })), workflow())
     expect(progress.nodes.map(node => [node.plan.path, node.status, node.attempt])).toEqual([
-      ['root', 'succeeded', 0],
+      ['root', 'failed', 0],
       ['root/ok', 'succeeded', 1],
       ['root/flaky', 'failed', 2],
       ['root/after', 'skipped', 0],
@@ -86,7 +86,7 @@ describe('plain display', () => {
       'start  root/flaky (attempt 2/2): exit 3',
       'FAILED root/flaky: exit code 3 (T)',
       'skip   root/after: not started: "root/flaky" failed (and 1 node below)',
-      'ok     root (T)',
+      'FAILED root: a node under it failed (T)',
       'end    demo: failed in T',
     ])
     expect(out.text()).not.toContain('\x1b')
@@ -102,7 +102,7 @@ describe('live display', () => {
     const last = frames.slice(-7, -1)
     expect(last[0]).toMatch(/^✗ demo {2}run [0-9a-f]{8} {2}\S+ {2}failed$/)
     expect(last.slice(1).map(line => line.replace(/\s+\S*\d(ms|s)\b.*$/, '').trimEnd())).toEqual([
-      '✓ root',
+      '✗ root',
       '├─ ✓ ok',
       '├─ ✗ flaky',
       '└─ - after    skipped',

@@ -83,7 +83,8 @@ describe('engine', () => {
   it('fails the run on a failed node and starts nothing new; unstarted nodes are skipped with a reason', async () => {
     const { result } = await run(new Node({ name: 'root', children: [cmd('ok', 'true'), cmd('bad', 'exit 3', { children: [cmd('after-bad', 'true')] }), cmd('later', 'true')] }))
     expect(result).toMatchObject({ status: 'failed', exitCode: 1 })
-    expect(statuses(result)).toEqual({ root: 'succeeded', 'root/ok': 'succeeded', 'root/bad': 'failed', 'root/bad/after-bad': 'skipped', 'root/later': 'skipped' })
+    // A group's status is what its subtree did.
+    expect(statuses(result)).toEqual({ root: 'failed', 'root/ok': 'succeeded', 'root/bad': 'failed', 'root/bad/after-bad': 'skipped', 'root/later': 'skipped' })
     expect(node(result, 'root/bad')).toMatchObject({ exitCode: 3, error: { name: 'NodeFailure', message: 'exited with code 3' } })
     expect(node(result, 'root/bad/after-bad').skipReason).toBe('"root/bad" did not succeed')
     expect(node(result, 'root/later').skipReason).toBe('not started: "root/bad" failed')
@@ -97,6 +98,7 @@ describe('engine', () => {
 
   it('tolerates a continueOnFailure node: the run succeeds and other nodes run', async () => {
     const { result } = await run(new Node({ name: 'root', children: [cmd('flaky', 'exit 1', { continueOnFailure: true, children: [cmd('needs-flaky', 'true')] }), cmd('later', 'true')] }))
+    // A tolerated failure does not fail the group either.
     expect(statuses(result)).toEqual({ root: 'succeeded', 'root/flaky': 'failed', 'root/flaky/needs-flaky': 'skipped', 'root/later': 'succeeded' })
     expect(result.status).toBe('succeeded')
   })
@@ -105,7 +107,7 @@ describe('engine', () => {
     const branches = () => [cmd('on-failure', 'true', { runIf: 'failure' }), cmd('always', 'true', { runIf: 'always' }), cmd('on-success', 'true')]
     const failed = await run(new Node({ name: 'root', children: [cmd('step', 'exit 1', { children: branches() }), cmd('cleanup', 'true', { runIf: 'always' })] }))
     expect(statuses(failed.result)).toEqual({
-      root: 'succeeded',
+      root: 'failed',
       'root/step': 'failed',
       'root/step/on-failure': 'succeeded',
       'root/step/always': 'succeeded',
@@ -186,7 +188,7 @@ describe('engine', () => {
     controller.abort()
     const { result } = await running
     expect(result).toMatchObject({ status: 'cancelled', exitCode: 130 })
-    expect(statuses(result)).toEqual({ root: 'succeeded', 'root/long': 'cancelled', 'root/next': 'skipped' })
+    expect(statuses(result)).toEqual({ root: 'cancelled', 'root/long': 'cancelled', 'root/next': 'skipped' })
     expect(node(result, 'root/next').skipReason).toBe('the run was cancelled')
   })
 

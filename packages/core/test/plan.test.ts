@@ -58,7 +58,7 @@ describe('the run plan', () => {
       parent: 'root/checks',
       kind: 'func',
       display: 'measure',
-      options: { parallel: false, runIf: 'success', timeout: null, retries: 2, retryDelay: 10, backoff: 3, jitter: 0.5, continueOnFailure: false, when: null, env: null, cwd: null, artifacts: [] },
+      options: { parallel: false, runIf: 'success', timeout: null, retries: 2, retryDelay: 10, backoff: 3, jitter: 0.5, continueOnFailure: false, when: null, env: null, cwd: null, artifacts: [], after: [] },
       dependencies: [],
       executable: { uses: 'func', with: { module: pathToFileURL(path.resolve('test/fixtures/func/plan-steps.ts')).href, export: 'measure', args: ['abc', 2] } },
       digest: plan.nodeDigest(plan.nodes[3]!),

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Command, Engine, Node, ValidationError, Workflow, type NodeOptions } from '../src/index.js'
@@ -68,26 +68,33 @@ describe('validation', () => {
     expect((await rejection(new Node({ name: 'cmd', executable: new Command('  ') }))).message).toBe('top/cmd: the command is empty')
   })
 
-  it('rejects references to nodes that do not finish before the consumer', async () => {
-    const early = leaf('early')
-    const sibling = leaf('sibling')
+  it('rejects references that could never be satisfied: a cycle, printed as node paths, or a node elsewhere', async () => {
     const consumer = (name: string, ref: Node<unknown>) => new Node({ name, executable: new Command(['cat', ref.stdout]) })
-    expect((await rejection(new Node({ name: 'par', parallel: true, children: [sibling, consumer('c', sibling)] }))).message).toBe(
-      'top/par/c: refers to "top/par/sibling" (stdout), but it runs in parallel with it (both under "top/par", parallel: true); move it earlier in a sequential group',
-    )
     const later = leaf('later')
     expect((await rejection(new Node({ name: 'seq', children: [consumer('c', later), later] }))).message).toBe(
-      'top/seq/c: refers to "top/seq/later" (stdout), but it runs later (it comes after the consumer in its sequential group); move it earlier in a sequential group',
+      'these nodes wait for each other, so none of them could ever start: "top/seq/c" waits for "top/seq/later", which waits for "top/seq/c"; remove one of these dependencies',
     )
     const stranger = leaf('stranger')
     expect((await rejection(consumer('c', stranger))).message).toBe('top/c: refers to stranger.stdout, but node "stranger" is not in this workflow')
     const child = leaf('child')
     expect((await rejection(new Node({ name: 'parent', executable: new Command(['cat', child.stdout]), children: [child] }))).message).toBe(
-      'top/parent: refers to "top/parent/child" (stdout), but it runs after the consumer (it is a descendant); move it earlier in a sequential group',
+      'these nodes wait for each other, so none of them could ever start: "top/parent" waits for "top/parent/child", which waits for "top/parent"; remove one of these dependencies',
     )
+    const early = leaf('early')
     expect((await rejection(new Node({ name: 'seq', children: [early, new Node({ name: 'r', executable: new Command(['cat', early.artifact('report.xml')]) })] }))).message).toBe(
       'top/seq/r: refers to artifact "report.xml" of "top/seq/early", which declares no extra artifacts',
     )
+  })
+
+  it('accepts a reference to a parallel sibling: the consumer waits for it', async () => {
+    const sibling = new Node({ name: 'sibling', executable: new Command('sleep 0.2; echo from-sibling') })
+    const consumer = new Node({ name: 'c', executable: new Command(['cat', sibling.stdout]) })
+    const engine = new Engine({ config: testConfig(), handleSignals: false })
+    const result = await engine.run(new Workflow({ name: 'w', root: new Node({ name: 'par', parallel: true, children: [consumer, sibling] }) }))
+    expect(result.nodes.map(node => node.status)).toEqual(['succeeded', 'succeeded', 'succeeded'])
+    const [, c, s] = result.nodes
+    expect(c!.startedAt!.getTime()).toBeGreaterThanOrEqual(s!.endedAt!.getTime())
+    expect(readFileSync(c!.artifacts.find(a => a.name === 'stdout')!.path, 'utf8')).toBe('from-sibling\n')
   })
 
   it('accepts references to ancestors and to earlier sequential subtrees', async () => {

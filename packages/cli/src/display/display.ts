@@ -56,6 +56,11 @@ export class PlainDisplay implements RunDisplay {
   nodeEnded(progress: RunProgress, node: NodeProgress): void {
     const took = node.startedAt !== null && node.endedAt !== null ? ` (${formatDuration(node.endedAt.getTime() - node.startedAt.getTime())})` : ''
     const path = node.plan.path
+    if (node.plan.executable === undefined && (node.status === 'failed' || node.status === 'cancelled')) {
+      // A group's status repeats what happened under it, which has lines of its own.
+      this.#line(node.status === 'failed' ? `FAILED ${path}: a node under it failed${took}` : `cancel ${path}${took}`)
+      return
+    }
     switch (node.status) {
       case 'succeeded':
         this.#line(`ok     ${path}${took}`)

@@ -15,16 +15,18 @@ const TAIL_BYTES = 16 * 1024
 export async function printSummary(out: Output, result: RunResult, tracked: boolean): Promise<void> {
   const style = out.style
   const took = formatDuration(result.endedAt.getTime() - result.startedAt.getTime())
+  const executables = result.nodes.filter(node => node.kind !== 'group')
   const lines: string[] = ['']
   lines.push(
     `${statusSymbol(result.status, style)} ${style.bold(result.workflow)} ${colorFor(result.status, style)(statusWord(result.status))} in ${took}: ${countByStatus(
-      result.nodes.map(node => node.status),
+      // Executables, not groups: a group's status only repeats what happened under it.
+      executables.map(node => node.status),
       style,
     )}`,
   )
   lines.push(`  run ${result.id}${tracked ? style.dim(`  ·  details: wtflow show ${shortId(result.id)}`) : style.dim(`  ·  artifacts: ${result.runDir}`)}`)
 
-  const failed = result.nodes.filter(node => isFailure(node.status))
+  const failed = executables.filter(node => isFailure(node.status))
   for (const node of failed) {
     lines.push('', `${statusSymbol(node.status, style)} ${style.bold(node.path)}: ${style.red(describeOutcome(node))}${node.attempts.length > 1 ? style.dim(` (after ${plural(node.attempts.length, 'attempt')})`) : ''}`)
     const tail = await tailOf(node)
@@ -41,7 +43,7 @@ export async function printSummary(out: Output, result: RunResult, tracked: bool
     }
   }
   if (result.status === 'cancelled') {
-    const cancelled = result.nodes.filter(node => node.status === 'cancelled')
+    const cancelled = executables.filter(node => node.status === 'cancelled')
     if (cancelled.length > 0) {
       lines.push('', style.yellow(`interrupted: ${plural(cancelled.length, 'node')} stopped (${cancelled.map(node => node.path).join(', ')})`))
     } else {

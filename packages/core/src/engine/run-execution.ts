@@ -6,7 +6,6 @@ import { ArtifactSink, ArtifactStore, collectFile, fileIn } from '../artifacts/a
 import { describeConfig, type WtflowConfig } from '../config/config.js'
 import { WtflowError, serializeError } from '../errors/errors.js'
 import type { ArtifactInfo, AttemptResult, EngineEventMap, EngineEventName, NodeResult, NodeStatus, RunResult, SerializedError } from '../interfaces.js'
-import { Limiter } from '../limiter.js'
 import type { ExecutionOutcome } from '../model/executable.js'
 import type { WhenPredicate } from '../model/node.js'
 import type { PlanNode } from '../plan/plan-node.js'
@@ -14,6 +13,7 @@ import type { RunPlan } from '../plan/run-plan.js'
 import { AttemptContext, type AttemptHost } from './attempt-context.js'
 import { NodeState } from './node-state.js'
 import { NodeContext } from './node-context.js'
+import { ReadyQueue } from './ready-queue.js'
 import { artifactMissing, artifactWriteFailed, attemptError, attemptStatus, messageOf, runExitCode, transition, whenFailed } from './outcome.js'
 import { retryDelay, setAsideAttempt } from './retry.js'
 import type { RunResourceSet } from './run-resources.js'
@@ -35,12 +35,16 @@ export class RunExecution {
   readonly #plan: RunPlan
   readonly #settings: ExecutionSettings
   readonly #store: ArtifactStore
-  readonly #limiter: Limiter
+  readonly #queue = new ReadyQueue()
+  /** Slots free for executables (`max_parallel` minus the attempts running). */
+  #free: number
+  #done: () => void = () => {}
+  #crash: (error: unknown) => void = () => {}
   /** By ordinal: `#states[node.ordinal]`. */
   readonly #states: NodeState[] = []
   readonly #context: NodeContext
   readonly #cancel = new AbortController()
-  /** Stopped by cancel(); a set rather than a listener each on the run's signal (see Limiter). */
+  /** Stopped by cancel(): a set, not a listener each on the run's signal (AbortSignal scans its listeners on every add). */
   readonly #runningAttempts = new Set<AttemptContext>()
   #runDir = ''
   /** What every attempt's context asks of the run: made once, not closures per attempt. */
@@ -56,7 +60,7 @@ export class RunExecution {
     this.#plan = plan
     this.#settings = settings
     this.#store = new ArtifactStore(settings.config.artifactsDir)
-    this.#limiter = new Limiter(settings.config.maxParallel, this.#cancel.signal)
+    this.#free = settings.config.maxParallel
     this.#attemptHost = {
       runId: settings.runId,
       config: settings.config,
@@ -85,6 +89,8 @@ export class RunExecution {
     if (this.cancelled) return
     this.#cancel.abort('cancel')
     for (const attempt of this.#runningAttempts) attempt.stop('cancel')
+    // Nodes waiting for a slot will not start: skip them now.
+    this.#guard(() => this.#pump())
   }
 
   /**
@@ -108,7 +114,7 @@ export class RunExecution {
       if (this.#settings.listens('run:start')) {
         emit('run:start', { runId, workflow: this.#plan.name, plan: this.#plan, startedAt, runDir: this.#runDir, config: describeConfig(config) })
       }
-      await this.#runNode(this.#states[0]!, false)
+      await this.#runAll()
     } finally {
       await this.#settings.resources.close()
       // Every spooled file was moved or removed when its node ended.
@@ -133,117 +139,190 @@ export class RunExecution {
   }
 
   // -- scheduling ------------------------------------------------------------------------------
-  // A node that runs at once and succeeds takes a chain of small synchronous steps that return
-  // promises, not `async` functions: a no-op Func's whole run is a few microseconds, and each
-  // coroutine (allocated per call, sized by the function) and each large hot function that V8
-  // compiles shows. Rare paths (`when`, waiting for a slot, retries, skips) stay `async`.
+  // Event-driven: a node starts once its start conditions are met (its parent's executable ended,
+  // the previous sibling's subtree in a sequential group ended, each dependency ended); ready
+  // executables wait in a queue ordered by ordinal for one of `max_parallel` slots. A node that
+  // runs at once and succeeds takes a chain of small synchronous steps that return promises, not
+  // `async` functions: a no-op Func's whole run is a few microseconds, and each coroutine and each
+  // large hot function that V8 compiles shows. Rare paths (`when`, retries) stay `async`.
 
-  /**
-   * Runs a node, then its children; resolves once the subtree has ended. `exempt` is true inside
-   * a failure or always branch: those run even after a failure elsewhere halted the run.
-   */
-  #runNode(state: NodeState, exempt: boolean): Promise<unknown> {
-    if (this.cancelled) return this.#skipSubtree(state, 'the run was cancelled')
-    if (this.#haltReason !== null && !exempt) return this.#skipSubtree(state, this.#haltReason)
-    const when = state.plan.when
-    if (when !== null) return this.#runNodeIf(state, when, exempt)
-    return this.#startNode(state, exempt)
+  /** Runs every node; resolves once the root's subtree has ended. */
+  #runAll(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#done = resolve
+      this.#crash = reject
+      this.#guard(() => this.#consider(this.#states[0]!))
+    })
   }
 
-  #startNode(state: NodeState, exempt: boolean): Promise<unknown> {
-    if (state.plan.executable === undefined) return this.#runGroup(state, exempt)
-    const ran = this.#runAttempts(state, 1)
-    return state.plan.children.length === 0 ? ran : ran.then(succeeded => this.#runChildren(state, succeeded, exempt))
-  }
-
-  /** A group succeeds by running its children; its times span theirs. */
-  async #runGroup(state: NodeState, exempt: boolean): Promise<void> {
-    transition(state, 'running')
-    state.startedAt = new Date()
-    if (this.#settings.listens('node:start')) {
-      this.#settings.emit('node:start', { runId: this.#settings.runId, ordinal: state.plan.ordinal, path: state.plan.path, attempt: 0, startedAt: state.startedAt })
+  /** Runs `step`; an exception there is a bug in wtflow: the run rejects instead of hanging. */
+  #guard(step: () => void): void {
+    try {
+      step()
+    } catch (error) {
+      this.#crash(error)
     }
-    await this.#runChildren(state, true, exempt)
-    this.#finish(state, 'succeeded')
   }
 
-  /** Decides `when`, then runs the node; skipped if it returns false, failed if it throws. */
-  async #runNodeIf(state: NodeState, when: WhenPredicate, exempt: boolean): Promise<void> {
+  /** One start condition of a node is met. */
+  #release(state: NodeState): void {
+    if (state.status !== 'pending') return
+    if (--state.waiting === 0) this.#consider(state)
+  }
+
+  /** Every start condition of a node is met: it starts, waits for a slot, or is skipped. */
+  #consider(state: NodeState): void {
+    const { plan } = state
+    const parent = plan.parent
+    if (parent !== null && plan.runIf === 'success' && !state.parentSucceeded) return this.#skip(state, `"${parent.path}" did not succeed`)
+    if (parent !== null && plan.runIf === 'failure' && state.parentSucceeded) return this.#skip(state, `failure branch: "${parent.path}" succeeded`)
+    if (state.blockedBy !== null) return this.#skip(state, state.blockedBy)
+    if (this.cancelled) return this.#skip(state, 'the run was cancelled')
+    if (this.#haltReason !== null && !state.exempt) return this.#skip(state, this.#haltReason)
+    if (plan.when !== null) {
+      this.#decide(state, plan.when).catch(error => this.#crash(error))
+      return
+    }
+    this.#start(state)
+  }
+
+  /** Decides `when`, then starts the node; skipped if it returns false, failed if it throws. */
+  async #decide(state: NodeState, when: WhenPredicate): Promise<void> {
     let go: boolean
     try {
       go = (await when(this.#context.whenContext(state.plan))) === true
     } catch (error) {
       this.#recordFailure(state, 'failed', null, null, whenFailed(error))
-      await this.#runChildren(state, false, exempt)
+      this.#ended(state, false)
       return
     }
-    if (go) await this.#startNode(state, exempt)
-    else await this.#skipSubtree(state, 'when() returned false')
+    // The run may have been cancelled or halted while the predicate ran.
+    if (!go) this.#skip(state, 'when() returned false')
+    else if (this.cancelled) this.#skip(state, 'the run was cancelled')
+    else if (this.#haltReason !== null && !state.exempt) this.#skip(state, this.#haltReason)
+    else this.#start(state)
   }
 
-  async #runChildren(state: NodeState, parentSucceeded: boolean, exempt: boolean): Promise<void> {
-    const { plan } = state
-    const runChild = (child: PlanNode): Promise<unknown> => {
-      const childState = this.#states[child.ordinal]!
-      const runIf = child.runIf
-      if (runIf === 'success' && !parentSucceeded) return this.#skipSubtree(childState, `"${plan.path}" did not succeed`)
-      if (runIf === 'failure' && parentSucceeded) return this.#skipSubtree(childState, `failure branch: "${plan.path}" succeeded`)
-      return this.#runNode(childState, exempt || runIf !== 'success')
+  #start(state: NodeState): void {
+    if (state.plan.executable !== undefined) {
+      this.#queue.push(state.plan.ordinal)
+      this.#pump()
+      return
     }
-    if (plan.parallel) {
-      // No more subtrees in flight than executables may run: the rest would only wait for the
-      // limiter, each holding memory (100 groups of 1,000 would be 100,000 waiting coroutines).
-      // No deadlock: a subtree holds a limiter slot only while its own executable runs.
-      let next = 0
-      const lane = async (): Promise<void> => {
-        while (next < plan.children.length) await runChild(plan.children[next++]!)
+    // A group starts its children at once; its status and end time come from its subtree.
+    transition(state, 'running')
+    state.startedAt = new Date()
+    if (this.#settings.listens('node:start')) {
+      this.#settings.emit('node:start', { runId: this.#settings.runId, ordinal: state.plan.ordinal, path: state.plan.path, attempt: 0, startedAt: state.startedAt })
+    }
+    this.#ended(state, true)
+  }
+
+  /** Gives free slots to the queued nodes, smallest ordinal first. */
+  #pump(): void {
+    while (this.#free > 0 && this.#queue.size > 0) {
+      const state = this.#states[this.#queue.pop()!]!
+      if (state.nextAttempt === 1) {
+        if (this.cancelled) this.#skip(state, 'the run was cancelled')
+        else if (this.#haltReason !== null && !state.exempt) this.#skip(state, this.#haltReason)
+        else this.#runAttempt(state, 1)
+      } else if (this.cancelled) {
+        this.#finish(state, 'cancelled', state.attempts.at(-1))
+        this.#ended(state, false)
+      } else {
+        this.#runAttempt(state, state.nextAttempt)
       }
-      await Promise.all(Array.from({ length: Math.min(this.#settings.config.maxParallel, plan.children.length) }, lane))
-    } else {
-      for (const child of plan.children) await runChild(child)
     }
   }
 
-  /** Skips a node and everything below it (iteratively: a subtree may be deep). */
-  async #skipSubtree(state: NodeState, reason: string): Promise<void> {
+  /**
+   * A node's own end: its children may start (told whether it succeeded) and, for an executable,
+   * its dependents learn its final status. Then its part of its subtree is done.
+   */
+  #ended(state: NodeState, succeeded: boolean): void {
+    const { plan } = state
+    for (const child of plan.children) {
+      const childState = this.#states[child.ordinal]!
+      childState.parentSucceeded = succeeded
+      this.#release(childState)
+    }
+    if (plan.executable !== undefined) this.#tellDependents(state)
+    this.#closeOne(state)
+  }
+
+  /** Marks a node and its subtree skipped (iteratively: a subtree may be deep), then ends it. */
+  #skip(state: NodeState, reason: string): void {
     const stack: Array<[NodeState, string]> = [[state, reason]]
+    const skipped: NodeState[] = []
     while (stack.length > 0) {
-      const [skipped, why] = stack.pop()!
-      transition(skipped, 'skipped')
-      skipped.skipReason = why
-      this.#emitNodeEnd(skipped)
-      const children = skipped.plan.children
-      for (let i = children.length - 1; i >= 0; i--) stack.push([this.#states[children[i]!.ordinal]!, `"${skipped.plan.path}" was skipped`])
+      const [node, why] = stack.pop()!
+      transition(node, 'skipped')
+      node.skipReason = why
+      this.#emitNodeEnd(node)
+      skipped.push(node)
+      const children = node.plan.children
+      for (let i = children.length - 1; i >= 0; i--) stack.push([this.#states[children[i]!.ordinal]!, `"${node.plan.path}" was skipped`])
+    }
+    // Every node of the subtree has ended: dependents outside it learn so; the subtree is done.
+    for (const node of skipped) this.#tellDependents(node)
+    state.open = 0
+    this.#subtreeEnded(state)
+  }
+
+  /** A node's status is final: each dependent is released, or blocked when it may not run. */
+  #tellDependents(state: NodeState): void {
+    const { status, plan } = state
+    for (const { node, after } of plan.dependents) {
+      const dependent = this.#states[node.ordinal]!
+      if (dependent.status !== 'pending') continue
+      if (after && status !== 'succeeded') {
+        dependent.blockedBy ??= `"${plan.path}" ${status === 'skipped' ? 'was skipped' : `ended ${status.replace('_', ' ')}`}, and it is in after`
+      } else if (!after && status === 'skipped') {
+        dependent.blockedBy ??= `"${plan.path}" was skipped, so there is nothing of it to take`
+      }
+      this.#release(dependent)
+    }
+  }
+
+  /** One part of a node's subtree (its own end, or a child's subtree) is done. */
+  #closeOne(state: NodeState): void {
+    if (--state.open === 0) this.#subtreeEnded(state)
+  }
+
+  /**
+   * A node's subtree has ended: a group gets its final status; the parent's subtree and the next
+   * sibling of a sequential group move on. Walks up iteratively (a chain may be deep).
+   */
+  #subtreeEnded(first: NodeState): void {
+    for (let state: NodeState | null = first; state !== null; ) {
+      const { plan } = state
+      if (plan.executable === undefined && state.status === 'running') {
+        this.#finish(state, state.failedBelow ? 'failed' : state.cancelledBelow ? 'cancelled' : 'succeeded')
+        this.#tellDependents(state)
+      }
+      const parent: NodeState | null = state.parent
+      if (parent === null) {
+        this.#done()
+        return
+      }
+      parent.failedBelow ||= state.failedBelow
+      parent.cancelledBelow ||= state.cancelledBelow
+      const parentPlan = parent.plan
+      if (!parentPlan.parallel && plan.index + 1 < parentPlan.children.length) this.#release(this.#states[parentPlan.children[plan.index + 1]!.ordinal]!)
+      state = --parent.open === 0 ? parent : null
     }
   }
 
   // -- attempts --------------------------------------------------------------------------------
 
-  /** Runs attempt `attempt`, and the next ones while it fails and retries remain; true once one succeeds. */
-  #runAttempts(state: NodeState, attempt: number): Promise<boolean> {
-    return this.#limiter.tryAcquire() ? this.#runAttemptInSlot(state, attempt) : this.#runAttemptsLater(state, attempt)
-  }
-
-  /** Waits for a slot of the limiter, then runs the attempts. */
-  async #runAttemptsLater(state: NodeState, attempt: number): Promise<boolean> {
-    try {
-      await this.#limiter.acquire()
-    } catch {
-      // Cancelled while waiting for a slot: a first attempt never started.
-      if (attempt === 1) await this.#skipSubtree(state, 'the run was cancelled')
-      else this.#finish(state, 'cancelled')
-      return false
-    }
-    return this.#runAttemptInSlot(state, attempt)
-  }
-
   /**
-   * Runs an attempt in the slot of the limiter the caller holds; the slot is freed once the
-   * attempt has ended and its artifacts are stored. A chain of small steps rather than an `async`
-   * function with try/finally around its await: this is the hottest path of a run of small nodes,
-   * and V8's compile of such a generator shows in it (bench/README.md).
+   * Runs an attempt in a slot; the slot is freed once the attempt has ended and its artifacts are
+   * stored. A chain of small steps rather than an `async` function with try/finally around its
+   * await: this is the hottest path of a run of small nodes, and V8's compile of such a generator
+   * shows in it (bench/README.md).
    */
-  #runAttemptInSlot(state: NodeState, attempt: number): Promise<boolean> {
+  #runAttempt(state: NodeState, attempt: number): void {
+    this.#free--
     const startedAt = new Date()
     if (attempt === 1) {
       transition(state, 'running')
@@ -261,25 +340,23 @@ export class RunExecution {
     } catch (error) {
       running = Promise.reject(error)
     }
-    return running.then(
-      outcome => this.#executed(ctx, outcome),
-      error => this.#executed(ctx, { exitCode: null, signal: null, error: serializeError(error) }),
-    )
+    running
+      .then(
+        outcome => this.#executed(ctx, outcome),
+        error => this.#executed(ctx, { exitCode: null, signal: null, error: serializeError(error) }),
+      )
+      .catch(error => this.#crash(error))
   }
 
   /** The executable has settled: stores what the attempt produced, frees its slot, decides what comes next. */
-  #executed(ctx: AttemptContext, outcome: ExecutionOutcome): boolean | Promise<boolean> {
+  #executed(ctx: AttemptContext, outcome: ExecutionOutcome): void | Promise<void> {
     if (ctx.timer !== undefined) clearTimeout(ctx.timer)
     this.#runningAttempts.delete(ctx)
     if (ctx.stdoutSink === undefined && ctx.stderrSink === undefined && outcome.resultJson === undefined && ctx.state.plan.artifacts.length === 0) {
-      this.#limiter.release()
       return this.#afterAttempt(ctx.state, this.#attemptResult(ctx, outcome, outcome.error, []))
     }
     const artifacts: ArtifactInfo[] = []
-    return this.#storeArtifacts(ctx, outcome, artifacts).then(error => {
-      this.#limiter.release()
-      return this.#afterAttempt(ctx.state, this.#attemptResult(ctx, outcome, error, artifacts))
-    })
+    return this.#storeArtifacts(ctx, outcome, artifacts).then(error => this.#afterAttempt(ctx.state, this.#attemptResult(ctx, outcome, error, artifacts)))
   }
 
   #attemptResult(ctx: AttemptContext, outcome: ExecutionOutcome, error: SerializedError | null, artifacts: ArtifactInfo[]): AttemptResult {
@@ -288,22 +365,27 @@ export class RunExecution {
     return { attempt: ctx.attempt, status, exitCode: outcome.exitCode, signal: outcome.signal, error, startedAt: ctx.startedAt, endedAt: new Date(), artifacts }
   }
 
-  /** What follows an attempt: the node succeeded; or it retries, or it has failed. */
-  #afterAttempt(state: NodeState, result: AttemptResult): boolean | Promise<boolean> {
+  /** What follows an attempt: its slot goes to the next node; the node succeeded, retries, or has failed. */
+  #afterAttempt(state: NodeState, result: AttemptResult): void | Promise<void> {
+    this.#free++
     if (result.status !== 'succeeded') return this.#retryOrFail(state, result)
     this.#endAttempt(state, result, null)
     this.#finish(state, 'succeeded', result)
-    return true
+    this.#ended(state, true)
+    this.#pump()
   }
 
   /** After an attempt that did not succeed: the next attempt if retries remain (and the run goes on), else the node fails. */
-  async #retryOrFail(state: NodeState, result: AttemptResult): Promise<boolean> {
+  async #retryOrFail(state: NodeState, result: AttemptResult): Promise<void> {
     const retry = result.status !== 'cancelled' && result.attempt < state.plan.attempts && !this.cancelled
     if (!retry) {
       this.#endAttempt(state, result, null)
       this.#recordFailure(state, result.status, result.exitCode, result.signal, result.error)
-      return false
+      this.#ended(state, false)
+      this.#pump()
+      return
     }
+    this.#pump()
     const retryInMs = retryDelay(state.plan, result.attempt)
     await setAsideAttempt(result)
     this.#endAttempt(state, result, retryInMs)
@@ -311,9 +393,13 @@ export class RunExecution {
       await sleep(retryInMs, undefined, { signal: this.#cancel.signal })
     } catch {
       this.#finish(state, 'cancelled', result)
-      return false
+      this.#ended(state, false)
+      return
     }
-    return this.#runAttempts(state, result.attempt + 1)
+    // The next attempt waits for a slot like any ready node, in tree order.
+    state.nextAttempt = result.attempt + 1
+    this.#queue.push(state.plan.ordinal)
+    this.#pump()
   }
 
   /** Records an attempt on its node and tells `node:attempt` listeners. */
@@ -384,6 +470,8 @@ export class RunExecution {
 
   #finish(state: NodeState, status: NodeStatus, last?: AttemptResult): void {
     transition(state, status)
+    if (status === 'cancelled') state.cancelledBelow = true
+    else if ((status === 'failed' || status === 'timed_out') && !state.plan.continueOnFailure) state.failedBelow = true
     state.endedAt = status === 'succeeded' && last !== undefined ? last.endedAt : new Date()
     if (last) {
       state.exitCode = last.exitCode

@@ -47,6 +47,12 @@ export interface NodeOptions<R = void> {
   cwd?: string | undefined
   /** Extra files the executable writes (relative to `cwd`), collected into the store by basename. */
   artifacts?: readonly string[] | undefined
+  /**
+   * Nodes that must have succeeded before this one starts (besides its parent and, in a sequential
+   * group, the siblings before it): anywhere in the workflow. One that does not succeed skips this
+   * node, naming it. A group counts as ended when everything under it has.
+   */
+  after?: readonly Node<any>[] | undefined
 }
 
 /**
@@ -60,6 +66,8 @@ export class Node<R = void> {
   readonly name: string
   readonly executable: Executable<R> | undefined
   readonly children: readonly Node<any>[]
+  /** The `after` option. */
+  readonly after: readonly Node<any>[]
   readonly options: Readonly<NodeOptions<R>>
   /** Fields, not getters of `options`: the engine reads them for every node. */
   readonly parallel: boolean
@@ -73,6 +81,7 @@ export class Node<R = void> {
     this.name = options.name
     this.executable = options.executable
     this.children = Object.freeze([...(options.children ?? [])])
+    this.after = options.after === undefined ? NO_NODES : Array.isArray(options.after) ? Object.freeze([...options.after]) : (options.after as never)
     this.parallel = options.parallel ?? false
     this.runIf = options.runIf ?? 'success'
   }
@@ -103,15 +112,21 @@ export class Node<R = void> {
   }
 }
 
+const NO_NODES: readonly Node<any>[] = Object.freeze([])
+
 /**
- * Gives a node built without them its children and executable. Only for rebuilding a tree from
+ * Gives a node built without them its children, executable and `after`. Only for rebuilding a tree from
  * data (a plan read back from JSON), where a reference may point at a node whose own Node object
  * must exist before that node's executable can be built.
  */
-export function assembleNode(node: Node<unknown>, parts: { children: readonly Node<unknown>[]; executable: Executable<unknown> | undefined }): void {
-  const writable = node as { children: readonly Node<unknown>[]; executable: Executable<unknown> | undefined }
+export function assembleNode(
+  node: Node<unknown>,
+  parts: { children: readonly Node<unknown>[]; executable: Executable<unknown> | undefined; after: readonly Node<unknown>[] },
+): void {
+  const writable = node as { children: readonly Node<unknown>[]; executable: Executable<unknown> | undefined; after: readonly Node<unknown>[] }
   writable.children = Object.freeze([...parts.children])
   writable.executable = parts.executable
+  writable.after = Object.freeze([...parts.after])
 }
 
 const WORKFLOW_BRAND = Symbol.for('wtflow.workflow')

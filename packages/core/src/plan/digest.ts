@@ -4,7 +4,7 @@ import type { RunPlan } from './run-plan.js'
 import { encodeSpec, nodeOptionsDocument, pathsOf } from './serialize.js'
 
 /** Options that are not already in the digested plan line, as the digest has always read them. */
-const NOT_DIGESTED_OPTIONS: ReadonlySet<string> = new Set(['name', 'executable', 'children', 'when'])
+const NOT_DIGESTED_OPTIONS: ReadonlySet<string> = new Set(['name', 'executable', 'children', 'when', 'after'])
 
 /** Text the digest hashes at once: few update() calls, and little memory however deep the tree. */
 const DIGEST_CHUNK_CHARS = 64 * 1024
@@ -25,6 +25,8 @@ export function treeDigest(plan: RunPlan): string {
     const all = planned.node.options
     let options: Record<string, unknown> | null = null
     for (const key of Object.keys(all)) if (!NOT_DIGESTED_OPTIONS.has(key)) (options ??= {})[key] = all[key as keyof typeof all]
+    // Nodes are named by path (a tree without `after` keeps the digest it always had).
+    if (planned.after.length > 0) (options ??= {}).after = planned.after.map(node => node.path)
     // The text of JSON.stringify([line, options, when]) as it has always been: the line lists
     // path, name, parentPath, kind, display, parallel and runIf, in that order.
     const line = { path: planned.path, name: planned.name, parentPath: planned.parentPath, kind: planned.kind, display: planned.display, parallel: planned.parallel, runIf: planned.runIf }

@@ -4,6 +4,7 @@ import type { Node, WhenPredicate } from '../model/node.js'
 
 const NO_ARTIFACTS: readonly string[] = Object.freeze([])
 const NO_DEPENDENCIES: readonly PlanNode[] = Object.freeze([])
+const NO_DEPENDENTS: ReadonlyArray<{ readonly node: PlanNode; readonly after: boolean }> = Object.freeze([])
 
 /** Defaults of the retry options, where the plan resolves them (and nowhere else). */
 export const RETRY_DEFAULTS = Object.freeze({ retryDelay: 1000, backoff: 2, jitter: 0 })
@@ -48,9 +49,13 @@ export class PlanNode {
   readonly artifacts: readonly string[]
   /**
    * Nodes this one waits for besides its parent and the siblings before it in a sequential
-   * group: the producers of the references it takes. Set by validation.
+   * group: those in its `after`, and the producers of the references it takes. Set by validation.
    */
   dependencies: readonly PlanNode[] = NO_DEPENDENCIES
+  /** Of `dependencies`, the nodes its `after` names: they must succeed (a reference's producer need only have run). */
+  after: readonly PlanNode[] = NO_DEPENDENCIES
+  /** The nodes that wait for this one (the reverse of `dependencies`), each saying whether it named this one in `after`. */
+  dependents: ReadonlyArray<{ readonly node: PlanNode; readonly after: boolean }> = NO_DEPENDENTS
 
   constructor(node: Node<unknown>, path: string, parent: PlanNode | null, ordinal: number, index: number) {
     const o = node.options

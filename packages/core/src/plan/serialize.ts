@@ -53,6 +53,8 @@ export interface NodeOptionsDocument {
   env: Record<string, string> | null
   cwd: string | null
   artifacts: string[]
+  /** Paths of the nodes its `after` names. */
+  after: string[]
 }
 
 export function planToDocument(plan: RunPlan): PlanDocument {
@@ -91,6 +93,7 @@ export function nodeOptionsDocument(node: PlanNode): NodeOptionsDocument {
     env: node.env === null ? null : { ...node.env },
     cwd: node.cwd,
     artifacts: [...node.artifacts],
+    after: node.after.map(dependency => dependency.path),
   }
 }
 
@@ -173,7 +176,12 @@ export function workflowFromDocument(document: PlanDocument, factories: Readonly
       }
       executable = factory.create(decodeValue(doc.executable.with, encoded => decodeRef(encoded, doc.path)))
     }
-    assembleNode(byPath.get(doc.path)!, { children: childrenOf.get(doc.path)!, executable })
+    const after = (doc.options.after ?? []).map(target => {
+      const node = byPath.get(target)
+      if (node === undefined) throw new ValidationError(doc.path, `after names "${target}", which is not in the plan`)
+      return node
+    })
+    assembleNode(byPath.get(doc.path)!, { children: childrenOf.get(doc.path)!, executable, after })
   }
   return new Workflow({ name: document.workflow, root: byPath.get(document.nodes[0]!.path)!, description: document.description ?? undefined })
 }

@@ -2,7 +2,7 @@ import path from 'node:path'
 import { ValidationError } from '../errors/errors.js'
 import { isExecutable } from '../model/executable.js'
 import { isWorkflow, type Node, type Workflow } from '../model/node.js'
-import { refName, type Ref } from '../model/refs.js'
+import { checkForCycles, resolveDependencies } from './dependencies.js'
 import { PlanNode } from './plan-node.js'
 import { RunPlan } from './run-plan.js'
 
@@ -53,7 +53,8 @@ export async function validateWorkflow(workflow: Workflow, options: ValidateOpti
   if (root.node.options.runIf !== undefined && root.node.options.runIf !== 'success') {
     throw new ValidationError(root.path, 'the root node has no parent, so runIf must be left out')
   }
-  for (let i = 0; i < nodes.length; i++) checkReferences(nodes[i]!, byNode)
+  resolveDependencies(nodes, byNode)
+  checkForCycles(nodes)
   await prepareAll(nodes)
   return new RunPlan(workflow, nodes, byNode)
 }
@@ -159,6 +160,9 @@ function checkOptions(node: Node<unknown>, nodePath: string): void {
     )
   }
   if (o.env !== undefined) checkEnv(nodePath, o.env)
+  if (o.after !== undefined && (!Array.isArray(o.after) || o.after.some(item => item === null || typeof item !== 'object'))) {
+    throw new ValidationError(nodePath, 'after must be an array of Nodes (of this workflow)')
+  }
   if (o.artifacts !== undefined) checkArtifacts(nodePath, node)
 }
 
@@ -196,55 +200,4 @@ function checkArtifacts(nodePath: string, node: Node<unknown>): void {
     }
     names.add(name)
   }
-}
-
-/**
- * A reference is valid when its node is certain to have finished before the consumer starts;
- * its producer becomes one of the consumer's dependencies.
- */
-function checkReferences(consumer: PlanNode, byNode: ReadonlyMap<Node<unknown>, PlanNode>): void {
-  const refs: Ref[] = consumer.executable?.references() ?? []
-  if (refs.length === 0) return
-  const dependencies: PlanNode[] = []
-  for (const ref of refs) {
-    const what = refName(ref)
-    const producer = byNode.get(ref.node)
-    const label = `${ref.node.name}.${what}`
-    if (producer === undefined) {
-      throw new ValidationError(consumer.path, `refers to ${label}, but node "${ref.node.name}" is not in this workflow`)
-    }
-    if (producer === consumer) throw new ValidationError(consumer.path, `refers to its own ${what}`)
-    const order = runsBefore(producer, consumer)
-    if (order !== true) {
-      throw new ValidationError(consumer.path, `refers to "${producer.path}" (${what}), but ${order}; move it earlier in a sequential group`)
-    }
-    if (ref.kind === 'artifact' && !RESERVED_ARTIFACT_NAMES.has(ref.name)) {
-      const declared = producer.artifacts.map(file => path.basename(file))
-      if (!declared.includes(ref.name)) {
-        throw new ValidationError(consumer.path, `refers to artifact "${ref.name}" of "${producer.path}", which declares ${declared.length ? declared.join(', ') : 'no extra artifacts'}`)
-      }
-    }
-    if (ref.kind === 'result' && producer.executable?.capabilities.result !== true) {
-      throw new ValidationError(consumer.path, `refers to the result of "${producer.path}", which ${producer.executable === undefined ? 'is a group' : `is a ${producer.kind} executable`} and has none`)
-    }
-    if (!dependencies.includes(producer)) dependencies.push(producer)
-  }
-  consumer.dependencies = dependencies
-}
-
-/** True if `producer` always ends before `consumer` starts; otherwise why not. */
-function runsBefore(producer: PlanNode, consumer: PlanNode): true | string {
-  const ancestors = new Set<PlanNode>()
-  for (let t: PlanNode | null = consumer.parent; t !== null; t = t.parent) ancestors.add(t)
-  if (ancestors.has(producer)) return true
-  // Walk up from the producer to the lowest common ancestor.
-  let fromProducer: PlanNode = producer
-  while (fromProducer.parent !== null && !ancestors.has(fromProducer.parent)) fromProducer = fromProducer.parent
-  if (fromProducer.parent === null || fromProducer === consumer) return 'it runs after the consumer (it is a descendant)'
-  const common = fromProducer.parent
-  let fromConsumer: PlanNode = consumer
-  while (fromConsumer.parent !== common) fromConsumer = fromConsumer.parent!
-  if (common.parallel) return `it runs in parallel with it (both under "${common.path}", parallel: true)`
-  if (fromProducer.index > fromConsumer.index) return 'it runs later (it comes after the consumer in its sequential group)'
-  return true
 }
