@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import type { WtflowConfig } from '@wtflow/core'
 import type { HistoryDatabase } from '@wtflow/db'
 import { CliError } from './errors.js'
+import { writeOut } from './terminal.js'
 
 /** Reads the configuration (`--config`, `WTFLOW_*`, `./wtflow.ini`); a bad value is a `ConfigError` (exit 2). */
 export async function readConfig(configFile: string | undefined): Promise<WtflowConfig> {
@@ -40,7 +41,7 @@ async function open(config: WtflowConfig): Promise<HistoryDatabase> {
   const source = config.sources['database.url']
   try {
     const onUpgrade = (pending: string[]) =>
-      process.stderr.write(`wtflow: upgrading the run history ${describeDatabase(config.database)} to the current schema (${pending.join(', ')}); on a large history this takes a while…\n`)
+      writeOut(process.stderr, `wtflow: upgrading the run history ${describeDatabase(config.database)} to the current schema (${pending.join(', ')}); on a large history this takes a while…\n`)
     const db = await openDatabase(config.database, { source, onUpgrade })
     if (db === null) throw new Error('tracking is off')
     return db

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { CONFIG_KEYS } from '@wtflow/core'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { CliError, ExitCode, exitCodeOf, printError } from './errors.js'
+import { survivePipeClose } from './terminal.js'
 
 /** Options of `wtflow run`. */
 export interface RunCommandOptions {
@@ -47,6 +48,7 @@ const CONFIG_HELP = 'INI configuration file (default: $WTFLOW_CONFIG, else ./wtf
  * process.exitCode = await main(['run', 'wtfile.ts', '--json'])
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  for (const stream of [process.stdout, process.stderr]) survivePipeClose(stream)
   let exitCode: number = ExitCode.ok
   const program = buildProgram(code => {
     exitCode = code

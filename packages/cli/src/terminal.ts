@@ -16,6 +16,32 @@ export interface Output {
   write(text: string): void
 }
 
+/** Streams whose reader went away (`wtflow run | head`): what is written to them is dropped. */
+const gone = new WeakSet<NodeJS.WritableStream>()
+const guarded = new WeakSet<NodeJS.WritableStream>()
+
+/**
+ * Makes a reader that goes away (EPIPE, a closed terminal) drop what is written to the stream
+ * instead of ending the process: output is a courtesy; the run and its record must go on.
+ */
+export function survivePipeClose(stream: NodeJS.WritableStream): void {
+  if (guarded.has(stream)) return
+  guarded.add(stream)
+  stream.on('error', () => gone.add(stream))
+}
+
+/** Writes unless the reader went away; never throws. */
+export function writeOut(stream: NodeJS.WritableStream, text: string | Uint8Array): boolean {
+  survivePipeClose(stream)
+  if (gone.has(stream) || (stream as { destroyed?: boolean }).destroyed === true) return true
+  try {
+    return stream.write(text)
+  } catch {
+    gone.add(stream)
+    return true
+  }
+}
+
 export function outputFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): Output {
   const tty = stream.isTTY === true
   const interactive = tty && env.TERM !== 'dumb'
@@ -31,7 +57,7 @@ export function outputFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = p
       return tty && stream.rows > 0 ? stream.rows : Infinity
     },
     write: text => {
-      stream.write(text)
+      writeOut(stream, text)
     },
   }
 }

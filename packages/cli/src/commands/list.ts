@@ -3,7 +3,7 @@ import { plural } from '../display/display.js'
 import { ExitCode } from '../errors.js'
 import type { ListCommandOptions } from '../main.js'
 import { loadScript } from '../script.js'
-import { outputFor, padEnd } from '../terminal.js'
+import { outputFor, padEnd, writeOut } from '../terminal.js'
 
 /** `wtflow list [FILE]`: the workflows a script exports. */
 export async function listCommand(file: string | undefined, options: ListCommandOptions): Promise<number> {
@@ -22,7 +22,7 @@ export async function listCommand(file: string | undefined, options: ListCommand
     })
   }
   if (options.json === true) {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+    writeOut(process.stdout, `${JSON.stringify(rows, null, 2)}\n`)
     return ExitCode.ok
   }
   const out = outputFor(process.stdout)

@@ -9,7 +9,7 @@ import { CliError, ExitCode, formatError, sentence } from '../errors.js'
 import { openHistoryForRun, readConfig } from '../history.js'
 import type { RunCommandOptions } from '../main.js'
 import { loadScript, selectWorkflows } from '../script.js'
-import { outputFor } from '../terminal.js'
+import { outputFor, writeOut } from '../terminal.js'
 
 /** `wtflow run [FILE] [--workflow NAME] [--dry-run] [--config INI] [--json]` */
 export async function runCommand(file: string | undefined, options: RunCommandOptions): Promise<number> {
@@ -59,6 +59,8 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   let exitCode: number = ExitCode.ok
   try {
     for (const plan of plans) {
+      // Interrupted between two workflows: the rest do not run.
+      if (interrupts.cancelled) exitCode = ExitCode.interrupted
       if (interrupts.cancelled) break
       const result: RunResult = await engine.run(plan, { signal: interrupts.signal })
       documents.push(toRunDocument(result))
@@ -78,7 +80,9 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
       }
     }
   }
-  if (interrupts.cancelled) exitCode = ExitCode.interrupted
+  // Every run is recorded with its end: a signal that comes now changes nothing (the exit code
+  // says what history says).
+  interrupts.settle()
   if (json) writeJson(plans.length === 1 ? documents[0] : documents)
   if (engine.config.database.kind === 'none' && !json) out.write(out.style.dim(`history is off (database.url = none): nothing was recorded\n`))
   return exitCode
@@ -143,7 +147,7 @@ function worse(a: number, b: number): number {
 }
 
 function writeJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+  writeOut(process.stdout, `${JSON.stringify(value, null, 2)}\n`)
 }
 
 const FORCE_EXIT_AFTER_MS = 3000
@@ -157,14 +161,17 @@ const FORCE_EXIT_AFTER_MS = 3000
 class RunInterrupts {
   readonly #controller = new AbortController()
   #display: RunDisplay | null = null
+  #settled = false
   readonly #interrupts = new Interrupts({
     first: signal => {
+      if (this.#settled) return
       const display = this.#display
       if (display === null) process.exit(ExitCode.interrupted)
       display.note(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: cancelling, stopping every process… (Ctrl-C again to force)`)
       this.#controller.abort(new Error(`interrupted by ${signal}`))
     },
     again: () => {
+      if (this.#settled) return
       const display = this.#display
       if (display === null) process.exit(ExitCode.interrupted)
       display.note('forced: killing every process')
@@ -190,7 +197,18 @@ class RunInterrupts {
     this.#display = display
   }
 
+  /** The runs are over and recorded: from now on a signal is ignored while the process exits. */
+  settle(): void {
+    this.#settled = true
+  }
+
   dispose(): void {
-    this.#interrupts.dispose()
+    if (!this.#settled) {
+      this.#interrupts.dispose()
+      return
+    }
+    // The process is about to exit with the runs' exit code: a signal in that last moment must not
+    // turn a recorded success into exit 143. (Removed later for callers of main() that go on.)
+    setTimeout(() => this.#interrupts.dispose(), 10_000).unref()
   }
 }

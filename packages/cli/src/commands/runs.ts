@@ -3,7 +3,7 @@ import { ExitCode } from '../errors.js'
 import { openHistoryForReading, readConfig } from '../history.js'
 import type { RunsCommandOptions } from '../main.js'
 import { colorFor, statusWord } from '../status.js'
-import { formatDateTime, formatDuration, outputFor, padEnd, shortId } from '../terminal.js'
+import { formatDateTime, formatDuration, outputFor, padEnd, shortId, writeOut } from '../terminal.js'
 
 /** `wtflow runs [--workflow NAME] [--status S] [--limit N] [--json]`: recorded runs, newest first. */
 export async function runsCommand(options: RunsCommandOptions): Promise<number> {
@@ -23,7 +23,7 @@ export async function runsCommand(options: RunsCommandOptions): Promise<number> 
   }
 
   if (options.json === true) {
-    process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`)
+    writeOut(process.stdout, `${JSON.stringify(runs, null, 2)}\n`)
     return ExitCode.ok
   }
   const out = outputFor(process.stdout)

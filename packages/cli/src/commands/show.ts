@@ -5,7 +5,7 @@ import { CliError, ExitCode } from '../errors.js'
 import { openHistoryForReading, readConfig } from '../history.js'
 import type { ShowCommandOptions } from '../main.js'
 import { colorFor, statusSymbol, statusWord } from '../status.js'
-import { formatBytes, formatDateTime, formatDuration, oneLine, outputFor, padEnd, shellQuote, shortId, visibleWidth } from '../terminal.js'
+import { formatBytes, formatDateTime, formatDuration, oneLine, outputFor, padEnd, shellQuote, shortId, visibleWidth, writeOut } from '../terminal.js'
 
 /** `wtflow show RUN_ID [--json]`: one run as a tree. */
 export async function showCommand(runId: string, options: ShowCommandOptions): Promise<number> {
@@ -25,7 +25,7 @@ export async function showCommand(runId: string, options: ShowCommandOptions): P
   }
 
   if (options.json === true) {
-    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`)
+    writeOut(process.stdout, `${JSON.stringify(doc, null, 2)}\n`)
     return ExitCode.ok
   }
 

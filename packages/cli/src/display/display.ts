@@ -125,7 +125,7 @@ export class LiveDisplay implements RunDisplay {
   #notes: string[] = []
   #cursorHidden = false
   readonly #restoreCursor = () => {
-    if (this.#cursorHidden) this.#out.stream.write(SHOW_CURSOR)
+    if (this.#cursorHidden) this.#out.write(SHOW_CURSOR)
   }
 
   constructor(out: Output) {
@@ -138,7 +138,7 @@ export class LiveDisplay implements RunDisplay {
     this.#notes = []
     if (!this.#cursorHidden) {
       this.#cursorHidden = true
-      this.#out.stream.write(HIDE_CURSOR)
+      this.#out.write(HIDE_CURSOR)
       process.once('exit', this.#restoreCursor)
     }
     this.#draw()
@@ -170,7 +170,7 @@ export class LiveDisplay implements RunDisplay {
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
     if (this.#cursorHidden) {
-      this.#out.stream.write(SHOW_CURSOR)
+      this.#out.write(SHOW_CURSOR)
       this.#cursorHidden = false
       process.off('exit', this.#restoreCursor)
     }
@@ -184,7 +184,7 @@ export class LiveDisplay implements RunDisplay {
     let text = this.#drawnLines > 0 ? `\x1b[${this.#drawnLines}A\r` : ''
     for (const line of lines) text += `\x1b[2K${fitWidth(line, columns)}\n`
     text += '\x1b[J'
-    this.#out.stream.write(text)
+    this.#out.write(text)
     this.#drawnLines = lines.length
   }
 

@@ -1,0 +1,46 @@
+/** Faults around the CLI: readers that go away, signals at the edges of a run, scripts that never load. */
+import path from 'node:path'
+import type { RunDocument } from '@wtflow/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ALL_DATABASES, FIXTURES, makeWorkspace, parseJson, unavailable, type Workspace } from '../helpers/cli.js'
+
+const fixture = (name: string) => path.join(FIXTURES, name)
+
+for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`reliability on ${kind}`, () => {
+  let ws: Workspace
+  afterEach(async () => {
+    await ws?.cleanup()
+  })
+
+  it('a reader that goes away (`| head -2`) does not end the run: it finishes and is recorded', async () => {
+    ws = await makeWorkspace(kind)
+    const cli = ws.start(['run', fixture('many.ts')])
+    // Like `head -2`: read two lines, then close the pipe.
+    await cli.waitForStdout(/^.*\n.*\n/)
+    cli.child.stdout!.destroy()
+    const result = await cli.exited
+    expect(result.code, result.stderr).toBe(0)
+    const runs = parseJson<Array<{ id: string; status: string }>>((await ws.run(['runs', '--json'])).stdout)
+    expect(runs.map(run => run.status)).toEqual(['succeeded'])
+    const doc = parseJson<RunDocument>((await ws.run(['show', runs[0]!.id, '--json'])).stdout)
+    expect(doc.nodes.map(node => node.status)).toEqual(Array(8).fill('succeeded'))
+  })
+
+  it('a signal that comes once the run has ended changes nothing: the exit code says what history says', async () => {
+    ws = await makeWorkspace(kind)
+    const cli = ws.start(['run', fixture('one.ts')])
+    await cli.waitForStdout(/ end {4}one: succeeded/)
+    // From the end line to the exit, every moment gets a SIGTERM.
+    const pelt = setInterval(() => {
+      try {
+        process.kill(cli.pid, 'SIGTERM')
+      } catch {
+        // gone
+      }
+    }, 1)
+    const result = await cli.exited.finally(() => clearInterval(pelt))
+    const runs = parseJson<Array<{ status: string }>>((await ws.run(['runs', '--json'])).stdout)
+    expect(runs.map(run => run.status)).toEqual(['succeeded'])
+    expect([result.code, result.signal]).toEqual([0, null])
+  })
+})
