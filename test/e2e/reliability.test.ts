@@ -1,4 +1,5 @@
 /** Faults around the CLI: readers that go away, signals at the edges of a run, scripts that never load. */
+import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { RunDocument } from '@wtflow/core'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -42,5 +43,22 @@ for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`reliabilit
     const runs = parseJson<Array<{ status: string }>>((await ws.run(['runs', '--json'])).stdout)
     expect(runs.map(run => run.status)).toEqual(['succeeded'])
     expect([result.code, result.signal]).toEqual([0, null])
+  })
+})
+
+describe('loading a script', () => {
+  let ws: Workspace
+  afterEach(async () => {
+    await ws?.cleanup()
+  })
+
+  it('a top-level await that never settles is an error that says so (was: exit 13, nothing printed)', async () => {
+    ws = await makeWorkspace('sqlite')
+    await writeFile(path.join(ws.dir, 'stuck.mjs'), 'await new Promise(() => {})\nexport default null\n')
+    const result = await ws.run(['run', 'stuck.mjs'])
+    expect(result).toMatchObject({ code: 2, stdout: '' })
+    expect(result.stderr).toBe(
+      'wtflow: error: stuck.mjs never finished loading: a top-level await in it (or in a module it imports) never settled. Workflow scripts must be import-safe: build objects at import, start nothing.\n',
+    )
   })
 })

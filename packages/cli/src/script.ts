@@ -45,9 +45,10 @@ export async function loadScript(fileArg: string | undefined, cwd = process.cwd(
   const { isWorkflow } = await import('@wtflow/core')
   let namespace: Record<string, unknown>
   try {
-    namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>
+    namespace = await importScript(file, shown)
   } catch (error) {
-    throw new CliError(describeImportFailure(error, file, shown), { cause: error })
+    if (error instanceof CliError) throw error
+    throw new CliError(describeImportFailure(error, file, shown), { cause: error, code: 'WTFLOW_SCRIPT' })
   }
 
   const seen = new Set<unknown>()
@@ -66,6 +67,27 @@ export async function loadScript(fileArg: string | undefined, cwd = process.cwd(
     )
   }
   return { file, shown, workflows }
+}
+
+/**
+ * Imports the script. A top-level `await` that never settles would leave the import pending
+ * until the event loop runs dry and Node exits (code 13, nothing said): once nothing else is left
+ * to run, that is an error that says so.
+ */
+function importScript(file: string, shown: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const stuck = () =>
+      reject(
+        new CliError(`${shown} never finished loading: a top-level await in it (or in a module it imports) never settled. Workflow scripts must be import-safe: build objects at import, start nothing.`, {
+          code: 'WTFLOW_SCRIPT',
+        }),
+      )
+    process.once('beforeExit', stuck)
+    import(pathToFileURL(file).href).then(
+      namespace => resolve(namespace as Record<string, unknown>),
+      reject,
+    ).finally(() => process.off('beforeExit', stuck))
+  })
 }
 
 /** Picks the workflow named `name` (or exported as `name`); all of them when `name` is undefined. */
