@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import type { WtflowConfig } from '@wtflow/core'
+import { isWtflowError, type WtflowConfig } from '@wtflow/core'
 import type { HistoryDatabase } from '@wtflow/db'
 import { CliError } from './errors.js'
 import { writeOut } from './terminal.js'
@@ -47,7 +47,7 @@ async function open(config: WtflowConfig): Promise<HistoryDatabase> {
     return db
   } catch (error) {
     // Connection problems already come as ConfigError (key, source, what to check).
-    if ((error as { code?: unknown }).code === 'WTFLOW_CONFIG') throw error
+    if (isWtflowError(error, 'WTFLOW_CONFIG') || isWtflowError(error, 'WTFLOW_DB_NEWER') || isWtflowError(error, 'WTFLOW_DB_FOREIGN')) throw error
     const message = error instanceof Error ? error.message : String(error)
     throw new CliError(
       `cannot open the run history database ${describeDatabase(config.database)} (database.url from ${source}): ${message}. ` +

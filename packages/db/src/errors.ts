@@ -72,3 +72,14 @@ export class RecordingError extends WtflowError {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
+
+/**
+ * The database was written by a newer wtflow (it has migrations this version does not know), or
+ * holds tables that are not a wtflow history. Nothing was changed. Code `WTFLOW_DB_NEWER` or
+ * `WTFLOW_DB_FOREIGN`.
+ */
+export class HistoryMismatchError extends WtflowError {
+  constructor(code: 'WTFLOW_DB_NEWER' | 'WTFLOW_DB_FOREIGN', message: string) {
+    super(code, message)
+  }
+}

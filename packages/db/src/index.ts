@@ -11,7 +11,7 @@ export { openDatabase, preloadDatabaseDriver, type OpenDatabaseOptions } from '.
 export { HistoryDatabase } from './history.js'
 export type { ListRunsOptions, RunInfo, NodeRecord, NodeSummary, AttemptRecord, ArtifactRecord, RetentionResult } from './records.js'
 export { attachRecorder, Recorder, type RecorderOptions, type EngineEvents } from './recorder.js'
-export { AmbiguousRunIdError, MigrationError, NodeNotFoundError, RecordingError, RunNotFoundError } from './errors.js'
+export { AmbiguousRunIdError, HistoryMismatchError, MigrationError, NodeNotFoundError, RecordingError, RunNotFoundError } from './errors.js'
 export { DEFAULT_HEARTBEAT_MS, DEFAULT_STALE_AFTER_MS, isPidAlive, type LivenessOptions } from './liveness.js'
 export { MIGRATIONS, LATEST_MIGRATION, migrationProvider } from './migrations.js'
 export type { DialectName, HistoryDialect } from './dialect/history-dialect.js'

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Migrator, sql, type Kysely } from 'kysely'
 import type { HistoryDialect } from './dialect/history-dialect.js'
-import { MigrationError } from './errors.js'
+import { HistoryMismatchError, MigrationError } from './errors.js'
 import { LATEST_MIGRATION, MIGRATIONS, migrationProvider } from './migrations.js'
 import type { HistorySchema } from './schema.js'
 
@@ -13,7 +13,24 @@ export async function migrateToLatest(db: Kysely<HistorySchema>, dialect: Histor
   // The common case, an up-to-date database, costs one small query (kysely's Migrator
   // introspects every schema of the database first).
   const applied = await appliedMigrations(db)
+  const unknown = applied?.filter(name => !(name in MIGRATIONS)) ?? []
+  if (unknown.length > 0) {
+    throw new HistoryMismatchError(
+      'WTFLOW_DB_NEWER',
+      `the run history ${dialect.description} was written by a newer version of wtflow (it has migration ${unknown.join(', ')}, which this version does not know); upgrade wtflow (npm i -D @wtflow/cli@latest), or point WTFLOW_DB_URL at another database. Nothing was changed`,
+    )
+  }
   if (applied?.includes(LATEST_MIGRATION)) return []
+  if (applied === null) {
+    // No wtflow history here yet: never add tables beside another application's.
+    const tables = await dialect.listTables(db)
+    if (tables.length > 0) {
+      throw new HistoryMismatchError(
+        'WTFLOW_DB_FOREIGN',
+        `${dialect.description} is not a wtflow run history: it already holds other tables (${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}); point WTFLOW_DB_URL at a new file or an empty database (or PostgreSQL schema). Nothing was changed`,
+      )
+    }
+  }
   if (applied !== null && applied.length > 0) onUpgrade?.(Object.keys(MIGRATIONS).sort().filter(name => !applied.includes(name)))
   for (let attempt = 1; ; attempt++) {
     const migrator = new Migrator({

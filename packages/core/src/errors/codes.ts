@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   WTFLOW_NODE_NOT_FOUND: 'The run has no node at that path.',
   WTFLOW_RUN_CRASHED: 'The process that ran the run died before it ended (recorded on its nodes).',
   WTFLOW_DB_MIGRATION: 'The history database could not be brought up to date.',
+  WTFLOW_DB_NEWER: 'The history database was written by a newer wtflow; nothing was changed.',
+  WTFLOW_DB_FOREIGN: 'The database named as history holds another application’s tables; nothing was changed.',
   WTFLOW_DB_WRITE: 'Some history writes failed even after retries; the run’s record is incomplete.',
   // -- warnings --------------------------------------------------------------------------------------
   WTFLOW_LISTENER_ERROR: 'A lifecycle event listener threw (a process warning; the run goes on).',

@@ -25,4 +25,6 @@ export interface HistoryDialect {
   executeBatch(db: Kysely<HistorySchema>, statements: readonly CompiledQuery[]): Promise<void>
   /** True when a failed statement may succeed on a retry (lost connection, busy database). */
   isTransientError(error: unknown): boolean
+  /** The tables that exist where history's tables go (SQLite: the file; PostgreSQL: the schema). */
+  listTables(db: Kysely<HistorySchema>): Promise<string[]>
 }

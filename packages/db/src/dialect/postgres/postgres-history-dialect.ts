@@ -1,5 +1,5 @@
 import { ConfigError, redactUrlPassword } from '@wtflow/core'
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import type { HistorySchema } from '../../schema.js'
 import type { HistoryDialect } from '../history-dialect.js'
@@ -91,6 +91,10 @@ export function postgresHistoryDialect(url: string, options: PostgresHistoryOpti
       return new Kysely<HistorySchema>({ dialect: new PostgresDialect({ pool }) })
     },
     isTransientError: isTransientPostgresError,
+    async listTables(db) {
+      const { rows } = await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = ${schema}`.execute(db)
+      return rows.map(row => row.name)
+    },
     async executeBatch(db, statements) {
       if (statements.length === 0) return
       // Even one statement goes inlined: a simple-protocol query is one message, where a

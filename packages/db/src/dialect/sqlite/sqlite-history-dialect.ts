@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { ConfigError } from '@wtflow/core'
 import Database from 'better-sqlite3'
-import { Kysely, SqliteAdapter, SqliteDialect, type DialectAdapter } from 'kysely'
+import { Kysely, SqliteAdapter, SqliteDialect, sql, type DialectAdapter } from 'kysely'
 import type { HistorySchema } from '../../schema.js'
 import type { HistoryDialect } from '../history-dialect.js'
 import { pathKey } from '../../writes.js'
@@ -67,6 +67,10 @@ export function sqliteHistoryDialect(file: string, options: SqliteHistoryOptions
       await kysely.connection().execute(async () => cache!.runInTransaction(statements))
     },
     isTransientError: isTransientSqliteError,
+    async listTables(db) {
+      const { rows } = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db)
+      return rows.map(row => row.name)
+    },
   }
 }
 
