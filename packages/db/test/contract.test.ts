@@ -10,6 +10,7 @@ describe('the public contract of @wtflow/db', () => {
         "DEFAULT_HEARTBEAT_MS",
         "DEFAULT_STALE_AFTER_MS",
         "HistoryDatabase",
+        "HistoryMismatchError",
         "LATEST_MIGRATION",
         "MIGRATIONS",
         "MigrationError",

@@ -124,11 +124,11 @@ describe.each(DIALECTS)('engine + recorder: $label', dialect => {
     const doc = await db.getRun(result.id)
     expect(doc).toEqual(toRunDocument(result))
     expect(doc.nodes.map(n => [n.path, n.status, n.exitCode, n.error, n.skipReason])).toEqual([
-      ['root', 'succeeded', null, null, null],
+      ['root', 'failed', null, null, null],
       ['root/bad', 'failed', 3, 'exited with code 3', null],
       ['root/bad/after bad', 'skipped', null, null, '"root/bad" did not succeed'],
       ['root/never', 'skipped', null, null, 'not started: "root/bad" failed'],
-      ['root/on failure', 'skipped', null, null, 'failure branch: "root" succeeded'],
+      ['root/on failure', 'skipped', null, null, 'failure branch of the group "root", which has no executable that could fail'],
     ])
     const bad = await db.getNode(result.id, 'root/bad')
     expect(bad.error).toMatchObject({ name: 'NodeFailure', message: 'exited with code 3', code: 'WTFLOW_NODE_FAILED' })
@@ -201,7 +201,7 @@ describe.each(DIALECTS)('engine + recorder: $label', dialect => {
     const doc = await db.getRun(result.id)
     expect(doc).toEqual(toRunDocument(result))
     expect(doc.nodes.map(n => [n.path, n.status])).toEqual([
-      ['root', 'succeeded'],
+      ['root', 'cancelled'],
       ['root/long', 'cancelled'],
       ['root/next', 'skipped'],
     ])

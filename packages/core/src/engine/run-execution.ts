@@ -175,7 +175,9 @@ export class RunExecution {
     const { plan } = state
     const parent = plan.parent
     if (parent !== null && plan.runIf === 'success' && !state.parentSucceeded) return this.#skip(state, `"${parent.path}" did not succeed`)
-    if (parent !== null && plan.runIf === 'failure' && state.parentSucceeded) return this.#skip(state, `failure branch: "${parent.path}" succeeded`)
+    if (parent !== null && plan.runIf === 'failure' && state.parentSucceeded) {
+      return this.#skip(state, parent.executable === undefined ? `failure branch of the group "${parent.path}", which has no executable that could fail` : `failure branch: "${parent.path}" succeeded`)
+    }
     if (state.blockedBy !== null) return this.#skip(state, state.blockedBy)
     if (this.cancelled) return this.#skip(state, 'the run was cancelled')
     if (this.#haltReason !== null && !state.exempt) return this.#skip(state, this.#haltReason)
