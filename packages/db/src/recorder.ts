@@ -38,7 +38,11 @@ export interface EngineEvents {
 export interface RecorderOptions {
   /** How often a running run's heartbeat is written (default 5000 ms); see crash detection. */
   heartbeatMs?: number
-  /** How long a write that failed on a lost connection or a busy database is retried (default 30000 ms). */
+  /**
+   * A write that fails on a lost connection, a busy database or a full disk is retried: while
+   * the recorder records, until it succeeds (the events wait in memory); once `close()` was
+   * called, for at most this long more (default 30000 ms), then it is given up.
+   */
   retryForMs?: number
   /** Most statements in one transaction (default 500). */
   maxBatch?: number
@@ -52,6 +56,8 @@ export interface RecorderOptions {
   batchDelayMs?: number
   /** Told about every write that is given up (default: nothing; `flush()` reports them). */
   onError?: (error: unknown) => void
+  /** Told each time a write failed for a reason that may pass (a lock, a lost connection, a full disk) and will be tried again. */
+  onRetry?: (error: unknown, attempt: number) => void
 }
 
 interface Pending {
@@ -97,6 +103,7 @@ export class Recorder {
   readonly #maxBatch: number
   readonly #batchDelayMs: number
   readonly #onError: ((error: unknown) => void) | undefined
+  readonly #onRetry: ((error: unknown, attempt: number) => void) | undefined
   readonly #queue: Pending[] = []
   readonly #active = new Map<string, ActiveRun>()
   readonly #heartbeat: NodeJS.Timeout | undefined
@@ -106,6 +113,8 @@ export class Recorder {
   #lostWrites = 0
   #firstError: unknown = undefined
   #closed = false
+  /** When `close()` was called (monotonic ms): the clock of the last retries. */
+  #closingSince: number | null = null
 
   readonly #listeners = {
     'run:start': (event: EngineEventMap['run:start']) => this.#guard(() => this.#onRunStart(event)),
@@ -122,6 +131,7 @@ export class Recorder {
     this.#maxBatch = options.maxBatch ?? 500
     this.#batchDelayMs = options.batchDelayMs ?? 100
     this.#onError = options.onError
+    this.#onRetry = options.onRetry
     if (db === null) return
     this.#templates = new StatementTemplates(db.db)
     engine.on('run:start', this.#listeners['run:start'])
@@ -159,6 +169,7 @@ export class Recorder {
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true
+      this.#closingSince = performance.now()
       clearInterval(this.#heartbeat)
       this.#engine.off('run:start', this.#listeners['run:start'])
       this.#engine.off('node:start', this.#listeners['node:start'])
@@ -314,21 +325,22 @@ export class Recorder {
     })
   }
 
-  /** Writes statements, retrying transient failures; never rejects. */
+  /** Writes statements, retrying transient failures (see `retryForMs`); never rejects. */
   async #write(statements: CompiledQuery[]): Promise<void> {
     if (statements.length === 0) return
     const db = this.#db!
-    const deadline = Date.now() + this.#retryForMs
     for (let attempt = 0; ; attempt++) {
       try {
         await db.execute(statements)
         return
       } catch (error) {
-        if (db.dialect.isTransientError(error) && Date.now() < deadline) {
+        const transient = db.dialect.isTransientError(error)
+        if (transient && !this.#givingUp()) {
+          this.#tell(this.#onRetry, error, attempt + 1)
           await sleep(Math.min(50 * 2 ** attempt, 1000))
           continue
         }
-        if (statements.length > 1 && !db.dialect.isTransientError(error)) {
+        if (statements.length > 1 && !transient) {
           // One bad statement must not take the others down with it.
           for (const statement of statements) await this.#write([statement])
           return
@@ -339,13 +351,22 @@ export class Recorder {
     }
   }
 
+  /** True once closing has waited `retryForMs` for writes that keep failing. */
+  #givingUp(): boolean {
+    return this.#closingSince !== null && performance.now() - this.#closingSince > this.#retryForMs
+  }
+
   #fail(lost: number, error: unknown): void {
     this.#lostWrites += lost
     this.#firstError ??= error
+    this.#tell(this.#onError, error, 0)
+  }
+
+  #tell(callback: ((error: unknown, attempt: number) => void) | undefined, error: unknown, attempt: number): void {
     try {
-      this.#onError?.(error)
+      callback?.(error, attempt)
     } catch {
-      // A throwing error callback must not stop the writer.
+      // A throwing callback must not stop the writer.
     }
   }
 }

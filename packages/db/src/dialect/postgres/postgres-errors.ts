@@ -4,7 +4,8 @@
  */
 
 /** SQLSTATE classes and codes after which the same statement may succeed on a new connection. */
-const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '40001', '40P01', '53300'])
+// 53100: the server's disk is full (a write succeeds once there is room again).
+const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '40001', '40P01', '53100', '53300'])
 const TRANSIENT_ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])
 const TRANSIENT_MESSAGES = [
   'Connection terminated',

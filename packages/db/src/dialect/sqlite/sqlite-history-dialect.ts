@@ -57,7 +57,7 @@ export function sqliteHistoryDialect(file: string, options: SqliteHistoryOptions
         db.close()
         throw error
       }
-      cache = new StatementCache(db)
+      cache = new StatementCache(db, { busyTimeoutMs })
       return new Kysely<HistorySchema>({ dialect: new TransactionalDdlSqliteDialect({ database: cache }) })
     },
     async executeBatch(kysely, statements) {

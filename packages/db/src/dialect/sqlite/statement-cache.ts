@@ -13,9 +13,12 @@ export class StatementCache implements SqliteDatabase {
   readonly #limit: number
   readonly #statements = new Map<string, SqliteStatement>()
 
-  constructor(db: BetterSqlite3.Database, limit = 256) {
+  readonly #busyTimeoutMs: number
+
+  constructor(db: BetterSqlite3.Database, options: { limit?: number; busyTimeoutMs: number }) {
     this.#db = db
-    this.#limit = limit
+    this.#limit = options.limit ?? 256
+    this.#busyTimeoutMs = options.busyTimeoutMs
   }
 
   prepare(sql: string): SqliteStatement {
@@ -34,9 +37,17 @@ export class StatementCache implements SqliteDatabase {
   /**
    * Runs statements in one `begin immediate` transaction, synchronously. Call it only while
    * holding kysely's connection (`db.connection().execute`), so no kysely transaction is open.
+   * It never waits for another process's lock (better-sqlite3 would wait on the event loop's
+   * thread, freezing a run's timeouts and signals): it fails with SQLITE_BUSY at once, and the
+   * caller retries later.
    */
   runInTransaction(statements: ReadonlyArray<{ sql: string; parameters: ReadonlyArray<unknown> }>): void {
-    this.#transaction(statements)
+    this.#db.pragma('busy_timeout = 0')
+    try {
+      this.#transaction(statements)
+    } finally {
+      this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`)
+    }
   }
 
   readonly #transaction = (statements: ReadonlyArray<{ sql: string; parameters: ReadonlyArray<unknown> }>): void => {
