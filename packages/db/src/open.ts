@@ -22,6 +22,8 @@ export interface OpenDatabaseOptions extends LivenessOptions {
   connectTimeoutMs?: number
   /** PostgreSQL: `application_name` of the connections (default `wtflow`). */
   applicationName?: string
+  /** PostgreSQL: a statement with no answer after this long fails and is retried (default 10000 ms). */
+  queryTimeoutMs?: number
   /** SQLite: how long to wait for another process's write lock (default 5000 ms). */
   busyTimeoutMs?: number
 }

@@ -169,3 +169,62 @@ describe.skipIf(postgres.skip)(`postgres connection loss: ${postgres.label}`, ()
     expect(await t.db.getRun(run.id)).toEqual(toRunDocument(run))
   })
 })
+
+/** A TCP proxy to the test server that can stop passing bytes while keeping every socket open. */
+async function blackHoleProxy(target: URL): Promise<{ url: string; blackHole(): void; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>()
+  let dark = false
+  const server = net.createServer(client => {
+    sockets.add(client)
+    client.on('error', () => {})
+    if (dark) return
+    const upstream = net.connect(Number(target.port || 5432), target.hostname)
+    sockets.add(upstream)
+    upstream.on('error', () => {})
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  const url = new URL(target.href)
+  url.hostname = '127.0.0.1'
+  url.port = String(port)
+  return {
+    url: url.href,
+    blackHole() {
+      dark = true
+      // Nothing moves any more, and nothing is closed: what a dropped network route looks like.
+      for (const socket of sockets) {
+        socket.unpipe()
+        socket.pause()
+      }
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    },
+  }
+}
+
+describe.skipIf(postgres.skip)(`postgres that stops answering: ${postgres.label}`, () => {
+  it('lets a finished run close its history in bounded time, saying what was lost', async () => {
+    const schema = `wtflow_bh_${Date.now().toString(36)}`
+    const proxy = await blackHoleProxy(new URL(PG_URL!))
+    try {
+      const db = (await openDatabase({ kind: 'postgres', url: proxy.url }, { schema, queryTimeoutMs: 1000 }))!
+      const engine = new FakeEngine()
+      const recorder = attachRecorder(engine, db, { retryForMs: 1000, batchDelayMs: 1 })
+      const run = syntheticRun({ nodes: 3 })
+      engine.fire('run:start', { runId: run.id, workflow: run.workflow, plan: await syntheticPlan(run), startedAt: run.startedAt, runDir: run.runDir, config: {} })
+      await recorder.flush()
+      proxy.blackHole()
+      for (const node of run.nodes) engine.fire('node:end', { runId: run.id, ordinal: node.ordinal, node })
+      engine.fire('run:end', { result: run })
+      await expect(recorder.close()).rejects.toMatchObject({ code: 'WTFLOW_DB_WRITE' })
+      await db.close()
+    } finally {
+      await proxy.close()
+      await withPg(client => client.query(`drop schema if exists "${schema}" cascade`))
+    }
+  })
+})

@@ -50,7 +50,8 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   // With --json, stdout holds the document only: progress goes to stderr.
   const out = outputFor(json ? process.stderr : process.stdout)
   const display = createDisplay(out)
-  const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db)
+  // Once the runs end, history gets 10 s more to take what is left (a database that stopped answering must not hold the process).
+  const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000 })
   const tracked = recorder !== null
   interrupts.arm(display)
   const detach = followEngine(engine, display)

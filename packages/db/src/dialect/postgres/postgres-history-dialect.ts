@@ -17,6 +17,12 @@ export interface PostgresHistoryOptions {
   applicationName?: string
   /** Connections in the pool (default 4). */
   poolSize?: number
+  /**
+   * A statement with no answer after this long fails (and is retried like a lost connection):
+   * a server or network that stops answering must not hold a finished run's process forever
+   * (default 10000 ms).
+   */
+  queryTimeoutMs?: number
 }
 
 const INT8_OID = 20
@@ -47,6 +53,7 @@ export function postgresHistoryDialect(url: string, options: PostgresHistoryOpti
         connectionString: url,
         max: options.poolSize ?? 4,
         connectionTimeoutMillis: connectTimeoutMs,
+        query_timeout: options.queryTimeoutMs ?? 10_000,
         idleTimeoutMillis: 30_000,
         keepAlive: true,
         application_name: options.applicationName ?? 'wtflow',
