@@ -1,7 +1,9 @@
 /** Faults around the CLI: readers that go away, signals at the edges of a run, scripts that never load. */
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { RunDocument } from '@wtflow/core'
+import { loadConfig, type RunDocument } from '@wtflow/core'
+import { openDatabase } from '@wtflow/db'
+import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ALL_DATABASES, FIXTURES, makeWorkspace, parseJson, unavailable, type Workspace } from '../helpers/cli.js'
 
@@ -44,6 +46,25 @@ for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`reliabilit
     expect(runs.map(run => run.status)).toEqual(['succeeded'])
     expect([result.code, result.signal]).toEqual([0, null])
   })
+
+  it('masks secrets everywhere a person or a database sees them, not only in artifacts', async () => {
+    ws = await makeWorkspace(kind)
+    await writeFile(path.join(ws.dir, 'wtflow.ini'), '[secrets]\ntoken = hunter2\n')
+    const run = await ws.run(['run', fixture('secrets.ts'), '--json'])
+    expect(run.code, run.stderr).toBe(0)
+    const doc = parseJson<RunDocument>(run.stdout)
+    expect(doc.nodes.map(node => node.status)).toEqual(['succeeded', 'failed', 'failed', 'failed'])
+    const shown = await ws.run(['show', doc.id])
+    const shownJson = await ws.run(['show', doc.id, '--json'])
+    const dry = await ws.run(['run', fixture('secrets.ts'), '--dry-run'])
+    const dryJson = await ws.run(['run', fixture('secrets.ts'), '--dry-run', '--json'])
+    const logs = await ws.run(['logs', doc.id, 'root/echo', '--stderr'])
+    const everything = [run, shown, shownJson, dry, dryJson, logs].map(r => r.stdout + r.stderr).join('\n')
+    expect(everything).toContain('***')
+    expect(everything).not.toContain('hunter2')
+    expect(await historyDump(ws)).not.toContain('hunter2')
+  })
+
 })
 
 describe('loading a script', () => {
@@ -62,3 +83,17 @@ describe('loading a script', () => {
     )
   })
 })
+
+/** Every row of every history table, as text. */
+async function historyDump(ws: Workspace): Promise<string> {
+  const config = loadConfig({ cwd: ws.dir, env: { WTFLOW_DB_URL: ws.dbUrl } })
+  const db = (await openDatabase(config.database))!
+  try {
+    const tables = await db.dialect.listTables(db.db)
+    const rows = await Promise.all(tables.map(table => sql`select * from ${sql.table(table)}`.execute(db.db).then(result => result.rows)))
+    expect(rows.flat().length).toBeGreaterThan(5)
+    return JSON.stringify(rows)
+  } finally {
+    await db.close()
+  }
+}

@@ -131,6 +131,11 @@ export interface EngineEventMap {
     runDir: string
     /** The effective configuration, without secrets or passwords. */
     config: Record<string, string | number | boolean>
+    /**
+     * Masks the run's secrets in text taken from the plan (`plan.nodes[n].display`, its JSON):
+     * what a listener shows or records of the plan goes through it. Events' own texts are masked.
+     */
+    mask(text: string): string
   }
   /** An attempt of a node starts (`attempt` is 1 for the first; 0 for a group, which has none). */
   'node:start': { runId: string; ordinal: number; path: string; attempt: number; startedAt: Date }

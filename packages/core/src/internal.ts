@@ -9,3 +9,4 @@ export { Interrupts, INTERRUPT_SIGNALS, type InterruptHandlers } from './engine/
 export { renderExampleIni } from './config/example.js'
 export { renderErrorCodeTable } from './errors/table.js'
 export { retryDelay } from './engine/retry.js'
+export { maskSecrets, maskDeep, maskError } from './artifacts/redactor.js'

@@ -188,7 +188,7 @@ export class Recorder {
     this.#active.set(event.runId, { ended: new Set(), queuedStarts: new Map() })
     runsRecordedHere.add(event.runId)
     const run = runRow({ ...event, digest: plan.digest, nodeCount: plan.nodes.length }, this.#who)
-    const nodes = plan.nodes.map(node => pendingNode(event.runId, node))
+    const nodes = plan.nodes.map(node => pendingNode(event.runId, node, event.mask))
     this.#enqueue(() => [
       insertWorkflow(db.db, event.workflow, run.digest, event.startedAt.getTime()),
       insertRun(db.db, run),
@@ -384,7 +384,7 @@ export function attachRecorder(engine: EngineEvents, db: HistoryDatabase | null,
   return new Recorder(engine, db, options)
 }
 
-function pendingNode(runId: string, node: PlanNode): NewNodeRow {
+function pendingNode(runId: string, node: PlanNode, mask: (text: string) => string): NewNodeRow {
   return {
     run_id: runId,
     ordinal: node.ordinal,
@@ -393,7 +393,7 @@ function pendingNode(runId: string, node: PlanNode): NewNodeRow {
     name: node.name,
     parent_ordinal: node.parent?.ordinal ?? null,
     kind: node.kind,
-    display: node.display,
+    display: node.display === null ? null : mask(node.display),
     status: 'pending',
     exit_code: null,
     signal: null,

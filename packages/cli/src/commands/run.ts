@@ -1,5 +1,5 @@
 import { Engine, isWtflowError, toRunDocument, type EngineEventMap, type EngineEventName, type RunDocument, type RunPlan, type RunResult, type Workflow } from '@wtflow/core'
-import { Interrupts, killAllProcessGroups, preloadCommandRuntime } from '@wtflow/core/internal'
+import { Interrupts, killAllProcessGroups, maskDeep, maskSecrets, preloadCommandRuntime } from '@wtflow/core/internal'
 import type { HistoryDatabase, Recorder } from '@wtflow/db'
 import { createDisplay, type RunDisplay } from '../display/display.js'
 import { printPlan } from '../display/plan.js'
@@ -28,7 +28,7 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
     const plans: RunPlan[] = []
     for (const { workflow } of selected) plans.push(await validate(engine, workflow, script.shown))
     if (options.dryRun === true) {
-      printPlans(plans, script.shown, options.json === true)
+      printPlans(plans, script.shown, options.json === true, Object.values(config.secrets))
       return ExitCode.ok
     }
 
@@ -89,13 +89,15 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   return exitCode
 }
 
-function printPlans(plans: readonly RunPlan[], scriptShown: string, json: boolean): void {
+/** `--dry-run`: the plans, secrets masked. */
+function printPlans(plans: readonly RunPlan[], scriptShown: string, json: boolean, secrets: readonly string[]): void {
   if (json) {
-    writeJson(plans.length === 1 ? plans[0]!.toJSON() : plans.map(plan => plan.toJSON()))
+    const documents = plans.map(plan => maskDeep(plan.toJSON(), secrets))
+    writeJson(documents.length === 1 ? documents[0] : documents)
     return
   }
   const out = outputFor(process.stdout)
-  for (const plan of plans) printPlan(out, plan, scriptShown)
+  for (const plan of plans) printPlan(out, plan, scriptShown, text => maskSecrets(text, secrets))
 }
 
 /** Validates before anything runs; an invalid tree is an error that names the workflow and the node. */

@@ -44,7 +44,7 @@ export class PlainDisplay implements RunDisplay {
 
   nodeStarted(progress: RunProgress, node: NodeProgress): void {
     const attempt = node.attempt > 1 ? ` (attempt ${node.attempt}/${node.plan.attempts})` : ''
-    const what = node.plan.display === null ? '' : `: ${oneLine(node.plan.display)}`
+    const what = node.display === null ? '' : `: ${oneLine(node.display)}`
     this.#line(`start  ${node.plan.path}${attempt}${what}`)
   }
 

@@ -4,12 +4,12 @@ import { layoutTree } from './tree.js'
 import { plural } from './display.js'
 
 /** The tree `wtflow run --dry-run` prints: names, executables, parallel or sequential, options, dependencies. */
-export function printPlan(out: Output, plan: RunPlan, scriptShown: string): void {
+export function printPlan(out: Output, plan: RunPlan, scriptShown: string, mask: (text: string) => string): void {
   const style = out.style
   const lines = [`${style.bold(plan.name)} ${style.dim(`(${plural(plan.nodes.length, 'node')}, from ${scriptShown})`)}${plan.description === null ? '' : `  ${plan.description}`}`]
   for (const { item, prefix } of layoutTree(plan.nodes.map(node => ({ path: node.path, parentPath: node.parentPath, node })))) {
     const node = item.node
-    const what = node.executable === undefined ? style.dim('group') : `${style.dim(`${node.kind}:`)} ${oneLine(withArguments(node), 200)}`
+    const what = node.executable === undefined ? style.dim('group') : `${style.dim(`${node.kind}:`)} ${oneLine(mask(withArguments(node)), 200)}`
     const notes = describeOptions(node)
     lines.push(`${style.dim(prefix)}${style.bold(node.name)}  ${what}${notes.length > 0 ? `  ${style.cyan(`[${notes.join(', ')}]`)}` : ''}`)
   }

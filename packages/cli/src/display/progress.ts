@@ -3,6 +3,8 @@ import type { EngineEventMap, NodeResult, NodeStatus, PlanNode, RunResult } from
 /** What the display knows about one node while a run goes. */
 export interface NodeProgress {
   plan: PlanNode
+  /** The command line or function name, secrets masked. */
+  display: string | null
   status: NodeStatus
   /** The current (or last) attempt, 1-based; 0 before the first. */
   attempt: number
@@ -26,7 +28,16 @@ export class RunProgress {
     this.runId = event.runId
     this.workflow = event.workflow
     this.startedAt = event.startedAt
-    this.nodes = event.plan.nodes.map(plan => ({ plan, status: 'pending', attempt: 0, startedAt: null, endedAt: null, retry: null, result: null }))
+    this.nodes = event.plan.nodes.map(plan => ({
+      plan,
+      display: plan.display === null ? null : event.mask(plan.display),
+      status: 'pending',
+      attempt: 0,
+      startedAt: null,
+      endedAt: null,
+      retry: null,
+      result: null,
+    }))
   }
 
   /** The progress of a node's parent, if it has one. */

@@ -61,3 +61,37 @@ export class StreamRedactor {
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
   }
 }
+
+/**
+ * Text with every secret value replaced by `***` (longest first, so that a secret containing
+ * another is masked whole): for what is not a stream (command lines, error messages, stacks).
+ */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0 || text === '') return text
+  let masked = text
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (secret !== '' && masked.includes(secret)) masked = masked.split(secret).join('***')
+  }
+  return masked
+}
+
+/** An error with its message and stack masked. */
+export function maskError<E extends { message: string; stack?: string | undefined } | null>(error: E, secrets: readonly string[]): E {
+  if (error === null || secrets.length === 0) return error
+  const message = maskSecrets(error.message, secrets)
+  const stack = error.stack === undefined ? undefined : maskSecrets(error.stack, secrets)
+  if (message === error.message && stack === error.stack) return error
+  return { ...error, message, ...(stack === undefined ? {} : { stack }) }
+}
+
+/** A JSON-like value with the secrets masked in every string it holds (keys too). */
+export function maskDeep<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value
+  const walk = (item: unknown): unknown => {
+    if (typeof item === 'string') return maskSecrets(item, secrets)
+    if (Array.isArray(item)) return item.map(walk)
+    if (typeof item === 'object' && item !== null) return Object.fromEntries(Object.entries(item).map(([key, entry]) => [maskSecrets(key, secrets), walk(entry)]))
+    return item
+  }
+  return walk(value) as T
+}

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import fs from 'fs-extra'
 import { ArtifactSink, ArtifactStore, collectFile, fileIn } from '../artifacts/artifact-store.js'
+import { maskError, maskSecrets } from '../artifacts/redactor.js'
 import { describeConfig, type WtflowConfig } from '../config/config.js'
 import { WtflowError, serializeError } from '../errors/errors.js'
 import type { ArtifactInfo, AttemptResult, EngineEventMap, EngineEventName, NodeResult, NodeStatus, RunResult, SerializedError } from '../interfaces.js'
@@ -112,7 +113,8 @@ export class RunExecution {
         )
       }
       if (this.#settings.listens('run:start')) {
-        emit('run:start', { runId, workflow: this.#plan.name, plan: this.#plan, startedAt, runDir: this.#runDir, config: describeConfig(config) })
+        const secrets = this.#settings.secrets
+        emit('run:start', { runId, workflow: this.#plan.name, plan: this.#plan, startedAt, runDir: this.#runDir, config: describeConfig(config), mask: text => maskSecrets(text, secrets) })
       }
       await this.#runAll()
     } finally {
@@ -363,7 +365,8 @@ export class RunExecution {
 
   #attemptResult(ctx: AttemptContext, outcome: ExecutionOutcome, error: SerializedError | null, artifacts: ArtifactInfo[]): AttemptResult {
     const status = attemptStatus(ctx.stopReason, outcome, error)
-    if (status !== 'succeeded') error = attemptError(status, outcome, error, ctx.state.plan.timeout)
+    // Secrets never leave the engine in clear: an error may quote a command line or a value.
+    if (status !== 'succeeded') error = maskError(attemptError(status, outcome, error, ctx.state.plan.timeout), this.#settings.secrets)
     return { attempt: ctx.attempt, status, exitCode: outcome.exitCode, signal: outcome.signal, error, startedAt: ctx.startedAt, endedAt: new Date(), artifacts }
   }
 
@@ -491,12 +494,17 @@ export class RunExecution {
   #recordFailure(state: NodeState, status: NodeStatus, exitCode: number | null, signal: string | null, error: SerializedError | null): void {
     state.exitCode = exitCode
     state.signal = signal
-    state.error = error
+    state.error = maskError(error, this.#settings.secrets)
     state.startedAt ??= new Date()
     this.#finish(state, status)
     if (status === 'cancelled' || state.plan.continueOnFailure) return
     this.#failed = true
     if (!this.#settings.config.ignoreFailure) this.#haltReason ??= `not started: "${state.plan.path}" failed`
+  }
+
+  /** A node's command line or function name, secrets masked. */
+  #display(plan: PlanNode): string | null {
+    return plan.display === null ? null : maskSecrets(plan.display, this.#settings.secrets)
   }
 
   #nodeResult(state: NodeState): NodeResult {
@@ -507,7 +515,7 @@ export class RunExecution {
       name: plan.name,
       parentPath: plan.parentPath,
       kind: plan.kind,
-      display: plan.display,
+      display: this.#display(plan),
       status: state.status,
       exitCode: state.exitCode,
       signal: state.signal,
