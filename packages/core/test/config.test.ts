@@ -122,7 +122,7 @@ describe('configuration', () => {
 })
 
 describe('the configuration table', () => {
-  it('is what config.example.ini documents (regenerate it with `npm run config-example`)', () => {
+  it('is what config.example.ini documents (regenerate it with `npm run docs`)', () => {
     const file = readFileSync(new URL('../../../config.example.ini', import.meta.url), 'utf8')
     expect(file).toBe(renderExampleIni())
   })

@@ -60,7 +60,7 @@ describe('the public contract of @wtflow/core', () => {
     `)
   })
 
-  it('documents every error code in the README (regenerate the table from ERROR_CODES)', () => {
+  it('documents every error code in the README (regenerate the table with `npm run docs`)', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
     const table = /<!-- error-codes:start -->\n([\s\S]*?)\n<!-- error-codes:end -->/.exec(readme)?.[1]
     expect(table).toBe(renderErrorCodeTable())
