@@ -1,3 +1,4 @@
+/* global URL, console */
 // Regenerates what the README and config.example.ini derive from code (tests keep them equal):
 // the error code table and the example configuration. Run `npm run docs` after changing either.
 import { readFileSync, writeFileSync } from 'node:fs'

@@ -90,7 +90,7 @@ async function follow(db: HistoryDatabase, runId: string, first: NodeRecord, fil
   let node = first
   let file = fileOf(node)
   let reader: { handle: FileHandle; ino: number; offset: number } | null = null
-  let lastStatusCheck = Date.now()
+  let lastStatusCheck = performance.now()
   let ended = !ACTIVE.has(node.status)
   if (node.status === 'pending') notes.write(notes.style.dim(`waiting for "${node.path}" to start…\n`))
   try {
@@ -107,9 +107,9 @@ async function follow(db: HistoryDatabase, runId: string, first: NodeRecord, fil
       }
       if (reader !== null) await drain(reader)
       if (ended) break
-      if (Date.now() - lastStatusCheck >= POLL_STATUS_MS) {
+      if (performance.now() - lastStatusCheck >= POLL_STATUS_MS) {
         node = await db.getNode(runId, node.path)
-        lastStatusCheck = Date.now()
+        lastStatusCheck = performance.now()
         file = fileOf(node)
         // One more pass reads what was written before the end was recorded.
         if (!ACTIVE.has(node.status)) ended = true

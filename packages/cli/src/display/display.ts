@@ -50,7 +50,7 @@ export class PlainDisplay implements RunDisplay {
 
   attemptEnded(_progress: RunProgress, node: NodeProgress): void {
     if (node.retry === null) return
-    this.#line(`retry  ${node.plan.path}: attempt ${node.attempt} failed (${node.retry.lastError}); next attempt in ${formatDuration(node.retry.at - Date.now())}`)
+    this.#line(`retry  ${node.plan.path}: attempt ${node.attempt} failed (${node.retry.lastError}); next attempt in ${formatDuration(node.retry.at - performance.now())}`)
   }
 
   nodeEnded(progress: RunProgress, node: NodeProgress): void {
@@ -221,7 +221,7 @@ export class LiveDisplay implements RunDisplay {
     switch (node.status) {
       case 'running':
         if (node.retry !== null) {
-          return style.yellow(`attempt ${node.attempt}/${max} failed (${node.retry.lastError}), retry in ${formatDuration(Math.max(0, node.retry.at - now))}`)
+          return style.yellow(`attempt ${node.attempt}/${max} failed (${node.retry.lastError}), retry in ${formatDuration(Math.max(0, node.retry.at - performance.now()))}`)
         }
         return node.attempt > 1 ? style.yellow(`attempt ${node.attempt}/${max}`) : ''
       case 'pending':

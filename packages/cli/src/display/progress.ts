@@ -10,7 +10,7 @@ export interface NodeProgress {
   attempt: number
   startedAt: Date | null
   endedAt: Date | null
-  /** Set while waiting to retry: when the next attempt starts, and how the last one ended. */
+  /** Set while waiting to retry: when the next attempt starts (`performance.now()` time), and how the last one ended. */
   retry: { at: number; lastError: string } | null
   result: NodeResult | null
 }
@@ -59,7 +59,7 @@ export class RunProgress {
   attemptEnded(event: EngineEventMap['node:attempt']): NodeProgress | undefined {
     const node = this.nodes[event.ordinal]
     if (node === undefined) return undefined
-    node.retry = event.retryInMs === null ? null : { at: Date.now() + event.retryInMs, lastError: describeOutcome(event.attempt) }
+    node.retry = event.retryInMs === null ? null : { at: performance.now() + event.retryInMs, lastError: describeOutcome(event.attempt) }
     return node
   }
 

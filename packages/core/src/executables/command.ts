@@ -3,7 +3,15 @@ import type { Readable } from 'node:stream'
 import { NodeFailure, serializeError } from '../errors/errors.js'
 import { Executable, type ExecutableCapabilities, type ExecutableSpec, type ExecutionContext, type ExecutionOutcome } from '../model/executable.js'
 import { isRef, type ArtifactRef, type Ref, type ResultRef } from '../model/refs.js'
-import { processGroupAlive, terminateProcessGroup, trackProcessGroup, untrackProcessGroup } from '../process-groups.js'
+import {
+  PROCESS_MARKER,
+  processGroupAlive,
+  terminateMarkedProcesses,
+  terminateProcessGroup,
+  trackMarkedRun,
+  trackProcessGroup,
+  untrackProcessGroup,
+} from '../process-groups.js'
 
 /** One argv element: a literal, or a reference replaced by one argument (a path, or a result value). */
 export type CommandArg = string | ArtifactRef | ResultRef<unknown>
@@ -74,9 +82,11 @@ export class Command extends Executable<void> {
     // Large outputs are nearly always stdout: let the child write it straight to its file when
     // nothing needs to see the bytes. stderr goes through a pipe (created lazily, usually empty).
     const { execa } = await import('execa')
+    sweeperOf(ctx)
+    const marker = `${ctx.runId}:${++commandsStarted}`
     const common = {
       cwd: ctx.cwd,
-      env: this.options.env === undefined ? hostEnvWith(ctx.env) : { ...hostEnvWith(ctx.env), ...this.options.env },
+      env: { ...hostEnvWith(ctx.env), ...this.options.env, [PROCESS_MARKER]: marker },
       extendEnv: false,
       // Own process group (setsid), so the whole tree can be signalled; we clean up ourselves.
       detached: true,
@@ -113,24 +123,30 @@ export class Command extends Executable<void> {
     }
 
     trackProcessGroup(pgid)
+    let pipesClosed = false
     const stdoutDone = (subprocess.stdout as Readable | null) === null ? Promise.resolve() : pump(subprocess.stdout, ctx.stdout)
     const stderrDone = pump(subprocess.stderr, ctx.stderr)
+    const pipes = Promise.all([stdoutDone, stderrDone]).then(() => void (pipesClosed = true))
+    const grace = ctx.config.killGraceMs
     let stopping: Promise<void> | undefined
+    // The group, and whatever left it (found by its marker).
     const stop = () => {
-      stopping ??= terminateProcessGroup(pgid, ctx.config.killGraceMs)
+      stopping ??= Promise.all([terminateProcessGroup(pgid, grace), terminateMarkedProcesses(marker, grace)]).then(() => {})
     }
     const unlisten = ctx.onStop(stop)
 
     try {
       const [code, signal] = await exited
-      // The leader is gone; anything left in its group (a background grandchild) goes too,
-      // and its hold on our pipes must not keep the node running.
+      // The leader is gone; anything left in its group (a background grandchild) goes too.
       if (!stopping && processGroupAlive(pgid)) stop()
-      await Promise.race([Promise.all([stdoutDone, stderrDone]), stopping ?? new Promise<void>(() => {})])
       await stopping
+      // Once the group is gone, the pipes close, unless a process that left the group (a daemon
+      // started with setsid) holds them: after a moment it is found by its marker and stopped,
+      // and our ends are closed. A node never waits for such a process.
+      if (!pipesClosed && !(await within(pipes, PIPE_GRACE_MS))) await terminateMarkedProcesses(marker, grace)
       ;(subprocess.stdout as Readable | null)?.destroy()
       subprocess.stderr.destroy()
-      await Promise.all([stdoutDone, stderrDone])
+      await pipes
       await subprocess
       if (code === 0) return { exitCode: 0, signal: null, error: null }
       const failure =
@@ -153,6 +169,41 @@ export class Command extends Executable<void> {
 export async function preloadCommandRuntime(): Promise<void> {
   await import('execa')
 }
+
+/** How long the pipes may stay open once a command's process group is gone. */
+const PIPE_GRACE_MS = 100
+
+/** Numbers the commands of this process, for their markers. */
+let commandsStarted = 0
+
+/** True if `promise` settles within `ms`. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>(resolve => (timer = setTimeout(() => resolve(false), ms))),
+  ]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * The run's sweeper, made by its first command: when the run ends (its resources close), every
+ * process still carrying one of the run's markers is stopped. Commands stop their own leftovers
+ * as they end; this catches one that left both its group and its pipes.
+ */
+function sweeperOf(ctx: ExecutionContext): void {
+  ctx.resources.get(SWEEPER_RESOURCE, () => {
+    const untrack = trackMarkedRun(ctx.runId)
+    const graceMs = ctx.config.killGraceMs
+    return {
+      close: async () => {
+        await terminateMarkedProcesses(`${ctx.runId}:`, graceMs)
+        untrack()
+      },
+    }
+  })
+}
+
+const SWEEPER_RESOURCE = 'wtflow:process-sweeper'
 
 /** A command's environment: the host's, with a node's overlay on top; one object per overlay. */
 const environments = new WeakMap<object, Readonly<Record<string, string | undefined>>>()
