@@ -1,0 +1,468 @@
+/*
+ * @wtflow/spawn native path: posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK), so the cost does
+ * not grow with the parent's heap as fork()'s page-table copy does), the child in its own
+ * session and process group, and exit notification through a pidfd polled by the event loop.
+ *
+ * JS API (see src/native.ts):
+ *   spawn(file, argvBlock, envBlock, cwd, stdoutSpec, stderrSpec, onExit) -> [pid, stdoutFd, stderrFd]
+ *     argvBlock / envBlock: the strings joined by '\0' (one crossing instead of one per string).
+ *     stdoutSpec / stderrSpec: >= 0 a descriptor to dup2, -1 a new pipe, -2 /dev/null.
+ *     Returned fds are the parent's read ends of the pipes (-1 where none was made).
+ *     onExit(exitCode, signalNumber, errno) is called once, from the event loop.
+ *   Throws an Error with `code` (ENOENT…), `errno` (negative, like Node's) and `syscall`.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <paths.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef POSIX_SPAWN_SETSID
+#error "posix_spawn needs POSIX_SPAWN_SETSID (glibc >= 2.26)"
+#endif
+
+typedef struct child_s child_t;
+typedef struct {
+  napi_env env;
+  child_t* children; /* live watches, so that an env teardown can close them */
+} instance_t;
+
+struct child_s {
+  uv_poll_t poll;
+  instance_t* instance;
+  napi_ref callback;
+  napi_async_context async_context;
+  int pidfd;
+  pid_t pid;
+  child_t* prev;
+  child_t* next;
+};
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, NULL, "@wtflow/spawn: N-API call failed"); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, int err, const char* syscall) {
+  napi_value error, message, code, errno_value, syscall_value;
+  const char* name = uv_err_name(-err);
+  napi_create_string_utf8(env, uv_strerror(-err), NAPI_AUTO_LENGTH, &message);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, message, &error);
+  napi_create_int32(env, -err, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value);
+  napi_set_named_property(env, error, "syscall", syscall_value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/* A JS string as a malloc'd, NUL-terminated UTF-8 buffer; *length excludes the final NUL. */
+static char* get_string(napi_env env, napi_value value, size_t* length) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) return NULL;
+  char* buffer = malloc(len + 1);
+  if (buffer == NULL) return NULL;
+  napi_get_value_string_utf8(env, value, buffer, len + 1, &len);
+  if (length != NULL) *length = len;
+  return buffer;
+}
+
+/* Splits a '\0'-joined block in place into a NULL-terminated array (count strings). */
+static char** split_block(char* block, size_t length, size_t* count) {
+  size_t n = length == 0 ? 0 : 1;
+  for (size_t i = 0; i < length; i++)
+    if (block[i] == '\0') n++;
+  char** list = malloc((n + 1) * sizeof(char*));
+  if (list == NULL) return NULL;
+  size_t k = 0;
+  if (n > 0) {
+    list[k++] = block;
+    for (size_t i = 0; i < length; i++)
+      if (block[i] == '\0') list[k++] = block + i + 1;
+  }
+  list[k] = NULL;
+  *count = n;
+  return list;
+}
+
+/* Joins dir and file (and cwd when dir is relative: the child resolves it after its chdir). */
+static char* join_path(const char* cwd, const char* dir, size_t dir_len, const char* file) {
+  size_t cwd_len = (dir_len > 0 && dir[0] == '/') || cwd == NULL ? 0 : strlen(cwd);
+  size_t file_len = strlen(file);
+  char* path = malloc(cwd_len + 1 + dir_len + 1 + file_len + 1);
+  if (path == NULL) return NULL;
+  char* p = path;
+  if (cwd_len > 0) {
+    memcpy(p, cwd, cwd_len);
+    p += cwd_len;
+    *p++ = '/';
+  }
+  if (dir_len > 0) {
+    memcpy(p, dir, dir_len);
+    p += dir_len;
+    *p++ = '/';
+  }
+  memcpy(p, file, file_len + 1);
+  return path;
+}
+
+/*
+ * execvp's search, done before spawning so that the child execs once: PATH from the child's
+ * environment (as libuv does), skipping entries where the file is missing, remembering EACCES.
+ * Returns a malloc'd path, or NULL with *err set.
+ */
+static char* find_program(const char* file, char** envp, const char* cwd, int* err) {
+  if (file[0] == '\0') {
+    *err = ENOENT;
+    return NULL;
+  }
+  if (strchr(file, '/') != NULL) return strdup(file);
+  const char* path_var = _PATH_DEFPATH;
+  for (char** e = envp; *e != NULL; e++) {
+    if (strncmp(*e, "PATH=", 5) == 0) {
+      path_var = *e + 5;
+      break;
+    }
+  }
+  int seen_eacces = 0;
+  const char* dir = path_var;
+  for (;;) {
+    const char* end = strchr(dir, ':');
+    size_t dir_len = end == NULL ? strlen(dir) : (size_t)(end - dir);
+    char* candidate = join_path(cwd, dir, dir_len, file);
+    if (candidate == NULL) {
+      *err = ENOMEM;
+      return NULL;
+    }
+    struct stat st;
+    if (stat(candidate, &st) == 0) {
+      if (S_ISREG(st.st_mode) && access(candidate, X_OK) == 0) return candidate;
+      seen_eacces = 1;
+    }
+    free(candidate);
+    if (end == NULL) break;
+    dir = end + 1;
+  }
+  *err = seen_eacces ? EACCES : ENOENT;
+  return NULL;
+}
+
+static void on_close(uv_handle_t* handle) {
+  child_t* child = handle->data;
+  close(child->pidfd);
+  free(child);
+}
+
+static void unlink_child(child_t* child) {
+  instance_t* instance = child->instance;
+  if (child->prev != NULL) child->prev->next = child->next;
+  else instance->children = child->next;
+  if (child->next != NULL) child->next->prev = child->prev;
+  child->prev = child->next = NULL;
+}
+
+static void on_pidfd(uv_poll_t* poll, int status, int events) {
+  (void)status;
+  (void)events;
+  child_t* child = poll->data;
+  napi_env env = child->instance->env;
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  int r;
+  do r = waitid(P_PIDFD, (id_t)child->pidfd, &info, WEXITED | WNOHANG);
+  while (r == -1 && errno == EINTR);
+  int wait_errno = r == -1 ? errno : 0;
+  if (r == -1 && wait_errno == EAGAIN) return;
+  if (r == 0 && info.si_pid == 0) return; /* not exited yet: a spurious wake-up */
+
+  uv_poll_stop(poll);
+  unlink_child(child);
+
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value argv[3], callback, global;
+  if (wait_errno == 0 && info.si_code == CLD_EXITED) napi_create_int32(env, info.si_status, &argv[0]);
+  else napi_get_null(env, &argv[0]);
+  if (wait_errno == 0 && info.si_code != CLD_EXITED) napi_create_int32(env, info.si_status, &argv[1]);
+  else napi_get_null(env, &argv[1]);
+  napi_create_int32(env, wait_errno, &argv[2]);
+  napi_get_reference_value(env, child->callback, &callback);
+  napi_get_global(env, &global);
+  napi_status call_status = napi_make_callback(env, child->async_context, global, callback, 3, argv, NULL);
+  if (call_status == napi_pending_exception) {
+    napi_value exception;
+    napi_get_and_clear_last_exception(env, &exception);
+    napi_fatal_exception(env, exception);
+  }
+  napi_close_handle_scope(env, scope);
+  napi_delete_reference(env, child->callback);
+  napi_async_destroy(env, child->async_context);
+  uv_close((uv_handle_t*)poll, on_close);
+}
+
+/*
+ * Env teardown (a worker thread ending): stop watching; nobody is left to tell. The handles'
+ * close callbacks run while the env's loop winds down; they touch only their own child_t.
+ */
+static void cleanup_instance(void* data) {
+  instance_t* instance = data;
+  while (instance->children != NULL) {
+    child_t* child = instance->children;
+    unlink_child(child);
+    uv_poll_stop(&child->poll);
+    uv_close((uv_handle_t*)&child->poll, on_close);
+  }
+  free(instance);
+}
+
+typedef struct {
+  int fds[2];
+} pipe_t;
+
+/* Prepares one of stdout/stderr: dup2 a given fd, /dev/null, or a new pipe (parent keeps fds[0]). */
+static int add_output(posix_spawn_file_actions_t* actions, int spec, int target, pipe_t* p) {
+  if (spec >= 0) return posix_spawn_file_actions_adddup2(actions, spec, target);
+  if (spec == -2) return posix_spawn_file_actions_addopen(actions, target, "/dev/null", O_WRONLY, 0);
+  if (pipe2(p->fds, O_CLOEXEC) == -1) return errno;
+  return posix_spawn_file_actions_adddup2(actions, p->fds[1], target);
+}
+
+static void close_fd(int* fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+typedef struct {
+  const char* program;
+  char** argv;
+  size_t argc;
+  char** envp;
+  const char* cwd; /* NULL: the parent's */
+  int stdout_spec, stderr_spec;
+} spawn_request_t;
+
+/* posix_spawn with our file actions and attributes. Returns 0 or an errno; *failed_call names the step. */
+static int spawn_child(const spawn_request_t* req, pid_t* pid, pipe_t* out, pipe_t* errp, const char** failed_call) {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  sigset_t all, none;
+  int err;
+  *failed_call = "posix_spawn";
+  if ((err = posix_spawn_file_actions_init(&actions)) != 0) return err;
+  if ((err = posix_spawnattr_init(&attr)) != 0) {
+    posix_spawn_file_actions_destroy(&actions);
+    return err;
+  }
+  /*
+   * Order matters: chdir first (a relative program path is the child's); stderr before stdout
+   * when it is to go where the parent's fd 1 goes; stdin after the outputs (an output spec may
+   * name fd 0); closefrom last.
+   */
+  if (req->cwd != NULL && (err = posix_spawn_file_actions_addchdir_np(&actions, req->cwd)) != 0) goto done;
+  *failed_call = "pipe2";
+  if (req->stderr_spec == 1) {
+    if ((err = add_output(&actions, req->stderr_spec, 2, errp)) != 0) goto done;
+    if ((err = add_output(&actions, req->stdout_spec, 1, out)) != 0) goto done;
+  } else {
+    if ((err = add_output(&actions, req->stdout_spec, 1, out)) != 0) goto done;
+    if ((err = add_output(&actions, req->stderr_spec, 2, errp)) != 0) goto done;
+  }
+  *failed_call = "posix_spawn";
+  if ((err = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) != 0) goto done;
+  /* Descriptors the host opened without O_CLOEXEC (or inherited so) must not leak into commands. */
+  if ((err = posix_spawn_file_actions_addclosefrom_np(&actions, 3)) != 0) goto done;
+
+  /* Node ignores SIGPIPE; ignored dispositions survive exec, so every signal is reset to default. */
+  /*
+   * Every bit set, not sigfillset(): that leaves out glibc's two internal signals (32, 33),
+   * which its posix_spawn then sets to SIG_IGN in the child, where fork+exec leaves none ignored.
+   */
+  memset(&all, 0xff, sizeof all);
+  sigemptyset(&none);
+  if ((err = posix_spawnattr_setsigdefault(&attr, &all)) != 0) goto done;
+  if ((err = posix_spawnattr_setsigmask(&attr, &none)) != 0) goto done;
+  if ((err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)) != 0)
+    goto done;
+
+  err = posix_spawn(pid, req->program, &actions, &attr, req->argv, req->envp);
+  if (err == ENOEXEC) {
+    /* Like execvp: a file without a #! line is a shell script. */
+    char** sh_argv = malloc((req->argc + 2) * sizeof(char*));
+    if (sh_argv == NULL) {
+      err = ENOMEM;
+      goto done;
+    }
+    sh_argv[0] = "/bin/sh";
+    sh_argv[1] = (char*)req->program;
+    for (size_t i = 1; i <= req->argc; i++) sh_argv[i + 1] = req->argv[i];
+    err = posix_spawn(pid, "/bin/sh", &actions, &attr, sh_argv, req->envp);
+    free(sh_argv);
+  }
+done:
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  return err;
+}
+
+/* Watches the child's pidfd on the env's loop; on failure the child is killed and reaped. */
+static int watch_child(napi_env env, instance_t* instance, pid_t pid, napi_value callback, const char** failed_call) {
+  /* The child is a zombie until we reap it, so its pid cannot be reused before pidfd_open. */
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd == -1) {
+    int err = errno;
+    *failed_call = "pidfd_open";
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return err;
+  }
+  fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  child_t* child = calloc(1, sizeof(child_t));
+  uv_loop_t* loop = NULL;
+  if (child == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &child->poll, pidfd) != 0) {
+    /* Cannot watch it: the caller gets an error, so the child must not outlive this call. */
+    siginfo_t info;
+    int err = child == NULL ? ENOMEM : EINVAL;
+    *failed_call = "uv_poll_init";
+    free(child);
+    kill(-pid, SIGKILL);
+    waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED);
+    close(pidfd);
+    return err;
+  }
+  napi_value resource_name;
+  child->poll.data = child;
+  child->instance = instance;
+  child->pidfd = pidfd;
+  child->pid = pid;
+  napi_create_reference(env, callback, 1, &child->callback);
+  napi_create_string_utf8(env, "wtflow:spawn", NAPI_AUTO_LENGTH, &resource_name);
+  napi_async_init(env, NULL, resource_name, &child->async_context);
+  child->next = instance->children;
+  if (instance->children != NULL) instance->children->prev = child;
+  instance->children = child;
+  uv_poll_start(&child->poll, UV_READABLE, on_pidfd);
+  return 0;
+}
+
+static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 7;
+  napi_value args[7];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL));
+  if (argc != 7) {
+    napi_throw_type_error(env, NULL, "spawn(file, argvBlock, envBlock, cwd, stdout, stderr, onExit)");
+    return NULL;
+  }
+  instance_t* instance;
+  CHECK(napi_get_instance_data(env, (void**)&instance));
+  spawn_request_t req = {0};
+  CHECK(napi_get_value_int32(env, args[4], &req.stdout_spec));
+  CHECK(napi_get_value_int32(env, args[5], &req.stderr_spec));
+
+  napi_value result = NULL;
+  int err = 0;
+  const char* failed_call = "posix_spawn";
+  size_t argv_len = 0, env_len = 0, env_count = 0;
+  char* file = get_string(env, args[0], NULL);
+  char* argv_block = get_string(env, args[1], &argv_len);
+  char* env_block = get_string(env, args[2], &env_len);
+  char* cwd = get_string(env, args[3], NULL);
+  char* program = NULL;
+  pipe_t out = {{-1, -1}}, errp = {{-1, -1}};
+  pid_t pid = -1;
+
+  if (file == NULL || argv_block == NULL || env_block == NULL || cwd == NULL) {
+    err = ENOMEM;
+    goto done;
+  }
+  req.argv = split_block(argv_block, argv_len, &req.argc);
+  req.envp = split_block(env_block, env_len, &env_count);
+  if (req.argv == NULL || req.envp == NULL) {
+    err = ENOMEM;
+    goto done;
+  }
+  req.cwd = cwd[0] == '\0' ? NULL : cwd;
+  program = find_program(file, req.envp, req.cwd, &err);
+  if (program == NULL) goto done;
+  req.program = program;
+
+  if ((err = spawn_child(&req, &pid, &out, &errp, &failed_call)) != 0) goto done;
+  if ((err = watch_child(env, instance, pid, args[6], &failed_call)) != 0) goto done;
+
+  /* The child has its copies of the write ends; the parent keeps only the read ends. */
+  close_fd(&out.fds[1]);
+  close_fd(&errp.fds[1]);
+  napi_value pid_value, out_value, err_value;
+  napi_create_array_with_length(env, 3, &result);
+  napi_create_int32(env, pid, &pid_value);
+  napi_create_int32(env, out.fds[0], &out_value);
+  napi_create_int32(env, errp.fds[0], &err_value);
+  napi_set_element(env, result, 0, pid_value);
+  napi_set_element(env, result, 1, out_value);
+  napi_set_element(env, result, 2, err_value);
+  out.fds[0] = errp.fds[0] = -1;
+
+done:
+  close_fd(&out.fds[0]);
+  close_fd(&out.fds[1]);
+  close_fd(&errp.fds[0]);
+  close_fd(&errp.fds[1]);
+  free(program);
+  free(req.argv);
+  free(req.envp);
+  free(file);
+  free(argv_block);
+  free(env_block);
+  free(cwd);
+  if (err != 0) return throw_errno(env, err, failed_call);
+  return result;
+}
+
+/* Whether this kernel has what the native path needs (pidfd_open: Linux >= 5.3; waitid P_PIDFD: 5.4). */
+static napi_value js_probe(napi_env env, napi_callback_info cbinfo) {
+  (void)cbinfo;
+  napi_value result;
+  int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+  if (pidfd == -1) return throw_errno(env, errno, "pidfd_open");
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  /* Our own pidfd is not our child: ECHILD means P_PIDFD is understood, EINVAL that it is not. */
+  int r = waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG);
+  int wait_errno = r == -1 ? errno : 0;
+  close(pidfd);
+  if (wait_errno == EINVAL) return throw_errno(env, EINVAL, "waitid(P_PIDFD)");
+  napi_get_boolean(env, 1, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  instance_t* instance = calloc(1, sizeof(instance_t));
+  if (instance == NULL) return NULL;
+  instance->env = env;
+  if (napi_set_instance_data(env, instance, NULL, NULL) != napi_ok) return NULL;
+  napi_add_env_cleanup_hook(env, cleanup_instance, instance);
+  napi_value spawn_fn, probe_fn;
+  CHECK(napi_create_function(env, "spawn", NAPI_AUTO_LENGTH, js_spawn, NULL, &spawn_fn));
+  CHECK(napi_create_function(env, "probe", NAPI_AUTO_LENGTH, js_probe, NULL, &probe_fn));
+  CHECK(napi_set_named_property(env, exports, "spawn", spawn_fn));
+  CHECK(napi_set_named_property(env, exports, "probe", probe_fn));
+  return exports;
+}
