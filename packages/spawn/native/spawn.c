@@ -3,13 +3,15 @@
  * not grow with the parent's heap as fork()'s page-table copy does), the child in its own
  * session and process group, and exit notification through a pidfd polled by the event loop.
  *
- * JS API (see src/native.ts):
- *   spawn(file, argvBlock, envBlock, cwd, stdoutSpec, stderrSpec, onExit) -> [pid, stdoutFd, stderrFd]
+ * JS API (see src/native-backend.ts):
+ *   spawn(file, argvBlock, envBlock, cwd, stdoutSpec, stderrSpec, onExit, onSpawned)
  *     argvBlock / envBlock: the strings joined by '\0' (one crossing instead of one per string).
  *     stdoutSpec / stderrSpec: >= 0 a descriptor to dup2, -1 a new pipe, -2 /dev/null.
- *     Returned fds are the parent's read ends of the pipes (-1 where none was made).
- *     onExit(exitCode, signalNumber, errno) is called once, from the event loop.
- *   Throws an Error with `code` (ENOENT…), `errno` (negative, like Node's) and `syscall`.
+ *     onSpawned(error, [pid, stdoutFd, stderrFd]) once the child has exec'd (or failed to):
+ *       the fds are the parent's read ends of the pipes (-1 where none was made); the error
+ *       has `code` (ENOENT…), `errno` (negative, like Node's) and `syscall`.
+ *     onExit(exitCode, signalNumber, errno) once, from the event loop, after the child is reaped.
+ *   probe() throws unless this kernel has pidfd_open and waitid(P_PIDFD).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -323,117 +325,199 @@ done:
   return err;
 }
 
-/* Watches the child's pidfd on the env's loop; on failure the child is killed and reaped. */
-static int watch_child(napi_env env, instance_t* instance, pid_t pid, napi_value callback, const char** failed_call) {
-  /* The child is a zombie until we reap it, so its pid cannot be reused before pidfd_open. */
-  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (pidfd == -1) {
-    int err = errno;
-    *failed_call = "pidfd_open";
-    kill(-pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return err;
+/* One spawn: what JS asked for (copied, so that a pool thread can use it) and what came of it. */
+typedef struct {
+  napi_async_work work;
+  napi_ref on_spawned; /* async only */
+  napi_ref on_exit;
+  char* file;
+  char* argv_block;
+  char* env_block;
+  char* cwd;
+  char* program;
+  spawn_request_t req;
+  pid_t pid;
+  int pidfd;
+  pipe_t out, errp;
+  int err;
+  const char* failed_call;
+} job_t;
+
+static void free_job(napi_env env, job_t* job) {
+  close_fd(&job->out.fds[0]);
+  close_fd(&job->out.fds[1]);
+  close_fd(&job->errp.fds[0]);
+  close_fd(&job->errp.fds[1]);
+  if (job->on_spawned != NULL) napi_delete_reference(env, job->on_spawned);
+  if (job->on_exit != NULL) napi_delete_reference(env, job->on_exit);
+  free(job->program);
+  free(job->req.argv);
+  free(job->req.envp);
+  free(job->file);
+  free(job->argv_block);
+  free(job->env_block);
+  free(job->cwd);
+  free(job);
+}
+
+/* Copies the arguments (file, argvBlock, envBlock, cwd, stdout, stderr, onExit) into a new job. */
+static job_t* prepare_job(napi_env env, napi_value* args) {
+  job_t* job = calloc(1, sizeof(job_t));
+  if (job == NULL) return NULL;
+  job->out.fds[0] = job->out.fds[1] = job->errp.fds[0] = job->errp.fds[1] = -1;
+  job->pidfd = -1;
+  job->failed_call = "posix_spawn";
+  size_t argv_len = 0, env_len = 0, env_count = 0;
+  if (napi_get_value_int32(env, args[4], &job->req.stdout_spec) != napi_ok ||
+      napi_get_value_int32(env, args[5], &job->req.stderr_spec) != napi_ok ||
+      napi_create_reference(env, args[6], 1, &job->on_exit) != napi_ok) {
+    job->err = EINVAL;
+    return job;
   }
-  fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  job->file = get_string(env, args[0], NULL);
+  job->argv_block = get_string(env, args[1], &argv_len);
+  job->env_block = get_string(env, args[2], &env_len);
+  job->cwd = get_string(env, args[3], NULL);
+  if (job->file == NULL || job->argv_block == NULL || job->env_block == NULL || job->cwd == NULL) {
+    job->err = ENOMEM;
+    return job;
+  }
+  job->req.argv = split_block(job->argv_block, argv_len, &job->req.argc);
+  job->req.envp = split_block(job->env_block, env_len, &env_count);
+  if (job->req.argv == NULL || job->req.envp == NULL) job->err = ENOMEM;
+  job->req.cwd = job->cwd[0] == '\0' ? NULL : job->cwd;
+  return job;
+}
+
+/* The part that blocks while the child starts (until its execve): no N-API, any thread. */
+static void run_job(job_t* job) {
+  if (job->err != 0) return;
+  job->program = find_program(job->file, job->req.envp, job->req.cwd, &job->err);
+  if (job->program == NULL) return;
+  job->req.program = job->program;
+  job->err = spawn_child(&job->req, &job->pid, &job->out, &job->errp, &job->failed_call);
+  if (job->err != 0) return;
+  /* The child has its copies of the write ends; the parent keeps only the read ends. */
+  close_fd(&job->out.fds[1]);
+  close_fd(&job->errp.fds[1]);
+  /* The child is a zombie until we reap it, so its pid cannot be reused before pidfd_open. */
+  job->pidfd = (int)syscall(SYS_pidfd_open, job->pid, 0);
+  if (job->pidfd == -1) {
+    /* Not expected on Linux >= 5.3 (checked at load); do not leave the child unwatched. */
+    job->err = errno;
+    job->failed_call = "pidfd_open";
+    kill(-job->pid, SIGKILL);
+    waitpid(job->pid, NULL, 0);
+    return;
+  }
+  fcntl(job->pidfd, F_SETFD, FD_CLOEXEC);
+}
+
+/* On the loop's thread: watch the pidfd. On failure the child is killed and reaped. */
+static void watch_job(napi_env env, instance_t* instance, job_t* job) {
+  if (job->err != 0) return;
   child_t* child = calloc(1, sizeof(child_t));
   uv_loop_t* loop = NULL;
-  if (child == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &child->poll, pidfd) != 0) {
+  if (child == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &child->poll, job->pidfd) != 0) {
     /* Cannot watch it: the caller gets an error, so the child must not outlive this call. */
     siginfo_t info;
-    int err = child == NULL ? ENOMEM : EINVAL;
-    *failed_call = "uv_poll_init";
+    job->err = child == NULL ? ENOMEM : EINVAL;
+    job->failed_call = "uv_poll_init";
     free(child);
-    kill(-pid, SIGKILL);
-    waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED);
-    close(pidfd);
-    return err;
+    kill(-job->pid, SIGKILL);
+    waitid(P_PIDFD, (id_t)job->pidfd, &info, WEXITED);
+    close_fd(&job->pidfd);
+    return;
   }
   napi_value resource_name;
   child->poll.data = child;
   child->instance = instance;
-  child->pidfd = pidfd;
-  child->pid = pid;
-  napi_create_reference(env, callback, 1, &child->callback);
+  child->pidfd = job->pidfd;
+  child->pid = job->pid;
+  child->callback = job->on_exit; /* ownership moves to the watch */
+  job->on_exit = NULL;
+  job->pidfd = -1;
   napi_create_string_utf8(env, "wtflow:spawn", NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env, NULL, resource_name, &child->async_context);
   child->next = instance->children;
   if (instance->children != NULL) instance->children->prev = child;
   instance->children = child;
   uv_poll_start(&child->poll, UV_READABLE, on_pidfd);
-  return 0;
 }
 
-static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 7;
-  napi_value args[7];
-  CHECK(napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL));
-  if (argc != 7) {
-    napi_throw_type_error(env, NULL, "spawn(file, argvBlock, envBlock, cwd, stdout, stderr, onExit)");
-    return NULL;
-  }
-  instance_t* instance;
-  CHECK(napi_get_instance_data(env, (void**)&instance));
-  spawn_request_t req = {0};
-  CHECK(napi_get_value_int32(env, args[4], &req.stdout_spec));
-  CHECK(napi_get_value_int32(env, args[5], &req.stderr_spec));
+static napi_value errno_error(napi_env env, int err, const char* syscall) {
+  napi_value error, message, code, errno_value, syscall_value;
+  napi_create_string_utf8(env, uv_strerror(-err), NAPI_AUTO_LENGTH, &message);
+  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, message, &error);
+  napi_create_int32(env, -err, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value);
+  napi_set_named_property(env, error, "syscall", syscall_value);
+  return error;
+}
 
-  napi_value result = NULL;
-  int err = 0;
-  const char* failed_call = "posix_spawn";
-  size_t argv_len = 0, env_len = 0, env_count = 0;
-  char* file = get_string(env, args[0], NULL);
-  char* argv_block = get_string(env, args[1], &argv_len);
-  char* env_block = get_string(env, args[2], &env_len);
-  char* cwd = get_string(env, args[3], NULL);
-  char* program = NULL;
-  pipe_t out = {{-1, -1}}, errp = {{-1, -1}};
-  pid_t pid = -1;
-
-  if (file == NULL || argv_block == NULL || env_block == NULL || cwd == NULL) {
-    err = ENOMEM;
-    goto done;
-  }
-  req.argv = split_block(argv_block, argv_len, &req.argc);
-  req.envp = split_block(env_block, env_len, &env_count);
-  if (req.argv == NULL || req.envp == NULL) {
-    err = ENOMEM;
-    goto done;
-  }
-  req.cwd = cwd[0] == '\0' ? NULL : cwd;
-  program = find_program(file, req.envp, req.cwd, &err);
-  if (program == NULL) goto done;
-  req.program = program;
-
-  if ((err = spawn_child(&req, &pid, &out, &errp, &failed_call)) != 0) goto done;
-  if ((err = watch_child(env, instance, pid, args[6], &failed_call)) != 0) goto done;
-
-  /* The child has its copies of the write ends; the parent keeps only the read ends. */
-  close_fd(&out.fds[1]);
-  close_fd(&errp.fds[1]);
-  napi_value pid_value, out_value, err_value;
+/* [pid, stdoutFd, stderrFd]; the fds move to JS. */
+static napi_value job_result(napi_env env, job_t* job) {
+  napi_value result, pid_value, out_value, err_value;
   napi_create_array_with_length(env, 3, &result);
-  napi_create_int32(env, pid, &pid_value);
-  napi_create_int32(env, out.fds[0], &out_value);
-  napi_create_int32(env, errp.fds[0], &err_value);
+  napi_create_int32(env, job->pid, &pid_value);
+  napi_create_int32(env, job->out.fds[0], &out_value);
+  napi_create_int32(env, job->errp.fds[0], &err_value);
   napi_set_element(env, result, 0, pid_value);
   napi_set_element(env, result, 1, out_value);
   napi_set_element(env, result, 2, err_value);
-  out.fds[0] = errp.fds[0] = -1;
-
-done:
-  close_fd(&out.fds[0]);
-  close_fd(&out.fds[1]);
-  close_fd(&errp.fds[0]);
-  close_fd(&errp.fds[1]);
-  free(program);
-  free(req.argv);
-  free(req.envp);
-  free(file);
-  free(argv_block);
-  free(env_block);
-  free(cwd);
-  if (err != 0) return throw_errno(env, err, failed_call);
+  job->out.fds[0] = job->errp.fds[0] = -1;
   return result;
+}
+
+static void execute_job(napi_env env, void* data) {
+  (void)env;
+  run_job(data);
+}
+
+static void complete_job(napi_env env, napi_status status, void* data) {
+  job_t* job = data;
+  instance_t* instance;
+  napi_get_instance_data(env, (void**)&instance);
+  if (status != napi_ok && job->err == 0) job->err = ECANCELED;
+  watch_job(env, instance, job);
+  napi_value argv[2], callback, global;
+  if (job->err != 0) {
+    argv[0] = errno_error(env, job->err, job->failed_call);
+    napi_get_undefined(env, &argv[1]);
+  } else {
+    napi_get_null(env, &argv[0]);
+    argv[1] = job_result(env, job);
+  }
+  napi_get_reference_value(env, job->on_spawned, &callback);
+  napi_get_global(env, &global);
+  napi_delete_async_work(env, job->work);
+  napi_call_function(env, global, callback, 2, argv, NULL);
+  free_job(env, job);
+}
+
+/*
+ * spawn(file, argvBlock, envBlock, cwd, stdout, stderr, onExit, onSpawned): posix_spawn runs on
+ * a libuv pool thread, as it blocks its caller until the child's execve (vfork semantics), and
+ * the loop must go on meanwhile (other children's output and exits). The given stdout/stderr
+ * descriptors must stay open until onSpawned(error, [pid, stdoutFd, stderrFd]) is called.
+ */
+static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 8;
+  napi_value args[8], name;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL));
+  if (argc != 8) {
+    napi_throw_type_error(env, NULL, "spawn(file, argvBlock, envBlock, cwd, stdout, stderr, onExit, onSpawned)");
+    return NULL;
+  }
+  job_t* job = prepare_job(env, args);
+  if (job == NULL) return throw_errno(env, ENOMEM, "spawn");
+  CHECK(napi_create_reference(env, args[7], 1, &job->on_spawned));
+  CHECK(napi_create_string_utf8(env, "wtflow:spawn", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, execute_job, complete_job, job, &job->work));
+  CHECK(napi_queue_async_work(env, job->work));
+  return NULL;
 }
 
 /* Whether this kernel has what the native path needs (pidfd_open: Linux >= 5.3; waitid P_PIDFD: 5.4). */

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import net from 'node:net'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { getSystemErrorName } from 'node:util'
 import { spawnError, type SpawnRequest } from './errors.js'
 import type { ExitStatus, OutputTarget, Subprocess } from './types.js'
 
@@ -15,9 +16,11 @@ interface Addon {
     stdout: number,
     stderr: number,
     onExit: (exitCode: number | null, signal: number | null, errno: number) => void,
-  ): [pid: number, stdoutFd: number, stderrFd: number]
+    onSpawned: (error: NodeJS.ErrnoException | null, result: [pid: number, stdoutFd: number, stderrFd: number]) => void,
+  ): void
   probe(): true
 }
+
 
 /** Built by `node-gyp` into build/Release (scripts/build-native.js); the same path from src/ and dist/. */
 export const addonPath = fileURLToPath(new URL('../build/Release/wtflow_spawn.node', import.meta.url))
@@ -56,7 +59,7 @@ function joinBlocks(request: SpawnRequest): { argv: string; env: string } {
   return { argv, env }
 }
 
-export function spawnNative(addon: Addon, request: SpawnRequest, stdout: OutputTarget, stderr: OutputTarget): Subprocess {
+export async function spawnNative(addon: Addon, request: SpawnRequest, stdout: OutputTarget, stderr: OutputTarget): Promise<Subprocess> {
   const { argv, env } = joinBlocks(request)
   let settle!: (status: ExitStatus) => void
   let fail!: (error: Error) => void
@@ -64,10 +67,12 @@ export function spawnNative(addon: Addon, request: SpawnRequest, stdout: OutputT
     settle = resolve
     fail = reject
   })
+  // Seen by whoever awaits it; never an unhandled rejection of its own.
+  exited.catch(() => {})
   let pid = 0
   const onExit = (exitCode: number | null, signal: number | null, errno: number) => {
     if (errno !== 0) {
-      fail(new Error(`the exit status of process ${pid} was taken by someone else (a waitpid(-1) in this process?): ${errno}`))
+      fail(new Error(`could not reap process ${pid} (${getSystemErrorName(-errno)}): its exit status was taken by someone else, a waitpid(-1) in this process?`))
       return
     }
     settle({ exitCode, signal: signal === null ? null : (signalNames.get(signal) ?? (`SIG${signal}` as NodeJS.Signals)) })
@@ -75,7 +80,11 @@ export function spawnNative(addon: Addon, request: SpawnRequest, stdout: OutputT
   let stdoutFd: number
   let stderrFd: number
   try {
-    ;[pid, stdoutFd, stderrFd] = addon.spawn(request.file, argv, env, request.cwd ?? '', targetSpec(stdout), targetSpec(stderr), onExit)
+    ;[pid, stdoutFd, stderrFd] = await new Promise<[number, number, number]>((resolve, reject) => {
+      addon.spawn(request.file, argv, env, request.cwd ?? '', targetSpec(stdout), targetSpec(stderr), onExit, (error, result) =>
+        error === null ? resolve(result) : reject(error),
+      )
+    })
   } catch (error) {
     const { code, errno } = error as NodeJS.ErrnoException
     if (typeof code !== 'string') throw error
