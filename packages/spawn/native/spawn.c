@@ -223,7 +223,8 @@ static void on_pidfd(uv_poll_t* poll, int status, int events) {
 
 /*
  * Env teardown (a worker thread ending): stop watching; nobody is left to tell. The handles'
- * close callbacks run while the env's loop winds down; they touch only their own child_t.
+ * close callbacks run while the env's loop winds down; they touch only their own child_t. The
+ * instance itself is not freed (a few bytes per env): a spawn still in the pool may complete later.
  */
 static void cleanup_instance(void* data) {
   instance_t* instance = data;
@@ -233,7 +234,6 @@ static void cleanup_instance(void* data) {
     uv_poll_stop(&child->poll);
     uv_close((uv_handle_t*)&child->poll, on_close);
   }
-  free(instance);
 }
 
 typedef struct {

@@ -1,4 +1,4 @@
-import { loadAddon } from './native-backend.js'
+import { addonPath, loadAddon } from './native-backend.js'
 import type { SpawnBackendName } from './types.js'
 
 type Addon = ReturnType<typeof loadAddon>
@@ -24,7 +24,12 @@ function tryAddon(): typeof addon & object {
     try {
       addon = { ok: true, addon: loadAddon() }
     } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error)
+      const reason =
+        (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
+          ? `the addon is not built: no ${addonPath}`
+          : error instanceof Error
+            ? error.message.split('\n')[0]!
+            : String(error)
       addon = { ok: false, reason }
     }
   }
