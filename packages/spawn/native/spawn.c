@@ -42,6 +42,9 @@ typedef struct child_s child_t;
 typedef struct {
   napi_env env;
   child_t* children; /* live watches, so that an env teardown can close them */
+  size_t open_handles; /* polls not yet through their close callback */
+  int closing;         /* the env is being torn down */
+  napi_async_cleanup_hook_handle cleanup_hook;
 } instance_t;
 
 struct child_s {
@@ -170,8 +173,11 @@ static char* find_program(const char* file, char** envp, const char* cwd, int* e
 
 static void on_close(uv_handle_t* handle) {
   child_t* child = handle->data;
+  instance_t* instance = child->instance;
   close(child->pidfd);
   free(child);
+  /* Teardown waits for this: the addon's code must stay loaded until the last close callback. */
+  if (--instance->open_handles == 0 && instance->closing) napi_remove_async_cleanup_hook(instance->cleanup_hook);
 }
 
 static void unlink_child(child_t* child) {
@@ -222,18 +228,22 @@ static void on_pidfd(uv_poll_t* poll, int status, int events) {
 }
 
 /*
- * Env teardown (a worker thread ending): stop watching; nobody is left to tell. The handles'
- * close callbacks run while the env's loop winds down; they touch only their own child_t. The
- * instance itself is not freed (a few bytes per env): a spawn still in the pool may complete later.
+ * Env teardown (a worker thread ending): stop watching, nobody is left to tell (the children
+ * run on, unreaped). Node keeps the env's loop running, and the addon loaded, until every poll
+ * has been closed and the hook removed. The instance is never freed (a few bytes per env): a
+ * spawn still on a pool thread may complete after this.
  */
-static void cleanup_instance(void* data) {
+static void cleanup_instance(napi_async_cleanup_hook_handle handle, void* data) {
+  (void)handle;
   instance_t* instance = data;
+  instance->closing = 1;
   while (instance->children != NULL) {
     child_t* child = instance->children;
     unlink_child(child);
     uv_poll_stop(&child->poll);
     uv_close((uv_handle_t*)&child->poll, on_close);
   }
+  if (instance->open_handles == 0) napi_remove_async_cleanup_hook(instance->cleanup_hook);
 }
 
 typedef struct {
@@ -416,6 +426,15 @@ static void run_job(job_t* job) {
 /* On the loop's thread: watch the pidfd. On failure the child is killed and reaped. */
 static void watch_job(napi_env env, instance_t* instance, job_t* job) {
   if (job->err != 0) return;
+  if (instance->closing) {
+    /* Spawned while the env went away: no one could ever learn of it. */
+    siginfo_t info;
+    job->err = ECANCELED;
+    kill(-job->pid, SIGKILL);
+    waitid(P_PIDFD, (id_t)job->pidfd, &info, WEXITED);
+    close_fd(&job->pidfd);
+    return;
+  }
   child_t* child = calloc(1, sizeof(child_t));
   uv_loop_t* loop = NULL;
   if (child == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &child->poll, job->pidfd) != 0) {
@@ -442,6 +461,7 @@ static void watch_job(napi_env env, instance_t* instance, job_t* job) {
   child->next = instance->children;
   if (instance->children != NULL) instance->children->prev = child;
   instance->children = child;
+  instance->open_handles++;
   uv_poll_start(&child->poll, UV_READABLE, on_pidfd);
 }
 
@@ -542,7 +562,7 @@ NAPI_MODULE_INIT() {
   if (instance == NULL) return NULL;
   instance->env = env;
   if (napi_set_instance_data(env, instance, NULL, NULL) != napi_ok) return NULL;
-  napi_add_env_cleanup_hook(env, cleanup_instance, instance);
+  if (napi_add_async_cleanup_hook(env, cleanup_instance, instance, &instance->cleanup_hook) != napi_ok) return NULL;
   napi_value spawn_fn, probe_fn;
   CHECK(napi_create_function(env, "spawn", NAPI_AUTO_LENGTH, js_spawn, NULL, &spawn_fn));
   CHECK(napi_create_function(env, "probe", NAPI_AUTO_LENGTH, js_probe, NULL, &probe_fn));
