@@ -24,7 +24,12 @@ if (!force && existsSync(output)) {
   if (sources.every(file => statSync(file).mtimeMs <= built)) process.exit(0)
 }
 
-const result = spawnSync(process.execPath, [findNodeGyp(), 'rebuild', '--release', '--loglevel=warn'], {
+const args = [findNodeGyp(), 'rebuild', '--release', '--loglevel=warn']
+// Outside npm (which passes its nodedir), build against this node's own headers when it has
+// them, rather than let node-gyp try to download them.
+const prefix = path.resolve(path.dirname(process.execPath), '..')
+if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include/node/node_api.h'))) args.push(`--nodedir=${prefix}`)
+const result = spawnSync(process.execPath, args, {
   cwd: root,
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,7 +62,10 @@ function findNodeGyp() {
   return found
 }
 
+/** The line that says what went wrong: the compiler's or make's, else node-gyp's. */
 function lastErrorLine(text) {
-  const lines = text.split('\n').filter(line => /error/i.test(line) && !/^gyp ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok)/.test(line))
-  return lines.at(0)?.replace(/^gyp ERR! /, '').trim()
+  const lines = text.split('\n').map(line => line.trim())
+  const compiler = lines.find(line => /(error:|not found|No such file)/i.test(line) && !line.startsWith('gyp'))
+  const gyp = lines.find(line => line.startsWith('gyp ERR! stack Error:')) ?? lines.find(line => /^gyp ERR! (?!stack|System|command|cwd|node -v|node-gyp -v|not ok)/.test(line))
+  return (compiler ?? gyp)?.replace(/^gyp ERR! (stack )?/, '')
 }
