@@ -208,6 +208,19 @@ for (const backend of BACKENDS) {
         expect(await Promise.all(theirs)).toEqual(Array.from({ length: 20 }, (_, i) => i + 100))
       })
 
+      it('100 spawns at once, each with its own output and status', async () => {
+        const children = await Promise.all(
+          Array.from({ length: 100 }, (_, i) => run({ file: `echo ${i}; echo e${i} >&2; exit $((${i} % 7))`, shell: true })),
+        )
+        const results = await Promise.all(
+          children.map(async child => ({ out: await text(child.stdout), err: await text(child.stderr), status: await child.exited })),
+        )
+        expect(results).toEqual(
+          Array.from({ length: 100 }, (_, i) => ({ out: `${i}\n`, err: `e${i}\n`, status: { exitCode: i % 7, signal: null } })),
+        )
+        expect(new Set(children.map(child => child.pid)).size).toBe(100)
+      })
+
       it('1,000 spawns in a row leak no descriptor and leave no zombie', async () => {
         const file = path.join(tempDir(), 'out')
         const fd = openSync(file, 'w')
