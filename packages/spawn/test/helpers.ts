@@ -1,11 +1,14 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { onTestFinished } from 'vitest'
 
+/** A new directory, removed when the test ends. */
 export function tempDir(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'wtflow-spawn-'))
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wtflow-spawn-'))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
 }
 
 /** All of a stream, as text. */
