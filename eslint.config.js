@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.wtflow/**', '**/fixtures/**/*.js'] },
+  { ignores: ['**/dist/**', '**/dist-bench/**', '**/node_modules/**', '**/.wtflow/**', '**/fixtures/**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
