@@ -46,7 +46,9 @@ describe('the public contract of @wtflow/core', () => {
       [
         "INTERRUPT_SIGNALS",
         "Interrupts",
+        "PROCESS_MARKER",
         "encodePathSegment",
+        "findMarkedProcesses",
         "killAllProcessGroups",
         "maskDeep",
         "maskError",
@@ -56,6 +58,7 @@ describe('the public contract of @wtflow/core', () => {
         "renderErrorCodeTable",
         "renderExampleIni",
         "retryDelay",
+        "terminateMarkedProcesses",
       ]
     `)
   })

@@ -6,7 +6,7 @@ import type { ProcessIdentity } from './writes.js'
  * How a reader decides that a `running` run's process is gone.
  *
  * The recorder stores the writing process's host and pid and refreshes `heartbeat_at` every
- * `heartbeatMs` (default 5 s). A reader marks the run crashed when either
+ * `heartbeatMs` (default 2 s). A reader marks the run crashed when either
  * - it is on the same host and the pid does not exist (`process.kill(pid, 0)` → ESRCH), or
  * - the heartbeat is older than `staleAfterMs` (default 30 s): this covers runs from other
  *   hosts, and a pid that was reused by an unrelated process after the writer died.
@@ -18,7 +18,7 @@ export interface LivenessOptions {
   staleAfterMs?: number
 }
 
-export const DEFAULT_HEARTBEAT_MS = 5_000
+export const DEFAULT_HEARTBEAT_MS = 2_000
 export const DEFAULT_STALE_AFTER_MS = 30_000
 
 export function thisProcess(): ProcessIdentity {

@@ -63,7 +63,8 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
       // Interrupted between two workflows: the rest do not run.
       if (interrupts.cancelled) exitCode = ExitCode.interrupted
       if (interrupts.cancelled) break
-      const result: RunResult = await engine.run(plan, { signal: interrupts.signal })
+      // The run's row is written before its first command starts: a run killed at once is still in history.
+      const result: RunResult = await engine.run(plan, { signal: interrupts.signal, beforeNodes: () => recorder?.flush() })
       documents.push(toRunDocument(result))
       exitCode = worse(exitCode, result.exitCode)
       display.close()
