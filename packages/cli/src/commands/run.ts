@@ -51,7 +51,14 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   const out = outputFor(json ? process.stderr : process.stdout)
   const display = createDisplay(out)
   // Once the runs end, history gets 10 s more to take what is left (a database that stopped answering must not hold the process).
-  const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000 })
+  let toldRetry = false
+  const onRetry = (error: unknown) => {
+    if (toldRetry) return
+    toldRetry = true
+    const why = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    writeOut(process.stderr, `wtflow: history writes are waiting (${why}); they are kept and tried again, the run goes on\n`)
+  }
+  const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000, onRetry })
   const tracked = recorder !== null
   interrupts.arm(display)
   const detach = followEngine(engine, display)
