@@ -15,6 +15,7 @@ export interface LiveRunRow {
   heartbeat_at: number
   started_at: number
   run_dir: string
+  process_start: string | null
 }
 
 /** What was done about a run found crashed: told to `OpenDatabaseOptions.onCrash`. */
@@ -39,19 +40,23 @@ export class CrashReaper {
     readonly db: Kysely<HistorySchema>,
     readonly liveness: Required<LivenessOptions>,
     readonly onCrash: ((report: CrashReport) => void) | undefined,
+    /** The clock heartbeats are judged by (the database's). */
+    readonly now: () => Promise<number>,
   ) {}
 
   /** Marks every dead `running` run; resolves to the ids it marked. */
   async reapAll(): Promise<string[]> {
-    const running = await this.db.selectFrom('runs').select(['id', 'host', 'pid', 'heartbeat_at', 'started_at', 'run_dir']).where('status', '=', 'running').execute()
+    const running = await this.db.selectFrom('runs').select(['id', 'host', 'pid', 'heartbeat_at', 'started_at', 'run_dir', 'process_start']).where('status', '=', 'running').execute()
     const reaped: string[] = []
-    for (const run of running) if (await this.reapIfDead(run)) reaped.push(run.id)
+    if (running.length === 0) return reaped
+    const now = await this.now()
+    for (const run of running) if (await this.reapIfDead(run, now)) reaped.push(run.id)
     return reaped
   }
 
   /** Marks the run crashed if its process is gone; true if it did (the caller reads the row again). */
-  async reapIfDead(run: LiveRunRow): Promise<boolean> {
-    const reason = deathOf(run, this.liveness, Date.now())
+  async reapIfDead(run: LiveRunRow, now?: number): Promise<boolean> {
+    const reason = deathOf(run, this.liveness, now ?? (await this.now()))
     return reason !== null && (await this.markCrashed(run, reason))
   }
 

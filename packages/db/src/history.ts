@@ -48,7 +48,7 @@ export class HistoryDatabase {
       host: options.host ?? thisProcess().host,
       staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
     }
-    this.#reaper = new CrashReaper(db, this.#liveness, options.onCrash)
+    this.#reaper = new CrashReaper(db, this.#liveness, options.onCrash, () => this.#now())
   }
 
   /** `sqlite://path` or the PostgreSQL URL with its password masked. */
@@ -77,7 +77,7 @@ export class HistoryDatabase {
     // running runs of the page are checked, which costs nothing when there are none.
     if (statuses?.some(status => status === 'running' || status === 'crashed')) await this.reapCrashedRuns()
     const rows = await this.#listRows(options, statuses)
-    const now = Date.now()
+    const now = rows.some(row => row.status === 'running') ? await this.#now() : 0
     const dead = rows.filter(row => row.status === 'running' && deathOf(row, this.#liveness, now) !== null)
     let marked = false
     for (const row of dead) marked = (await this.#reaper.markCrashed(row, deathOf(row, this.#liveness, now)!)) || marked
@@ -94,7 +94,7 @@ export class HistoryDatabase {
   async #listRows(options: ListRunsOptions, statuses: readonly RunStatus[] | undefined) {
     let query = this.db
       .selectFrom('runs')
-      .select(['id', 'workflow', 'status', 'started_at', 'ended_at', 'host', 'pid', 'heartbeat_at', 'run_dir'])
+      .select(['id', 'workflow', 'status', 'started_at', 'ended_at', 'host', 'pid', 'heartbeat_at', 'run_dir', 'process_start'])
     if (options.workflow !== undefined) query = query.where('workflow', '=', options.workflow)
     if (statuses !== undefined) {
       for (const status of statuses) {
@@ -294,6 +294,14 @@ export class HistoryDatabase {
   }
 
   // -- internals ---------------------------------------------------------------------------------
+
+  /** The database's clock (see `HistoryDialect.clock`), in epoch ms. */
+  async #now(): Promise<number> {
+    const clock = this.dialect.clock
+    if (clock === null) return Date.now()
+    const { rows } = await sql<{ now: number }>`select ${clock} as now`.execute(this.db)
+    return Number(rows[0]!.now)
+  }
 
   #runById(id: string): Promise<RunRow | undefined> {
     return this.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst()

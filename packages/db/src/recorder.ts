@@ -274,8 +274,8 @@ export class Recorder {
     if (this.#active.size === 0) return
     const templates = this.#templates!
     const ids = [...this.#active.keys()]
-    const at = Date.now()
-    this.#enqueue(() => [heartbeat(templates, ids, at)])
+    const clock = this.#db!.dialect.clock
+    this.#enqueue(() => [heartbeat(templates, ids, clock)])
   }
 
   // -- writer ------------------------------------------------------------------------------------
