@@ -1,0 +1,525 @@
+/**
+ * Checks a flow document beyond its shape and compiles its expressions: step names, one thing to
+ * run per step, what each expression reads (inputs, secrets, env, the steps it names and
+ * whether they run before), `func:` modules and their exports, inputs and secrets. It works on
+ * the document as written, so that every problem is found in one pass, whatever else is wrong.
+ */
+import path from 'node:path'
+import { didYouMean, formatPath, type KeyPath, type Problem, type Target } from './diagnostics.js'
+import { hasExpression, parseBareExpression, parseTemplate, type ContextRead, type Expression, type Template } from './expressions.js'
+import { functionExports, isFile, modulePath, ModuleLoader } from './modules.js'
+import type { RunSpec } from './executables.js'
+import type { CompiledValue, EnvEntry, LocatedTemplate, StepRead } from './runtime.js'
+import {
+  childNamed,
+  childNames,
+  isRecord,
+  kindsOf,
+  showPath,
+  STEP_FIELDS,
+  stepTree,
+  whyNotBefore,
+  type StepField,
+  type StepInfo,
+} from './steps.js'
+import type { AnyFunction } from '@wtflow/core'
+
+export interface CompileOptions {
+  /** Absolute path of the flow file: `func.module` paths are relative to it. */
+  file: string
+  /** Values given for the flow's inputs. */
+  inputs: Readonly<Record<string, string>>
+  /** Configured secrets (`[secrets]` of the INI file). */
+  secrets: Readonly<Record<string, string>>
+  /** Where secrets that are not configured are looked for. */
+  env: Readonly<Record<string, string | undefined>>
+}
+
+/** What the builder needs of a step besides its checked options. */
+export interface CompiledStep {
+  readonly info: StepInfo
+  /** The flow's and every ancestor's `env`, then the step's own. */
+  readonly env: readonly EnvEntry[]
+  /** Its own `env` variables that are plain values (the node's `env` option). */
+  readonly staticEnv: Readonly<Record<string, string>> | undefined
+  readonly run?: RunSpec | undefined
+  readonly func?: { module: string; exportName: string; fn: AnyFunction | null; args: readonly CompiledValue[] } | undefined
+  readonly when?: { expression: Expression; at: KeyPath } | boolean | undefined
+  /** What its executable's expressions read of other steps. */
+  readonly reads: StepRead[]
+  /** What its `when` reads of other steps. */
+  readonly whenReads: StepRead[]
+  /** Whether an expression of its executable (or its environment) is evaluated when it starts. */
+  readonly templated: boolean
+  readonly children: CompiledStep[]
+}
+
+export interface CompiledFlow {
+  readonly root: CompiledStep
+  /** Every input's value (given, else its default). */
+  readonly inputs: Record<string, string>
+  /** The declared secrets' values. */
+  readonly secrets: Record<string, string>
+}
+
+type Mode = 'execute' | 'when' | 'env'
+
+/** Keys where `${{ }}` is not evaluated: a template there is a mistake. */
+const PLAIN_STEP_KEYS = ['name', 'cwd', 'queue', 'uses'] as const
+const PLAIN_LIST_KEYS = ['artifacts', 'after'] as const
+const NOT_SUPPORTED: Record<string, string> = {
+  http: 'http steps are not supported yet: this version of @wtflow/core has no Http executable',
+  env: 'env steps (a list of names to read) are not supported yet: this version of @wtflow/core has no Env executable',
+  uses: 'plugin steps (uses) are not supported yet: this version of @wtflow/core has no plugins',
+  after: 'after is not supported yet: this version of @wtflow/core runs steps in tree order only',
+  cache: 'cache is not supported yet: this version of @wtflow/core has no caching',
+  queue: 'queue is not supported yet: this version of @wtflow/core runs every step locally',
+}
+const RESERVED_ARTIFACT_NAMES = new Set(['stdout', 'stderr', 'result'])
+
+export async function compileFlow(document: unknown, options: CompileOptions, problems: Problem[]): Promise<CompiledFlow | null> {
+  if (!isRecord(document)) return null
+  return new Compiler(document, options, problems).compile()
+}
+
+class Compiler {
+  readonly #document: Record<string, unknown>
+  readonly #options: CompileOptions
+  readonly #problems: Problem[]
+  readonly #root: StepInfo
+  readonly #inputNames: Map<string, string>
+  readonly #secretNames: Map<string, string>
+  readonly #modules = new ModuleLoader()
+  readonly #imports: Array<Promise<void>> = []
+
+  constructor(document: Record<string, unknown>, options: CompileOptions, problems: Problem[]) {
+    this.#document = document
+    this.#options = options
+    this.#problems = problems
+    this.#root = stepTree(document)
+    this.#inputNames = lowerNames(isRecord(document.inputs) ? Object.keys(document.inputs) : [])
+    this.#secretNames = lowerNames(Array.isArray(document.secrets) ? document.secrets.filter((name): name is string => typeof name === 'string') : [])
+  }
+
+  async compile(): Promise<CompiledFlow | null> {
+    const inputs = this.#inputs()
+    const secrets = this.#secrets()
+    for (const key of ['name', 'description'] as const) this.#plain(this.#document[key], [key])
+    this.#defaults()
+    const env = this.#env(this.#document.env, ['env'], [])
+    const root: CompiledStep = {
+      info: this.#root,
+      env,
+      staticEnv: staticEnv(env),
+      reads: [],
+      whenReads: [],
+      templated: false,
+      children: this.#children(this.#root, env),
+    }
+    await Promise.all(this.#imports)
+    return { root, inputs, secrets }
+  }
+
+  #problem(path: KeyPath, message: string, target?: Target): void {
+    this.#problems.push({ path, message, target })
+  }
+
+  // -- inputs, secrets, defaults ----------------------------------------------------------------
+
+  #inputs(): Record<string, string> {
+    const declared = isRecord(this.#document.inputs) ? this.#document.inputs : {}
+    const given = this.#options.inputs
+    const values: Record<string, string> = {}
+    for (const [name, spec] of Object.entries(declared)) {
+      const options = isRecord(spec) ? spec : {}
+      if (typeof options.default === 'string') this.#plain(options.default, ['inputs', name, 'default'])
+      const value = Object.hasOwn(given, name) ? given[name] : options.default === undefined ? undefined : String(options.default)
+      const required = typeof options.required === 'boolean' ? options.required : options.default === undefined
+      if (value !== undefined) values[name] = value
+      else if (required) this.#problem(['inputs', name], `input "${name}" is required and has no value: pass --input ${name}=VALUE`, { kind: 'key' })
+      else values[name] = ''
+    }
+    for (const name of Object.keys(given)) {
+      if (Object.hasOwn(declared, name)) continue
+      const names = Object.keys(declared)
+      const has = names.length === 0 ? 'it declares no inputs' : `its inputs are ${names.join(', ')}`
+      this.#problem(names.length === 0 ? [] : ['inputs'], `--input ${name}: the flow has no input "${name}"${didYouMean(name, names)}; ${has}`, { kind: 'key' })
+    }
+    return values
+  }
+
+  #secrets(): Record<string, string> {
+    const values: Record<string, string> = {}
+    const names = Array.isArray(this.#document.secrets) ? this.#document.secrets : []
+    names.forEach((name: unknown, index) => {
+      if (typeof name !== 'string') return
+      const value = this.#options.secrets[name] ?? this.#options.env[name]
+      if (value === undefined || value === '') {
+        this.#problem(['secrets', index], `secret ${name} is not configured: add it under [secrets] in wtflow.ini (${name} = …) or set the environment variable ${name}`)
+      } else {
+        values[name] = value
+      }
+    })
+    return values
+  }
+
+  #defaults(): void {
+    const defaults = this.#document.defaults
+    if (isRecord(defaults) && defaults.queue !== undefined) this.#problem(['defaults', 'queue'], NOT_SUPPORTED.queue!, { kind: 'key' })
+    if (isRecord(defaults)) this.#plain(defaults.queue, ['defaults', 'queue'])
+  }
+
+  // -- steps ------------------------------------------------------------------------------------
+
+  #children(parent: StepInfo, env: readonly EnvEntry[]): CompiledStep[] {
+    const seen = new Map<string, StepInfo>()
+    const compiled: CompiledStep[] = []
+    for (const step of parent.children) {
+      if (step.name !== null) {
+        const first = seen.get(step.name)
+        if (first !== undefined) {
+          const where = parent.parent === null ? 'the flow already has a step' : `"${showPath(parent)}" already has a step`
+          this.#problem([...step.at, 'name'], `duplicate step name "${step.name}": ${where} with that name (${formatPath(first.at)}); names must differ among siblings`)
+        }
+        seen.set(step.name, step)
+      }
+      compiled.push(this.#step(step, env))
+    }
+    return compiled
+  }
+
+  #step(step: StepInfo, inherited: readonly EnvEntry[]): CompiledStep {
+    const raw = step.raw
+    const at = step.at
+    this.#name(step)
+    const kinds = kindsOf(raw)
+    if (kinds.length > 1) {
+      this.#problem([...at, kinds[1]!], `a step runs one thing, but this one has ${kinds.join(' and ')}: make them separate steps (or child steps)`, { kind: 'key' })
+    }
+    if (raw.with !== undefined && raw.uses === undefined) this.#problem([...at, 'with'], 'with gives options to a plugin: add uses (the plugin) or remove with', { kind: 'key' })
+    for (const key of ['http', 'uses', 'after', 'cache', 'queue'] as const) {
+      if (raw[key] !== undefined) this.#problem([...at, key], NOT_SUPPORTED[key]!, { kind: 'key' })
+    }
+    if (Array.isArray(raw.env)) this.#problem([...at, 'env'], NOT_SUPPORTED.env!, { kind: 'key' })
+    for (const key of PLAIN_STEP_KEYS) this.#plain(raw[key], [...at, key])
+    for (const key of PLAIN_LIST_KEYS) if (Array.isArray(raw[key])) raw[key].forEach((item: unknown, i) => this.#plain(item, [...at, key, i]))
+
+    const own = isRecord(raw.env) ? this.#env(raw.env, [...at, 'env'], inherited) : []
+    const env = own.length === 0 ? inherited : [...inherited, ...own]
+    const reads: StepRead[] = []
+    const whenReads: StepRead[] = []
+    const envNames = new Set(env.map(entry => entry.name.toLowerCase()))
+    const reader = (mode: Mode, out: StepRead[]) => (expression: Expression, exprAt: KeyPath, index: number) =>
+      this.#reads(expression, exprAt, index, step, mode, envNames, out)
+
+    const run = this.#run(raw.run, [...at, 'run'], reader('execute', reads))
+    const func = this.#func(raw.func, [...at, 'func'], reader('execute', reads))
+    if (isRecord(raw.http)) this.#http(raw.http, [...at, 'http'], reader('execute', reads))
+    if (isRecord(raw.with)) this.#value(raw.with, [...at, 'with'], reader('execute', reads))
+    if (isRecord(raw.cache) && typeof raw.cache.key === 'string') this.#template(raw.cache.key, [...at, 'cache', 'key'], reader('execute', reads))
+    const when = this.#when(raw.when, [...at, 'when'], reader('when', whenReads))
+    this.#artifacts(step)
+    if (raw.cwd !== undefined && raw.func !== undefined) {
+      this.#problem([...at, 'cwd'], 'cwd cannot apply to a func step: worker threads share the process working directory; resolve paths in the function instead', { kind: 'key' })
+    }
+    const templated = own.some(entry => 'template' in entry) || env.some(entry => 'template' in entry) || (run !== undefined && runHasExpressions(run)) || (func !== undefined && func.args.some(arg => arg.kind !== 'literal'))
+    return {
+      info: step,
+      env,
+      staticEnv: staticEnv(own),
+      run,
+      func,
+      when,
+      reads,
+      whenReads,
+      templated,
+      children: this.#children(step, env),
+    }
+  }
+
+  #name(step: StepInfo): void {
+    const name = step.name
+    if (name === null) return
+    const at = [...step.at, 'name']
+    if (name.includes('/')) this.#problem(at, `step name "${name}" must not contain "/" (it separates the names of a path)`)
+    else if (name === '.' || name === '..') this.#problem(at, `step name "${name}" is not allowed`)
+    // eslint-disable-next-line no-control-regex -- names with control characters are rejected
+    else if (/[\u0000-\u001f\u007f]/.test(name)) this.#problem(at, 'step names must not contain control characters')
+    else if (name.trim() === '') this.#problem(at, 'step names must not be blank')
+  }
+
+  #artifacts(step: StepInfo): void {
+    const files = step.raw.artifacts
+    if (!Array.isArray(files)) return
+    const at = [...step.at, 'artifacts']
+    if (step.kind === 'group') this.#problem(at, 'artifacts needs a step that runs something (run, func, …) to write them', { kind: 'key' })
+    const names = new Map<string, number>()
+    files.forEach((file: unknown, i) => {
+      if (typeof file !== 'string' || file === '') return
+      const name = path.basename(file)
+      if (RESERVED_ARTIFACT_NAMES.has(name) || (name.endsWith('.log') && RESERVED_ARTIFACT_NAMES.has(name.slice(0, -4)))) {
+        this.#problem([...at, i], `artifact "${file}" would be stored as "${name}", which is reserved; rename the file`)
+      } else if (names.has(name)) {
+        this.#problem([...at, i], `artifacts ${names.get(name)} and ${i} are both named "${name}"; artifacts are stored by file name`)
+      } else if (childNamed(step, name) !== undefined) {
+        this.#problem([...at, i], `artifact "${name}" has the same name as a child step; rename one of them`)
+      }
+      names.set(name, i)
+    })
+  }
+
+  // -- what steps run ---------------------------------------------------------------------------
+
+  #run(run: unknown, at: KeyPath, read: ReadExpression): RunSpec | undefined {
+    if (typeof run === 'string') {
+      const template = this.#template(run, at, read)
+      return template === null ? undefined : { shell: template }
+    }
+    if (!Array.isArray(run) || run.length === 0 || !run.every(item => typeof item === 'string')) return undefined
+    const argv: LocatedTemplate[] = []
+    run.forEach((item: string, i) => {
+      const template = this.#template(item, [...at, i], read)
+      if (template !== null) argv.push(template)
+    })
+    if (argv.length !== run.length) return undefined
+    if (argv[0]!.template.literals[0] === '' && argv[0]!.template.expressions.length > 0) {
+      this.#problem([...at, 0], 'the program (the first element) must be written out, not come from an expression')
+    }
+    return { argv }
+  }
+
+  #func(func: unknown, at: KeyPath, read: ReadExpression): CompiledStep['func'] {
+    if (!isRecord(func) || typeof func.module !== 'string') return undefined
+    this.#plain(func.module, [...at, 'module'])
+    this.#plain(func.export, [...at, 'export'])
+    const exportName = typeof func.export === 'string' && func.export !== '' ? func.export : 'default'
+    const args = Array.isArray(func.args) ? func.args.map((arg: unknown, i) => this.#value(arg, [...at, 'args', i], read)) : []
+    const file = modulePath(this.#options.file, func.module)
+    const compiled = { module: file ?? func.module, exportName, fn: null as AnyFunction | null, args }
+    if (file === null) {
+      this.#problem([...at, 'module'], `module "${func.module}" must be a path relative to the flow file (./${func.module}) or an absolute path`)
+    } else if (!isFile(file)) {
+      this.#problem([...at, 'module'], `module "${func.module}" not found (looked for ${file})`)
+    } else {
+      this.#imports.push(this.#locate(file, func.module, exportName, at, compiled))
+    }
+    return compiled
+  }
+
+  async #locate(file: string, module: string, exportName: string, at: KeyPath, compiled: { fn: AnyFunction | null }): Promise<void> {
+    let namespace
+    try {
+      namespace = await this.#modules.load(file)
+    } catch (error) {
+      const message = (error as Error).message?.split('\n')[0] ?? String(error)
+      this.#problem([...at, 'module'], `cannot import "${module}": ${message}`)
+      return
+    }
+    const fn = namespace[exportName]
+    if (typeof fn === 'function') {
+      compiled.fn = fn as AnyFunction
+      return
+    }
+    const functions = functionExports(namespace)
+    const where = exportName === 'default' ? [...at, 'module'] : [...at, 'export']
+    if (fn === undefined) {
+      const has = functions.length === 0 ? 'it exports no functions' : `its functions: ${functions.join(', ')}`
+      this.#problem(where, `"${module}" has no export "${exportName}"${didYouMean(exportName, functions)}; ${has}`)
+    } else {
+      this.#problem(where, `export "${exportName}" of "${module}" is ${fn === null ? 'null' : typeof fn}, not a function`)
+    }
+  }
+
+  #http(http: Record<string, unknown>, at: KeyPath, read: ReadExpression): void {
+    if (typeof http.url === 'string') this.#template(http.url, [...at, 'url'], read)
+    if (isRecord(http.headers)) {
+      for (const [name, value] of Object.entries(http.headers)) if (typeof value === 'string') this.#template(value, [...at, 'headers', name], read)
+    }
+    if (http.body !== undefined) this.#value(http.body, [...at, 'body'], read)
+  }
+
+  #when(when: unknown, at: KeyPath, read: ReadExpression): CompiledStep['when'] {
+    if (typeof when === 'boolean') return when
+    if (typeof when !== 'string') return undefined
+    const parsed = parseBareExpression(when)
+    if ('problem' in parsed) {
+      this.#problem(at, parsed.problem.message, { kind: 'expression', expression: -1, offset: parsed.problem.offset })
+      return undefined
+    }
+    read(parsed.expression, at, -1)
+    return { expression: parsed.expression, at }
+  }
+
+  // -- values, templates, environment -----------------------------------------------------------
+
+  /** A string with `${{ }}`: parsed, and what it reads checked. Null if it does not parse. */
+  #template(text: string, at: KeyPath, read: ReadExpression): LocatedTemplate | null {
+    const parsed = parseTemplate(text)
+    if ('problems' in parsed) {
+      for (const problem of parsed.problems) this.#problem(at, problem.message, { kind: 'expression', expression: problem.index, offset: problem.offset })
+      return null
+    }
+    parsed.template.expressions.forEach((expression, i) => read(expression, at, i))
+    return { template: parsed.template, at }
+  }
+
+  /** Any document value: strings with `${{` become templates, the rest stays as it is. */
+  #value(value: unknown, at: KeyPath, read: ReadExpression): CompiledValue {
+    if (typeof value === 'string') {
+      if (!hasExpression(value)) return { kind: 'literal', value }
+      const template = this.#template(value, at, read)
+      if (template === null) return { kind: 'literal', value }
+      const whole = template.template.expressions.length === 1 && template.template.literals.every(literal => literal === '')
+      return { kind: 'template', template, whole }
+    }
+    if (Array.isArray(value)) {
+      const items = value.map((item: unknown, i) => this.#value(item, [...at, i], read))
+      return items.every(item => item.kind === 'literal') ? { kind: 'literal', value } : { kind: 'array', items }
+    }
+    if (isRecord(value)) {
+      const entries = Object.entries(value).map(([key, item]) => [key, this.#value(item, [...at, key], read)] as const)
+      return entries.every(([, item]) => item.kind === 'literal') ? { kind: 'literal', value } : { kind: 'object', entries }
+    }
+    return { kind: 'literal', value }
+  }
+
+  /** `env:` variables in order; templates may read inputs, secrets, run and the variables above them. */
+  #env(env: unknown, at: KeyPath, inherited: readonly EnvEntry[]): EnvEntry[] {
+    if (!isRecord(env)) return []
+    const entries: EnvEntry[] = []
+    const names = new Set(inherited.map(entry => entry.name.toLowerCase()))
+    for (const [name, value] of Object.entries(env)) {
+      if (typeof value === 'number' || typeof value === 'boolean') entries.push({ name, value: String(value) })
+      else if (typeof value === 'string' && !hasExpression(value)) entries.push({ name, value })
+      else if (typeof value === 'string') {
+        const template = this.#template(value, [...at, name], (expression, exprAt, index) => this.#reads(expression, exprAt, index, null, 'env', names, []))
+        if (template !== null) entries.push({ name, template })
+      }
+      names.add(name.toLowerCase())
+    }
+    return entries
+  }
+
+  /** A template where none is evaluated. */
+  #plain(value: unknown, at: KeyPath): void {
+    if (typeof value === 'string' && hasExpression(value)) {
+      const key = String(at[at.length - 1])
+      this.#problem(at, `expressions are not evaluated in ${/^\d+$/.test(key) ? String(at[at.length - 2]) : key}; write the value out`, { kind: 'expression', expression: 0, offset: 0 })
+    }
+  }
+
+  // -- what expressions read --------------------------------------------------------------------
+
+  #reads(expression: Expression, at: KeyPath, index: number, consumer: StepInfo | null, mode: Mode, envNames: ReadonlySet<string>, out: StepRead[]): void {
+    for (const read of expression.reads) {
+      const target: Target = { kind: 'expression', expression: index, offset: read.offset }
+      const problem = (message: string) => this.#problem(at, message, target)
+      const first = read.keys[0]
+      switch (read.context) {
+        case 'inputs':
+          if (first !== undefined && !this.#inputNames.has(String(first).toLowerCase())) {
+            const names = [...this.#inputNames.values()]
+            problem(`inputs.${String(first)} is not an input of this flow${didYouMean(String(first), names)}; ${names.length === 0 ? 'declare it under inputs' : `its inputs are ${names.join(', ')}`}`)
+          }
+          break
+        case 'secrets':
+          if (first !== undefined && !this.#secretNames.has(String(first).toLowerCase())) {
+            problem(`secrets.${String(first)} is not declared: add ${String(first)} to the flow's secrets list`)
+          }
+          break
+        case 'env':
+          if (first !== undefined && !envNames.has(String(first).toLowerCase())) {
+            problem(`env.${String(first)} is not set by this flow (the env context holds the env of the flow and of this step's ancestors); in a run command, use $${String(first)}`)
+          }
+          break
+        case 'run':
+          if (first !== undefined && String(first).toLowerCase() !== 'id') problem(`run.${String(first)} does not exist; run has id`)
+          break
+        case 'steps':
+          if (mode === 'env' || consumer === null) problem('env values cannot read steps; read them in the command (run, func args) instead')
+          else this.#stepRead(read, consumer, mode, problem, out)
+          break
+      }
+    }
+  }
+
+  #stepRead(read: ContextRead, consumer: StepInfo, mode: Mode, problem: (message: string) => void, out: StepRead[]): void {
+    const keys = read.keys
+    let producer: StepInfo = this.#root
+    let i = 0
+    for (; i < keys.length; i++) {
+      const key = keys[i]!
+      if (producer !== this.#root && typeof key === 'string' && (STEP_FIELDS as readonly string[]).includes(key)) break
+      const child = typeof key === 'string' ? childNamed(producer, key) : undefined
+      if (child === undefined) {
+        const under = producer === this.#root ? 'the flow has no step' : `"${showPath(producer)}" has no step`
+        const names = childNames(producer)
+        const fields = producer === this.#root ? '' : ` and no field "${String(key)}" (fields: ${STEP_FIELDS.join(', ')})`
+        problem(`steps.${[...producer.names, String(key)].join('.')}: ${under} named "${String(key)}"${fields}${didYouMean(String(key), names)}`)
+        return
+      }
+      producer = child
+    }
+    const path = `steps.${producer.names.join('.')}`
+    if (producer === this.#root || (read.computed && i >= keys.length)) {
+      problem(producer === this.#root ? 'steps must be followed by a step path written out (steps.build.stdout, steps[\'my step\'].result)' : `${path}: the field after a step path must be written out (.result, .stdout, .stderr, .artifacts.NAME, .status)`)
+      return
+    }
+    if (i >= keys.length) {
+      problem(`${path} is a step; read one of its fields: ${path}.result, .stdout, .stderr, .artifacts.NAME or .status`)
+      return
+    }
+    const field = keys[i] as StepField
+    const artifact = keys[i + 1]
+    const shown = `${path}.${field}`
+    if (field === 'artifacts' && typeof artifact !== 'string') {
+      problem(`${shown} needs the artifact's name: ${shown}.NAME (a file listed in its artifacts)`)
+      return
+    }
+    const unavailable = this.#unavailable(producer, field, typeof artifact === 'string' ? artifact : undefined, mode)
+    if (unavailable !== null) {
+      problem(`${shown}${field === 'artifacts' ? `.${String(artifact)}` : ''}: ${unavailable}`)
+      return
+    }
+    const order = whyNotBefore(producer, consumer)
+    if (order !== null) {
+      problem(`${path} does not run before this step: ${order}. A step can read the steps that run before it (earlier in a sequential group, or its ancestors)`)
+      return
+    }
+    if (!out.some(existing => existing.producer === producer && existing.field === field && existing.artifact === artifact)) {
+      out.push({ producer, field, artifact: field === 'artifacts' ? (artifact as string) : undefined })
+    }
+  }
+
+  /** Why a field of a step cannot be read where it is read, or null. */
+  #unavailable(producer: StepInfo, field: StepField, artifact: string | undefined, mode: Mode): string | null {
+    if (field === 'status') return mode === 'when' ? null : 'status can be read in when only (a step that reads another step\'s output runs only after it succeeded)'
+    if (mode === 'when' && field !== 'result') return `${field} is a file path, for commands; in when, read steps.X.result or steps.X.status`
+    if (producer.kind === 'group') return 'the step runs nothing (it is a group of steps), so it has no output'
+    if (field === 'result' && producer.kind === 'run') return 'a run step has no result; read its stdout (the path of its output file)'
+    if (field === 'artifacts') {
+      const declared = Array.isArray(producer.raw.artifacts) ? producer.raw.artifacts.filter((f): f is string => typeof f === 'string').map(f => path.basename(f)) : []
+      if (!declared.includes(artifact!)) {
+        return `the step declares ${declared.length === 0 ? 'no artifacts' : `artifacts ${declared.join(', ')}`}${didYouMean(artifact!, declared)}`
+      }
+    }
+    return null
+  }
+}
+
+type ReadExpression = (expression: Expression, at: KeyPath, index: number) => void
+
+function lowerNames(names: readonly string[]): Map<string, string> {
+  return new Map(names.map(name => [name.toLowerCase(), name]))
+}
+
+function staticEnv(entries: readonly EnvEntry[]): Record<string, string> | undefined {
+  let env: Record<string, string> | undefined
+  for (const entry of entries) if ('value' in entry) (env ??= {})[entry.name] = entry.value
+  return env
+}
+
+function runHasExpressions(run: RunSpec): boolean {
+  const templates: readonly LocatedTemplate[] = 'shell' in run ? [run.shell] : run.argv
+  return templates.some(({ template }: { template: Template }) => template.expressions.length > 0)
+}
