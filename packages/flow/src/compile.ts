@@ -500,7 +500,9 @@ class Compiler {
     if (field === 'artifacts') {
       const declared = Array.isArray(producer.raw.artifacts) ? producer.raw.artifacts.filter((f): f is string => typeof f === 'string').map(f => path.basename(f)) : []
       if (!declared.includes(artifact!)) {
-        return `the step declares ${declared.length === 0 ? 'no artifacts' : `artifacts ${declared.join(', ')}`}${didYouMean(artifact!, declared)}`
+        const dotted = declared.find(name => name.includes('.'))
+        const hint = dotted === undefined ? '' : ` (names with a dot are written steps.${producer.names.join('.')}.artifacts['${dotted}'])`
+        return `the step declares ${declared.length === 0 ? 'no artifacts' : `artifacts ${declared.join(', ')}`}${didYouMean(artifact!, declared)}${hint}`
       }
     }
     return null

@@ -156,7 +156,7 @@ export const FlowSchema = z
       .meta({ description: 'Secrets the flow reads as secrets.NAME: from [secrets] in wtflow.ini, else the environment variable NAME. Masked everywhere.' })
       .optional(),
     defaults: DefaultsSchema.optional(),
-    steps: z.array(StepSchema, { error: 'expected a list of steps' }).min(1, { error: 'the flow needs at least one step' }).meta({ description: 'The steps, run one after another.' }),
+    steps: z.array(StepSchema, { error: issue => (issue.input === undefined ? 'the flow needs steps (a list of steps)' : 'expected a list of steps') }).min(1, { error: 'the flow needs at least one step' }).meta({ description: 'The steps, run one after another.' }),
   })
   .meta({ title: 'wtflow flow', description: 'A wtflow flow: a tree of steps run by `wtflow run flow.yaml`.' })
 

@@ -148,18 +148,47 @@ function describeYamlError(code: string, message: string, text: string, offset: 
   }
 }
 
-/** V8's JSON.parse messages give an offset (`at position 12`); turns it into a line and column. */
+/** Where JSON.parse failed, as a line and column, and why. */
 function jsonProblem(text: string, error: Error): SyntaxProblem {
-  const position = /at position (\d+)/.exec(error.message)
-  const offset = position === null ? (text.length === 0 || /^\s*$/.test(text) ? 0 : text.length) : Number(position[1])
+  const offset = firstInvalidOffset(text)
   let line = 1
   let lineStart = 0
-  for (let i = 0; i < offset && i < text.length; i++) {
+  for (let i = 0; i < offset; i++) {
     if (text.charCodeAt(i) === 10) {
       line++
       lineStart = i + 1
     }
   }
-  const reason = error.message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')
+  let reason = error.message.replace(/ in JSON at position \d+.*$/s, '').replace(/, .*is not valid JSON$/s, '')
+  const before = text.slice(0, offset).trimEnd()
+  if (before.endsWith(',') && (text[offset] === ']' || text[offset] === '}')) reason += ' (JSON allows no comma before a closing bracket)'
   return { position: { line, column: offset - lineStart + 1 }, message: `JSON syntax error: ${reason}` }
+}
+
+/**
+ * The offset of the first character that makes the text invalid JSON (the end, if it is cut
+ * short). V8 does not always say where: the longest prefix that is still valid so far is
+ * found by bisection (only on this error path).
+ */
+function firstInvalidOffset(text: string): number {
+  const invalid = (length: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, length))
+      return false
+    } catch (error) {
+      const message = (error as Error).message
+      const at = /at position (\d+)/.exec(message)
+      // Running out of text is not an invalid character.
+      return !message.includes('Unexpected end of JSON input') && !(at !== null && Number(at[1]) >= length)
+    }
+  }
+  if (!invalid(text.length)) return text.length
+  let low = 0
+  let high = text.length
+  while (low < high) {
+    const middle = (low + high) >> 1
+    if (invalid(middle)) high = middle
+    else low = middle + 1
+  }
+  return low - 1
 }
