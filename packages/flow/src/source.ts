@@ -141,6 +141,8 @@ function describeYamlError(code: string, message: string, text: string, offset: 
       const key = /^[^\s:,}\]]+|^"[^"]*"|^'[^']*'/.exec(text.slice(offset))?.[0]
       return `duplicate key${key === undefined ? '' : ` ${key}`}: each key may appear once in a mapping; remove or rename one`
     }
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      return 'a value written without quotes cannot contain ": " (colon, space): quote it, or write it as a block (run: |)'
     case 'MULTIPLE_DOCS':
       return 'the file holds several YAML documents (---); a flow file holds one'
     default:

@@ -11,6 +11,8 @@ export const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url))
 export function workspace(): { dir: string; write(name: string, text: string): string; cleanup(): void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wtflow-flow-'))
   for (const file of ['tasks.ts', 'record.mjs']) copyFileSync(path.join(FIXTURES, file), path.join(dir, file))
+  // As in a user's project: TypeScript modules with `export` in an ES module package.
+  writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n')
   return {
     dir,
     write(name, text) {
