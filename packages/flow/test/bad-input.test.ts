@@ -101,6 +101,7 @@ const CASES: Record<string, BadFlow> = {
     text: 'name: deps\nsteps:\n  - name: a\n    run: "true"\n  - name: b\n    run: "true"\n    after: [a]\n',
   },
   'JSON syntax error': { file: 'broken.json', text: '{\n  "name": "broken",\n  "steps": [\n    { "name": "a", "run": "true" },\n  ]\n}\n' },
+  'colon and space in a plain value': { file: 'colon.yaml', text: "name: colon\nsteps:\n  - name: a\n    run: echo 'status: ok'\n" },
   'several YAML documents': { file: 'docs.yaml', text: 'name: one\nsteps:\n  - name: a\n    run: "true"\n---\nname: two\n' },
   'empty file': { file: 'empty.yaml', text: '' },
   'a list instead of a flow': { file: 'list.yaml', text: '- name: a\n  run: "true"\n' },
@@ -133,6 +134,9 @@ describe('flow files with mistakes', () => {
         ],
         "artifacts on a group": [
           "group-artifacts.yaml:4:5: steps[0].artifacts: artifacts needs a step that runs something (run, func, …) to write them",
+        ],
+        "colon and space in a plain value": [
+          "colon.yaml:4:10: a value written without quotes cannot contain ": " (colon, space): quote it, or write it as a block (run: |)",
         ],
         "cwd on a func step": [
           "func-cwd.yaml:5:5: steps[0].cwd: cwd cannot apply to a func step: worker threads share the process working directory; resolve paths in the function instead",
