@@ -33,6 +33,8 @@ export interface CompileOptions {
   secrets: Readonly<Record<string, string>>
   /** Where secrets that are not configured are looked for. */
   env: Readonly<Record<string, string | undefined>>
+  /** Inputs and secrets need no values. */
+  structureOnly: boolean
 }
 
 /** What the builder needs of a step besides its checked options. */
@@ -136,7 +138,7 @@ class Compiler {
       const value = Object.hasOwn(given, name) ? given[name] : options.default === undefined ? undefined : String(options.default)
       const required = typeof options.required === 'boolean' ? options.required : options.default === undefined
       if (value !== undefined) values[name] = value
-      else if (required) this.#problem(['inputs', name], `input "${name}" is required and has no value: pass --input ${name}=VALUE`, { kind: 'key' })
+      else if (required && !this.#options.structureOnly) this.#problem(['inputs', name], `input "${name}" is required and has no value: pass --input ${name}=VALUE`, { kind: 'key' })
       else values[name] = ''
     }
     for (const name of Object.keys(given)) {
@@ -154,9 +156,9 @@ class Compiler {
     names.forEach((name: unknown, index) => {
       if (typeof name !== 'string') return
       const value = this.#options.secrets[name] ?? this.#options.env[name]
-      if (value === undefined || value === '') {
+      if ((value === undefined || value === '') && !this.#options.structureOnly) {
         this.#problem(['secrets', index], `secret ${name} is not configured: add it under [secrets] in wtflow.ini (${name} = …) or set the environment variable ${name}`)
-      } else {
+      } else if (value !== undefined) {
         values[name] = value
       }
     })

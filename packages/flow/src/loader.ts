@@ -26,6 +26,11 @@ export interface FlowOptions {
   env?: Readonly<Record<string, string | undefined>> | undefined
   /** The file as messages show it (default: relative to the working directory). */
   displayName?: string | undefined
+  /**
+   * Check everything but the values of inputs and secrets: a required input without a value or a
+   * secret that is not configured is no problem (`wtflow list`). The workflow is not for running.
+   */
+  structureOnly?: boolean | undefined
 }
 
 export interface ParseFlowOptions extends FlowOptions {
@@ -82,7 +87,7 @@ export async function parseFlow(text: string, options: ParseFlowOptions): Promis
   if (!checked.success) problems.push(...issueProblems(checked.error.issues))
   const compiled = await compileFlow(
     parsed.value,
-    { file, inputs: options.inputs ?? {}, secrets: options.secrets ?? {}, env: options.env ?? process.env },
+    { file, inputs: options.inputs ?? {}, secrets: options.secrets ?? {}, env: options.env ?? process.env, structureOnly: options.structureOnly === true },
     problems,
   )
   if (problems.length > 0 || !checked.success || compiled === null) fail(sortProblems(problems, locator))

@@ -9,7 +9,7 @@ import { outputFor, padEnd } from '../terminal.js'
 /** `wtflow list [FILE]`: the workflows a script exports. */
 export async function listCommand(file: string | undefined, options: ListCommandOptions): Promise<number> {
   // @wtflow/core is imported above, before tsx registers its (slower) hooks.
-  const script = await loadScript(file)
+  const script = await loadScript(file, undefined, { structureOnly: true })
   const rows = script.workflows.map(({ exportName, workflow }) => ({
     name: workflow.name,
     export: exportName,
@@ -26,7 +26,7 @@ export async function listCommand(file: string | undefined, options: ListCommand
   const nameWidth = Math.max(...rows.map(row => row.name.length))
   const lines = [`${script.shown}: ${plural(rows.length, 'workflow')}`]
   for (const row of rows) {
-    const exported = row.export === 'default' ? 'export default' : `export ${row.export}`
+    const exported = script.document !== undefined ? `${script.document.format} flow` : row.export === 'default' ? 'export default' : `export ${row.export}`
     lines.push(`  ${style.bold(padEnd(row.name, nameWidth))}  ${padEnd(plural(row.nodes, 'node'), 9)}  ${style.dim(exported)}${row.description === null ? '' : `  ${row.description}`}`)
   }
   lines.push(style.dim(`run one: wtflow run ${script.shown} --workflow ${rows[0]?.name.includes(' ') ? `'${rows[0]?.name}'` : rows[0]?.name}`))

@@ -33,9 +33,9 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
     // slower path): @wtflow/core statically above, @wtflow/db with its driver and the command
     // runtime here.
     await Promise.all([tracked ? import('@wtflow/db').then(db => db.preloadDatabaseDriver(config.database)) : null, preloadCommandRuntime()])
-    const script = await loadScript(file)
+    const script = await loadScript(file, undefined, { inputs: options.input, secrets: config.secrets })
     const selected = selectWorkflows(script, options.workflow)
-    const engine = new Engine({ config, handleSignals: false })
+    const engine = new Engine({ config, handleSignals: false, secrets: script.secrets })
     const planned: PlannedNode[][] = []
     for (const { workflow } of selected) planned.push(planNodes(workflow, await validate(engine, workflow, script.shown)))
     if (options.dryRun === true) {
