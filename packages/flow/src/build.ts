@@ -6,8 +6,13 @@ import { Command, Func, Node, Workflow, type Executable, type NodeOptions } from
 import type { CompiledFlow, CompiledStep } from './compile.js'
 import { durationMs } from './duration.js'
 import { FlowCommand, FlowFunc, whenPredicate } from './executables.js'
-import { StepScope, type FlowScope } from './runtime.js'
+import { StepScope, type FlowScope, type LocatedTemplate } from './runtime.js'
 import type { Flow, Step, StepOptionDefaults } from './schema.js'
+
+/** A string without expressions, as a template. */
+function plainTemplate(text: string): LocatedTemplate {
+  return { template: { source: text, literals: [text], expressions: [] }, at: [] }
+}
 
 export function buildWorkflow(flow: Flow, compiled: CompiledFlow, scope: FlowScope): Workflow {
   const defaults = flow.defaults ?? {}
@@ -56,8 +61,12 @@ function buildStep(step: Step, compiled: CompiledStep, defaults: StepOptionDefau
 function executableOf(compiled: CompiledStep, scope: FlowScope): Executable<unknown> | undefined {
   const { run, func } = compiled
   if (run !== undefined) {
-    if (compiled.templated) return new FlowCommand(run, new StepScope(scope, compiled.env, compiled.reads))
-    return new Command('shell' in run ? run.shell.template.source : run.argv.map(element => element.template.source))
+    if ('plain' in run) {
+      if (!compiled.templated) return new Command(run.plain)
+      // Expressions only in the environment: the command as written, the environment evaluated.
+      return new FlowCommand(typeof run.plain === 'string' ? { shell: plainTemplate(run.plain) } : { argv: run.plain.map(plainTemplate) }, new StepScope(scope, compiled.env, compiled.reads))
+    }
+    return new FlowCommand(run, new StepScope(scope, compiled.env, compiled.reads))
   }
   if (func !== undefined) {
     const fn = func.fn!

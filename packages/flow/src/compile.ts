@@ -6,7 +6,7 @@
  */
 import path from 'node:path'
 import { didYouMean, formatPath, type KeyPath, type Problem, type Target } from './diagnostics.js'
-import { hasExpression, parseBareExpression, parseTemplate, type ContextRead, type Expression, type Template } from './expressions.js'
+import { hasExpression, parseBareExpression, parseTemplate, type ContextRead, type Expression } from './expressions.js'
 import { functionExports, isFile, modulePath, ModuleLoader } from './modules.js'
 import type { RunSpec } from './executables.js'
 import type { CompiledValue, EnvEntry, LocatedTemplate, StepRead } from './runtime.js'
@@ -44,7 +44,8 @@ export interface CompiledStep {
   readonly env: readonly EnvEntry[]
   /** Its own `env` variables that are plain values (the node's `env` option). */
   readonly staticEnv: Readonly<Record<string, string>> | undefined
-  readonly run?: RunSpec | undefined
+  /** What it runs: the command as written when it has no expressions, else its templates. */
+  readonly run?: RunSpec | { readonly plain: string | readonly string[] } | undefined
   readonly func?: { module: string; exportName: string; fn: AnyFunction | null; args: readonly CompiledValue[] } | undefined
   readonly when?: { expression: Expression; at: KeyPath } | boolean | undefined
   /** What its executable's expressions read of other steps. */
@@ -78,6 +79,8 @@ const NOT_SUPPORTED: Record<string, string> = {
   queue: 'queue is not supported yet: this version of @wtflow/core runs every step locally',
 }
 const RESERVED_ARTIFACT_NAMES = new Set(['stdout', 'stderr', 'result'])
+const UNSUPPORTED_STEP_KEYS = ['http', 'uses', 'after', 'cache', 'queue'] as const
+const NO_ENV: readonly EnvEntry[] = Object.freeze([])
 
 export async function compileFlow(document: unknown, options: CompileOptions, problems: Problem[]): Promise<CompiledFlow | null> {
   if (!isRecord(document)) return null
@@ -106,7 +109,7 @@ class Compiler {
   async compile(): Promise<CompiledFlow | null> {
     const inputs = this.#inputs()
     const secrets = this.#secrets()
-    for (const key of ['name', 'description'] as const) this.#plain(this.#document[key], [key])
+    for (const key of ['name', 'description'] as const) if (isTemplate(this.#document[key])) this.#plain([key])
     this.#defaults()
     const env = this.#env(this.#document.env, ['env'], [])
     const root: CompiledStep = {
@@ -134,7 +137,7 @@ class Compiler {
     const values: Record<string, string> = {}
     for (const [name, spec] of Object.entries(declared)) {
       const options = isRecord(spec) ? spec : {}
-      if (typeof options.default === 'string') this.#plain(options.default, ['inputs', name, 'default'])
+      if (isTemplate(options.default)) this.#plain(['inputs', name, 'default'])
       const value = Object.hasOwn(given, name) ? given[name] : options.default === undefined ? undefined : String(options.default)
       const required = typeof options.required === 'boolean' ? options.required : options.default === undefined
       if (value !== undefined) values[name] = value
@@ -168,7 +171,7 @@ class Compiler {
   #defaults(): void {
     const defaults = this.#document.defaults
     if (isRecord(defaults) && defaults.queue !== undefined) this.#problem(['defaults', 'queue'], NOT_SUPPORTED.queue!, { kind: 'key' })
-    if (isRecord(defaults)) this.#plain(defaults.queue, ['defaults', 'queue'])
+    if (isRecord(defaults) && isTemplate(defaults.queue)) this.#plain(['defaults', 'queue'])
   }
 
   // -- steps ------------------------------------------------------------------------------------
@@ -191,63 +194,69 @@ class Compiler {
   }
 
   #step(step: StepInfo, inherited: readonly EnvEntry[]): CompiledStep {
+    // Runs for every step of flows with 10,000 of them: key paths are made only for a problem or a template.
     const raw = step.raw
-    const at = step.at
+    const at = (...keys: Array<string | number>): KeyPath => [...step.at, ...keys]
     this.#name(step)
-    const kinds = kindsOf(raw)
-    if (kinds.length > 1) {
-      this.#problem([...at, kinds[1]!], `a step runs one thing, but this one has ${kinds.join(' and ')}: make them separate steps (or child steps)`, { kind: 'key' })
+    if (step.kind !== 'group') {
+      const kinds = kindsOf(raw)
+      if (kinds.length > 1) this.#problem(at(kinds[1]!), `a step runs one thing, but this one has ${kinds.join(' and ')}: make them separate steps (or child steps)`, { kind: 'key' })
     }
-    if (raw.with !== undefined && raw.uses === undefined) this.#problem([...at, 'with'], 'with gives options to a plugin: add uses (the plugin) or remove with', { kind: 'key' })
-    for (const key of ['http', 'uses', 'after', 'cache', 'queue'] as const) {
-      if (raw[key] !== undefined) this.#problem([...at, key], NOT_SUPPORTED[key]!, { kind: 'key' })
+    if (raw.with !== undefined && raw.uses === undefined) this.#problem(at('with'), 'with gives options to a plugin: add uses (the plugin) or remove with', { kind: 'key' })
+    for (const key of UNSUPPORTED_STEP_KEYS) if (raw[key] !== undefined) this.#problem(at(key), NOT_SUPPORTED[key]!, { kind: 'key' })
+    if (Array.isArray(raw.env)) this.#problem(at('env'), NOT_SUPPORTED.env!, { kind: 'key' })
+    for (const key of PLAIN_STEP_KEYS) if (isTemplate(raw[key])) this.#plain(at(key))
+    for (const key of PLAIN_LIST_KEYS) {
+      const list = raw[key]
+      if (Array.isArray(list)) list.forEach((item: unknown, i) => isTemplate(item) && this.#plain(at(key, i)))
     }
-    if (Array.isArray(raw.env)) this.#problem([...at, 'env'], NOT_SUPPORTED.env!, { kind: 'key' })
-    for (const key of PLAIN_STEP_KEYS) this.#plain(raw[key], [...at, key])
-    for (const key of PLAIN_LIST_KEYS) if (Array.isArray(raw[key])) raw[key].forEach((item: unknown, i) => this.#plain(item, [...at, key, i]))
 
-    const own = isRecord(raw.env) ? this.#env(raw.env, [...at, 'env'], inherited) : []
+    const own = isRecord(raw.env) ? this.#env(raw.env, at('env'), inherited) : NO_ENV
     const env = own.length === 0 ? inherited : [...inherited, ...own]
     const reads: StepRead[] = []
     const whenReads: StepRead[] = []
-    const envNames = new Set(env.map(entry => entry.name.toLowerCase()))
-    const reader = (mode: Mode, out: StepRead[]) => (expression: Expression, exprAt: KeyPath, index: number) =>
-      this.#reads(expression, exprAt, index, step, mode, envNames, out)
+    let envNames: ReadonlySet<string> | undefined
+    const reader = (mode: Mode, out: StepRead[]): ReadExpression => (expression, exprAt, index) =>
+      this.#reads(expression, exprAt, index, step, mode, (envNames ??= new Set(env.map(entry => entry.name.toLowerCase()))), out)
 
-    const run = this.#run(raw.run, [...at, 'run'], reader('execute', reads))
-    const func = this.#func(raw.func, [...at, 'func'], reader('execute', reads))
-    if (isRecord(raw.http)) this.#http(raw.http, [...at, 'http'], reader('execute', reads))
-    if (isRecord(raw.with)) this.#value(raw.with, [...at, 'with'], reader('execute', reads))
-    if (isRecord(raw.cache) && typeof raw.cache.key === 'string') this.#template(raw.cache.key, [...at, 'cache', 'key'], reader('execute', reads))
-    const when = this.#when(raw.when, [...at, 'when'], reader('when', whenReads))
-    this.#artifacts(step)
+    const run = raw.run === undefined ? undefined : this.#run(raw.run, at('run'), reader('execute', reads))
+    const func = isRecord(raw.func) ? this.#func(raw.func, at('func'), reader('execute', reads)) : undefined
+    if (isRecord(raw.http)) this.#http(raw.http, at('http'), reader('execute', reads))
+    if (isRecord(raw.with)) this.#value(raw.with, at('with'), reader('execute', reads))
+    if (isRecord(raw.cache) && typeof raw.cache.key === 'string') this.#template(raw.cache.key, at('cache', 'key'), reader('execute', reads))
+    const when = raw.when === undefined ? undefined : this.#when(raw.when, at('when'), reader('when', whenReads))
+    if (raw.artifacts !== undefined) this.#artifacts(step)
     if (raw.cwd !== undefined && raw.func !== undefined) {
-      this.#problem([...at, 'cwd'], 'cwd cannot apply to a func step: worker threads share the process working directory; resolve paths in the function instead', { kind: 'key' })
+      this.#problem(at('cwd'), 'cwd cannot apply to a func step: worker threads share the process working directory; resolve paths in the function instead', { kind: 'key' })
     }
-    const templated = own.some(entry => 'template' in entry) || env.some(entry => 'template' in entry) || (run !== undefined && runHasExpressions(run)) || (func !== undefined && func.args.some(arg => arg.kind !== 'literal'))
+    const templated =
+      (env.length > 0 && env.some(entry => 'template' in entry)) ||
+      (run !== undefined && !('plain' in run)) ||
+      (func !== undefined && func.args.some(arg => arg.kind !== 'literal'))
     return {
       info: step,
       env,
-      staticEnv: staticEnv(own),
+      staticEnv: own.length === 0 ? undefined : staticEnv(own),
       run,
       func,
       when,
       reads,
       whenReads,
       templated,
-      children: this.#children(step, env),
+      children: step.children.length === 0 ? [] : this.#children(step, env),
     }
   }
 
   #name(step: StepInfo): void {
     const name = step.name
     if (name === null) return
-    const at = [...step.at, 'name']
-    if (name.includes('/')) this.#problem(at, `step name "${name}" must not contain "/" (it separates the names of a path)`)
-    else if (name === '.' || name === '..') this.#problem(at, `step name "${name}" is not allowed`)
+    let problem: string | null = null
+    if (name.includes('/')) problem = `step name "${name}" must not contain "/" (it separates the names of a path)`
+    else if (name === '.' || name === '..') problem = `step name "${name}" is not allowed`
     // eslint-disable-next-line no-control-regex -- names with control characters are rejected
-    else if (/[\u0000-\u001f\u007f]/.test(name)) this.#problem(at, 'step names must not contain control characters')
-    else if (name.trim() === '') this.#problem(at, 'step names must not be blank')
+    else if (/[\u0000-\u001f\u007f]/.test(name)) problem = 'step names must not contain control characters'
+    else if (name.trim() === '') problem = 'step names must not be blank'
+    if (problem !== null) this.#problem([...step.at, 'name'], problem)
   }
 
   #artifacts(step: StepInfo): void {
@@ -272,28 +281,31 @@ class Compiler {
 
   // -- what steps run ---------------------------------------------------------------------------
 
-  #run(run: unknown, at: KeyPath, read: ReadExpression): RunSpec | undefined {
+  #run(run: unknown, at: KeyPath, read: ReadExpression): CompiledStep['run'] {
     if (typeof run === 'string') {
+      if (!hasExpression(run)) return { plain: run }
       const template = this.#template(run, at, read)
       return template === null ? undefined : { shell: template }
     }
     if (!Array.isArray(run) || run.length === 0 || !run.every(item => typeof item === 'string')) return undefined
-    const argv: LocatedTemplate[] = []
-    run.forEach((item: string, i) => {
+    const argv = run as string[]
+    if (!argv.some(hasExpression)) return { plain: argv }
+    const templates: LocatedTemplate[] = []
+    argv.forEach((item, i) => {
       const template = this.#template(item, [...at, i], read)
-      if (template !== null) argv.push(template)
+      if (template !== null) templates.push(template)
     })
-    if (argv.length !== run.length) return undefined
-    if (argv[0]!.template.literals[0] === '' && argv[0]!.template.expressions.length > 0) {
+    if (templates.length !== argv.length) return undefined
+    if (templates[0]!.template.literals[0] === '' && templates[0]!.template.expressions.length > 0) {
       this.#problem([...at, 0], 'the program (the first element) must be written out, not come from an expression')
     }
-    return { argv }
+    return { argv: templates }
   }
 
-  #func(func: unknown, at: KeyPath, read: ReadExpression): CompiledStep['func'] {
-    if (!isRecord(func) || typeof func.module !== 'string') return undefined
-    this.#plain(func.module, [...at, 'module'])
-    this.#plain(func.export, [...at, 'export'])
+  #func(func: Record<string, unknown>, at: KeyPath, read: ReadExpression): CompiledStep['func'] {
+    if (typeof func.module !== 'string') return undefined
+    if (isTemplate(func.module)) this.#plain([...at, 'module'])
+    if (isTemplate(func.export)) this.#plain([...at, 'export'])
     const exportName = typeof func.export === 'string' && func.export !== '' ? func.export : 'default'
     const args = Array.isArray(func.args) ? func.args.map((arg: unknown, i) => this.#value(arg, [...at, 'args', i], read)) : []
     const file = modulePath(this.#options.file, func.module)
@@ -403,11 +415,9 @@ class Compiler {
   }
 
   /** A template where none is evaluated. */
-  #plain(value: unknown, at: KeyPath): void {
-    if (typeof value === 'string' && hasExpression(value)) {
-      const key = String(at[at.length - 1])
-      this.#problem(at, `expressions are not evaluated in ${/^\d+$/.test(key) ? String(at[at.length - 2]) : key}; write the value out`, { kind: 'expression', expression: 0, offset: 0 })
-    }
+  #plain(at: KeyPath): void {
+    const key = at[at.length - 1]
+    this.#problem(at, `expressions are not evaluated in ${typeof key === 'number' ? String(at[at.length - 2]) : String(key)}; write the value out`, { kind: 'expression', expression: 0, offset: 0 })
   }
 
   // -- what expressions read --------------------------------------------------------------------
@@ -523,7 +533,6 @@ function staticEnv(entries: readonly EnvEntry[]): Record<string, string> | undef
   return env
 }
 
-function runHasExpressions(run: RunSpec): boolean {
-  const templates: readonly LocatedTemplate[] = 'shell' in run ? [run.shell] : run.argv
-  return templates.some(({ template }: { template: Template }) => template.expressions.length > 0)
+function isTemplate(value: unknown): boolean {
+  return typeof value === 'string' && hasExpression(value)
 }

@@ -37,10 +37,27 @@ export function parseText(text: string, format: FlowFormat): ParsedText {
     }
   }
   try {
-    return { ok: true, value: jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }) }
+    return { ok: true, value: jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, maxDepth: MAX_DEPTH } as jsYaml.LoadOptions) }
   } catch (error) {
-    return { ok: false, problems: new SourceLocator(text).syntaxProblems(error as jsYaml.YAMLException) }
+    if (!(error instanceof jsYaml.YAMLException)) {
+      return { ok: false, problems: [{ position: { line: 1, column: 1 }, message: `cannot read the document: ${(error as Error).message}` }] }
+    }
+    if (error.reason.startsWith('nesting exceeded')) {
+      return { ok: false, problems: [{ position: markOf(error), message: `the document nests more than ${MAX_DEPTH} levels deep (steps within steps…); flatten it` }] }
+    }
+    try {
+      return { ok: false, problems: new SourceLocator(text).syntaxProblems(error) }
+    } catch {
+      return { ok: false, problems: [{ position: markOf(error), message: error.reason }] }
+    }
   }
+}
+
+/** Deeper documents are refused: parsing them recursively could overflow the stack. */
+const MAX_DEPTH = 1000
+
+function markOf(error: jsYaml.YAMLException): Position {
+  return { line: error.mark.line + 1, column: error.mark.column + 1 }
 }
 
 /** Where a key path is in the text; parses the text (with `yaml`) on first use. */
@@ -90,7 +107,7 @@ export class SourceLocator {
     const doc = this.#document()
     const problems = doc.errors.map(error => ({ position: this.#position(error.pos[0]), message: describeYamlError(error.code, error.message, this.#text, error.pos[0]) }))
     if (problems.length > 0) return problems
-    return [{ position: { line: fallback.mark.line + 1, column: fallback.mark.column + 1 }, message: fallback.reason }]
+    return [{ position: markOf(fallback), message: fallback.reason }]
   }
 
   #document(): Document.Parsed {

@@ -12,13 +12,9 @@ export const STEP_FIELDS = ['result', 'stdout', 'stderr', 'artifacts', 'status']
 export type StepField = (typeof STEP_FIELDS)[number]
 
 /** A step of the flow (or its root, which holds the top-level steps). */
-export interface StepInfo {
+export class StepInfo {
   /** Its name; null when it has none (the schema reports that), so nothing can address it. */
   readonly name: string | null
-  /** Names from the top level (`['checks', 'lint']`); empty for the root. */
-  readonly names: readonly string[]
-  /** Where it is in the document (`['steps', 1, 'steps', 0]`). */
-  readonly at: KeyPath
   readonly parent: StepInfo | null
   /** Position among its siblings. */
   readonly index: number
@@ -26,9 +22,30 @@ export interface StepInfo {
   readonly raw: Record<string, unknown>
   /** What it runs, from its keys: the first executable key present, or `group`. */
   readonly kind: StepKind | 'group'
-  readonly children: StepInfo[]
+  readonly children: StepInfo[] = []
   /** The node built for it (set by the builder). */
   node?: Node<unknown>
+  // Paths are only needed to report a problem or to read a step: made on first use.
+  #at: KeyPath | undefined
+  #names: readonly string[] | undefined
+
+  constructor(raw: Record<string, unknown>, parent: StepInfo | null, index: number) {
+    this.raw = raw
+    this.parent = parent
+    this.index = index
+    this.name = parent === null ? null : typeof raw.name === 'string' && raw.name !== '' ? raw.name : null
+    this.kind = parent === null ? 'group' : firstKind(raw)
+  }
+
+  /** Where it is in the document (`['steps', 1, 'steps', 0]`). */
+  get at(): KeyPath {
+    return (this.#at ??= this.parent === null ? [] : [...this.parent.at, 'steps', this.index])
+  }
+
+  /** Names from the top level (`['checks', 'lint']`); empty for the root. */
+  get names(): readonly string[] {
+    return (this.#names ??= this.parent === null || this.name === null ? [] : [...this.parent.names, this.name])
+  }
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -40,31 +57,27 @@ export function kindsOf(raw: Record<string, unknown>): StepKind[] {
   return STEP_KINDS.filter(kind => raw[kind] !== undefined && (kind !== 'env' || Array.isArray(raw.env)))
 }
 
+function firstKind(raw: Record<string, unknown>): StepKind | 'group' {
+  for (const kind of STEP_KINDS) if (raw[kind] !== undefined && (kind !== 'env' || Array.isArray(raw.env))) return kind
+  return 'group'
+}
+
 /** The step tree of a (raw) document; items that are not objects are left out (the schema reports them). */
 export function stepTree(document: Record<string, unknown>): StepInfo {
-  const root: StepInfo = { name: null, names: [], at: [], parent: null, index: 0, raw: document, kind: 'group', children: [] }
-  addChildren(root, document.steps, ['steps'])
+  const root = new StepInfo(document, null, 0)
+  addChildren(root, document.steps)
   return root
 }
 
-function addChildren(parent: StepInfo, steps: unknown, at: KeyPath): void {
+function addChildren(parent: StepInfo, steps: unknown): void {
   if (!Array.isArray(steps)) return
-  steps.forEach((raw: unknown, index) => {
-    if (!isRecord(raw)) return
-    const name = typeof raw.name === 'string' && raw.name !== '' ? raw.name : null
-    const step: StepInfo = {
-      name,
-      names: name === null ? [] : [...parent.names, name],
-      at: [...at, index],
-      parent,
-      index,
-      raw,
-      kind: kindsOf(raw)[0] ?? 'group',
-      children: [],
-    }
+  for (let index = 0; index < steps.length; index++) {
+    const raw: unknown = steps[index]
+    if (!isRecord(raw)) continue
+    const step = new StepInfo(raw, parent, index)
     parent.children.push(step)
-    addChildren(step, raw.steps, [...at, index, 'steps'])
-  })
+    addChildren(step, raw.steps)
+  }
 }
 
 /** True for the root's own record: the flow document. */
