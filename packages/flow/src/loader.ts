@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { Workflow } from '@wtflow/core'
+import { WtflowError, type Workflow } from '@wtflow/core'
 import { buildWorkflow } from './build.js'
 import { compileFlow } from './compile.js'
 import { FlowError, formatPath, type FlowDiagnostic, type Problem, type Target } from './diagnostics.js'
@@ -65,8 +65,13 @@ export interface LoadedFlow {
 export async function loadFlow(file: string, options: FlowOptions = {}): Promise<LoadedFlow> {
   const absolute = path.resolve(file)
   const format = FLOW_EXTENSIONS[path.extname(absolute).toLowerCase()]
-  if (format === undefined) throw new TypeError(`${file} is not a flow file: flows are .yaml, .yml or .json files`)
-  const text = await readFile(absolute, 'utf8')
+  if (format === undefined) throw new WtflowError('WTFLOW_FLOW_FILE', `${file} is not a flow file: flows are .yaml, .yml or .json files`)
+  let text: string
+  try {
+    text = await readFile(absolute, 'utf8')
+  } catch (error) {
+    throw new WtflowError('WTFLOW_FLOW_FILE', `cannot read the flow file ${file}: ${(error as Error).message}. Check the path.`, { cause: error })
+  }
   return parseFlow(text, { ...options, file: absolute, format })
 }
 

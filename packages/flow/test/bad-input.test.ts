@@ -3,7 +3,7 @@
  * column, and nothing is built.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import type { FlowOptions } from '../src/index.js'
+import { loadFlow, type FlowOptions } from '../src/index.js'
 import { problemsOf, workspace } from './helpers.js'
 
 interface BadFlow {
@@ -278,6 +278,27 @@ describe('flow files with mistakes', () => {
         ],
       }
     `)
+  })
+
+  it('steps nest deep, but not without limit', async () => {
+    const nested = (levels: number) => {
+      let steps = ''
+      for (let i = 0; i < levels; i++) steps += `{name: n, run: ["true"]${i < levels - 1 ? ', steps: [' : ''}`
+      for (let i = 0; i < levels; i++) steps += i === 0 ? '}' : ']}'
+      return `name: deep\nsteps: [${steps}]\n`
+    }
+    const flow = await loadFlow(ws.write('deep.yaml', nested(300)), { env: {} })
+    let depth = 0
+    for (let node = flow.workflow.root; node.children.length > 0; node = node.children[0]!) depth++
+    expect(depth).toBe(300)
+    expect(await problemsOf(ws.write('deeper.yaml', nested(600)))).toEqual([
+      expect.stringMatching(/^deeper\.yaml:2:\d+: the document nests more than 1000 levels deep \(steps within steps…\); flatten it$/),
+    ])
+  })
+
+  it('a file that cannot be read, or is not a flow, is a WtflowError with a code', async () => {
+    await expect(loadFlow(`${ws.dir}/missing.yaml`)).rejects.toMatchObject({ code: 'WTFLOW_FLOW_FILE', message: expect.stringContaining('cannot read the flow file') })
+    await expect(loadFlow(`${ws.dir}/tasks.ts`)).rejects.toMatchObject({ code: 'WTFLOW_FLOW_FILE', message: expect.stringContaining('is not a flow file') })
   })
 
   it('reports every problem of a file, in file order', async () => {

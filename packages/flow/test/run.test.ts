@@ -103,7 +103,17 @@ steps:
     when: false
 `,
     )
-    const off = await runFlow(await loadFlow(file), ws.dir)
+    const flow = await loadFlow(file)
+    // What core records of a predicate in the run's digest: the expression, not a closure's source.
+    expect(flow.workflow.root.children.map(step => step.options.when?.toString() ?? null)).toEqual([
+      null,
+      null,
+      "when: steps.flaky.status == 'failed'",
+      "when: steps.flaky.status == 'succeeded'",
+      "when: inputs.deploy == 'yes' && steps.summary.result.ok",
+      '() => false',
+    ])
+    const off = await runFlow(flow, ws.dir)
     expect(statuses(off)).toEqual({
       when: 'succeeded',
       'when/flaky': 'failed',
