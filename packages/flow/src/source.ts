@@ -6,9 +6,17 @@
  * every syntax error of a file, not only the first. So a file is read by js-yaml, and only a
  * file with a problem is read again by `yaml`, to say where each problem is.
  */
+import { createRequire } from 'node:module'
 import jsYaml from 'js-yaml'
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Pair } from 'yaml'
+import type * as Yaml from 'yaml'
+import type { Document, LineCounter, Node as YamlNode, Pair } from 'yaml'
 import type { KeyPath, Target } from './diagnostics.js'
+
+/** `yaml` is loaded only when a file has a problem to locate (it takes longer to import than the rest). */
+let yamlModule: typeof Yaml | undefined
+function yaml(): typeof Yaml {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml)
+}
 
 export type FlowFormat = 'yaml' | 'json'
 
@@ -73,6 +81,7 @@ export class SourceLocator {
   /** The position of what `target` names at `path` (the nearest existing ancestor if the path is not there). */
   locate(path: KeyPath, target: Target = { kind: 'value' }): Position {
     const doc = this.#document()
+    const { isAlias, isMap, isScalar, isSeq } = yaml()
     let node: YamlNode | null = doc.contents
     let key: YamlNode | null = null
     let reached = 0
@@ -112,6 +121,7 @@ export class SourceLocator {
 
   #document(): Document.Parsed {
     if (this.#doc === undefined) {
+      const { LineCounter, parseDocument } = yaml()
       this.#lines = new LineCounter()
       this.#doc = parseDocument(this.#text, { lineCounter: this.#lines, prettyErrors: false })
     }
@@ -144,7 +154,7 @@ export class SourceLocator {
 
 function keyText(pair: Pair): string | undefined {
   const key = pair.key
-  if (isScalar(key)) return String(key.value)
+  if (yaml().isScalar(key)) return String(key.value)
   return undefined
 }
 
