@@ -13,6 +13,7 @@ import type { CompiledValue, EnvEntry, LocatedTemplate, StepRead } from './runti
 import {
   childNamed,
   childNames,
+  isAncestor,
   isRecord,
   kindsOf,
   showPath,
@@ -225,6 +226,8 @@ class Compiler {
     if (isRecord(raw.with)) this.#value(raw.with, at('with'), reader('execute', reads))
     if (isRecord(raw.cache) && typeof raw.cache.key === 'string') this.#template(raw.cache.key, at('cache', 'key'), reader('execute', reads))
     const when = raw.when === undefined ? undefined : this.#when(raw.when, at('when'), reader('when', whenReads))
+    if (Array.isArray(raw.after)) this.#after(step, raw.after, at('after'))
+    if (typeof raw.uses === 'string' && !isTemplate(raw.uses)) this.#uses(raw.uses, at('uses'))
     if (raw.artifacts !== undefined) this.#artifacts(step)
     if (raw.cwd !== undefined && raw.func !== undefined) {
       this.#problem(at('cwd'), 'cwd cannot apply to a func step: worker threads share the process working directory; resolve paths in the function instead', { kind: 'key' })
@@ -345,11 +348,41 @@ class Compiler {
   }
 
   #http(http: Record<string, unknown>, at: KeyPath, read: ReadExpression): void {
-    if (typeof http.url === 'string') this.#template(http.url, [...at, 'url'], read)
+    if (typeof http.url === 'string') {
+      const url = this.#template(http.url, [...at, 'url'], read)
+      const problem = url === null ? null : urlProblem(url.template.literals[0]!, url.template.expressions.length > 0)
+      if (problem !== null) this.#problem([...at, 'url'], problem)
+    }
     if (isRecord(http.headers)) {
       for (const [name, value] of Object.entries(http.headers)) if (typeof value === 'string') this.#template(value, [...at, 'headers', name], read)
     }
     if (http.body !== undefined) this.#value(http.body, [...at, 'body'], read)
+  }
+
+  /** `after: [checks/lint]`: paths of steps from the top level, which must exist and may not be the step or its own steps. */
+  #after(step: StepInfo, after: unknown[], at: KeyPath): void {
+    after.forEach((entry, i) => {
+      if (typeof entry !== 'string' || isTemplate(entry)) return
+      let target: StepInfo = this.#root
+      for (const name of entry.split('/')) {
+        const child = childNamed(target, name)
+        if (child === undefined) {
+          const names = childNames(target)
+          const under = target === this.#root ? 'the flow has no step' : `"${showPath(target)}" has no step`
+          this.#problem([...at, i], `${under} named "${name}"${didYouMean(name, names)} (after takes step paths from the top level, names joined by /)`)
+          return
+        }
+        target = child
+      }
+      if (target === step) this.#problem([...at, i], 'a step cannot wait for itself')
+      else if (isAncestor(step, target)) this.#problem([...at, i], `"${entry}" is one of this step's own steps, which run after it: waiting for it would never end`)
+    })
+  }
+
+  /** A plugin given as a path must exist; a package name is looked up when plugins exist. */
+  #uses(uses: string, at: KeyPath): void {
+    const file = modulePath(this.#options.file, uses)
+    if (file !== null && !isFile(file)) this.#problem(at, `plugin module "${uses}" not found (looked for ${file})`)
   }
 
   #when(when: unknown, at: KeyPath, read: ReadExpression): CompiledStep['when'] {
@@ -531,6 +564,21 @@ function staticEnv(entries: readonly EnvEntry[]): Record<string, string> | undef
   let env: Record<string, string> | undefined
   for (const entry of entries) if ('value' in entry) (env ??= {})[entry.name] = entry.value
   return env
+}
+
+/** Why the start of an http URL (its text before any expression) cannot be a URL, or null. */
+function urlProblem(start: string, templated: boolean): string | null {
+  if (templated && start === '') return null
+  if (!templated) {
+    let url: URL
+    try {
+      url = new URL(start)
+    } catch {
+      return `${JSON.stringify(start)} is not a URL (write it whole: https://host/path)`
+    }
+    return url.protocol === 'http:' || url.protocol === 'https:' ? null : `the URL must be http or https, not ${url.protocol}`
+  }
+  return /^https?:\/\/[^/?#]/i.test(start) ? null : `the URL must start with http:// or https:// and a host (or with an expression that gives them)`
 }
 
 function isTemplate(value: unknown): boolean {

@@ -41,7 +41,7 @@ const RUN_IFS = ['success', 'failure', 'always'] as const
 export const HttpSchema = z
   .strictObject({
     url: z.string().min(1).meta({ description: 'The URL. Values of ${{ }} expressions in it are percent-encoded.' }),
-    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).meta({ description: 'HTTP method (default GET).' }).optional(),
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], { error: 'expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS (in capitals)' }).meta({ description: 'HTTP method (default GET).' }).optional(),
     headers: z.record(z.string(), z.string()).meta({ description: 'Request headers; values may use expressions.' }).optional(),
     body: z.unknown().meta({ description: 'Request body: text, or JSON (objects and arrays are sent as JSON).' }).optional(),
     expect: z.array(z.int().min(100).max(599)).min(1).meta({ description: 'Statuses that count as success (default 200–299); others fail the attempt, so retries apply.' }).optional(),
