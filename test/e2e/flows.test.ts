@@ -93,6 +93,37 @@ describe.each(DATABASES)('flow files on %s', kind => {
     expect(script.stderr).toContain('--input sets the inputs of a flow file')
   })
 
+  it('func steps: TypeScript functions next to the flow file, results read by later steps', async () => {
+    ws = await makeWorkspace(kind)
+    writeFileSync(path.join(ws.dir, 'package.json'), '{ "type": "module" }\n')
+    writeFileSync(
+      path.join(ws.dir, 'tasks.ts'),
+      'export function add(a: number, b: number): number {\n  return a + b\n}\nexport function twice(x: number, n: string): number {\n  console.log(`twice ${x} ${n}`)\n  return x * 2 + Number(n)\n}\n',
+    )
+    writeFileSync(
+      path.join(ws.dir, 'sums.yaml'),
+      [
+        'name: sums',
+        'inputs:',
+        '  n: { default: "3" }',
+        'steps:',
+        '  - name: sum',
+        '    func: { module: ./tasks.ts, export: add, args: [40, 2] }',
+        '  - name: twice',
+        '    func: { module: ./tasks.ts, export: twice, args: ["${{ steps.sum.result }}", "${{ inputs.n }}"] }',
+        '  - name: show',
+        '    run: echo "sum=${{ steps.sum.result }} twice=${{ steps.twice.result }}"',
+        '',
+      ].join('\n'),
+    )
+    const run = await ws.run(['run', 'sums.yaml', '--input', 'n=5', '--json'])
+    expect(run.code, run.stderr).toBe(0)
+    const nodes = byPath(parseJson<RunDocument>(run.stdout))
+    expect(JSON.parse(artifactText(nodes['sums/sum'], 'result'))).toBe(42)
+    expect(artifactText(nodes['sums/twice'], 'stdout')).toBe('twice 42 5\n')
+    expect(artifactText(nodes['sums/show'], 'stdout')).toBe('sum=42 twice=89\n')
+  })
+
   it('an invalid flow lists every problem with file:line:column, exits 2 and records nothing', async () => {
     ws = await makeWorkspace(kind)
     writeFileSync(
