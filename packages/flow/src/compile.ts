@@ -6,7 +6,9 @@
  */
 import path from 'node:path'
 import { didYouMean, formatPath, type KeyPath, type Problem, type Target } from './diagnostics.js'
-import { hasExpression, parseBareExpression, parseTemplate, type ContextRead, type Expression } from './expressions.js'
+import { hasExpression, parseBareExpression, parseTemplate, type Expression } from './expressions.js'
+import { ReadChecker, type ReadMode } from './reads.js'
+import { inputValues, secretValues, type ValueOptions } from './values.js'
 import { functionExports, isFile, modulePath, ModuleLoader } from './modules.js'
 import type { RunSpec } from './executables.js'
 import type { CompiledValue, EnvEntry, LocatedTemplate, StepRead } from './runtime.js'
@@ -17,25 +19,14 @@ import {
   isRecord,
   kindsOf,
   showPath,
-  STEP_FIELDS,
   stepTree,
-  whyNotBefore,
-  type StepField,
   type StepInfo,
 } from './steps.js'
 import type { AnyFunction } from '@wtflow/core'
 
-export interface CompileOptions {
+export interface CompileOptions extends ValueOptions {
   /** Absolute path of the flow file: `func.module` paths are relative to it. */
   file: string
-  /** Values given for the flow's inputs. */
-  inputs: Readonly<Record<string, string>>
-  /** Configured secrets (`[secrets]` of the INI file). */
-  secrets: Readonly<Record<string, string>>
-  /** Where secrets that are not configured are looked for. */
-  env: Readonly<Record<string, string | undefined>>
-  /** Inputs and secrets need no values. */
-  structureOnly: boolean
 }
 
 /** What the builder needs of a step besides its checked options. */
@@ -66,7 +57,6 @@ export interface CompiledFlow {
   readonly secrets: Record<string, string>
 }
 
-type Mode = 'execute' | 'when' | 'env'
 
 /** Keys where `${{ }}` is not evaluated: a template there is a mistake. */
 const PLAIN_STEP_KEYS = ['name', 'cwd', 'queue', 'uses'] as const
@@ -93,8 +83,7 @@ class Compiler {
   readonly #options: CompileOptions
   readonly #problems: Problem[]
   readonly #root: StepInfo
-  readonly #inputNames: Map<string, string>
-  readonly #secretNames: Map<string, string>
+  readonly #readChecker: ReadChecker
   readonly #modules = new ModuleLoader()
   readonly #imports: Array<Promise<void>> = []
 
@@ -103,14 +92,18 @@ class Compiler {
     this.#options = options
     this.#problems = problems
     this.#root = stepTree(document)
-    this.#inputNames = lowerNames(isRecord(document.inputs) ? Object.keys(document.inputs) : [])
-    this.#secretNames = lowerNames(Array.isArray(document.secrets) ? document.secrets.filter((name): name is string => typeof name === 'string') : [])
+    const inputNames = isRecord(document.inputs) ? Object.keys(document.inputs) : []
+    const secretNames = Array.isArray(document.secrets) ? document.secrets.filter((name): name is string => typeof name === 'string') : []
+    this.#readChecker = new ReadChecker(this.#root, inputNames, secretNames, problems)
   }
 
   async compile(): Promise<CompiledFlow | null> {
-    const inputs = this.#inputs()
-    const secrets = this.#secrets()
+    const inputs = inputValues(this.#document, this.#options, this.#problems)
+    const secrets = secretValues(this.#document, this.#options, this.#problems)
     for (const key of ['name', 'description'] as const) if (isTemplate(this.#document[key])) this.#plain([key])
+    if (isRecord(this.#document.inputs)) {
+      for (const [name, input] of Object.entries(this.#document.inputs)) if (isRecord(input) && isTemplate(input.default)) this.#plain(['inputs', name, 'default'])
+    }
     this.#defaults()
     const env = this.#env(this.#document.env, ['env'], [])
     const root: CompiledStep = {
@@ -130,44 +123,7 @@ class Compiler {
     this.#problems.push({ path, message, target })
   }
 
-  // -- inputs, secrets, defaults ----------------------------------------------------------------
-
-  #inputs(): Record<string, string> {
-    const declared = isRecord(this.#document.inputs) ? this.#document.inputs : {}
-    const given = this.#options.inputs
-    const values: Record<string, string> = {}
-    for (const [name, spec] of Object.entries(declared)) {
-      const options = isRecord(spec) ? spec : {}
-      if (isTemplate(options.default)) this.#plain(['inputs', name, 'default'])
-      const value = Object.hasOwn(given, name) ? given[name] : options.default === undefined ? undefined : String(options.default)
-      const required = typeof options.required === 'boolean' ? options.required : options.default === undefined
-      if (value !== undefined) values[name] = value
-      else if (required && !this.#options.structureOnly) this.#problem(['inputs', name], `input "${name}" is required and has no value: pass --input ${name}=VALUE`, { kind: 'key' })
-      else values[name] = ''
-    }
-    for (const name of Object.keys(given)) {
-      if (Object.hasOwn(declared, name)) continue
-      const names = Object.keys(declared)
-      const has = names.length === 0 ? 'it declares no inputs' : `its inputs are ${names.join(', ')}`
-      this.#problem(names.length === 0 ? [] : ['inputs'], `--input ${name}: the flow has no input "${name}"${didYouMean(name, names)}; ${has}`, { kind: 'key' })
-    }
-    return values
-  }
-
-  #secrets(): Record<string, string> {
-    const values: Record<string, string> = {}
-    const names = Array.isArray(this.#document.secrets) ? this.#document.secrets : []
-    names.forEach((name: unknown, index) => {
-      if (typeof name !== 'string') return
-      const value = this.#options.secrets[name] ?? this.#options.env[name]
-      if ((value === undefined || value === '') && !this.#options.structureOnly) {
-        this.#problem(['secrets', index], `secret ${name} is not configured: add it under [secrets] in wtflow.ini (${name} = …) or set the environment variable ${name}`)
-      } else if (value !== undefined) {
-        values[name] = value
-      }
-    })
-    return values
-  }
+  // -- defaults ----------------------------------------------------------------
 
   #defaults(): void {
     const defaults = this.#document.defaults
@@ -217,8 +173,8 @@ class Compiler {
     const reads: StepRead[] = []
     const whenReads: StepRead[] = []
     let envNames: ReadonlySet<string> | undefined
-    const reader = (mode: Mode, out: StepRead[]): ReadExpression => (expression, exprAt, index) =>
-      this.#reads(expression, exprAt, index, step, mode, (envNames ??= new Set(env.map(entry => entry.name.toLowerCase()))), out)
+    const reader = (mode: ReadMode, out: StepRead[]): ReadExpression => (expression, exprAt, index) =>
+      this.#readChecker.check(expression, exprAt, index, step, mode, (envNames ??= new Set(env.map(entry => entry.name.toLowerCase()))), out)
 
     const run = raw.run === undefined ? undefined : this.#run(raw.run, at('run'), reader('execute', reads))
     const func = isRecord(raw.func) ? this.#func(raw.func, at('func'), reader('execute', reads)) : undefined
@@ -439,7 +395,7 @@ class Compiler {
       if (typeof value === 'number' || typeof value === 'boolean') entries.push({ name, value: String(value) })
       else if (typeof value === 'string' && !hasExpression(value)) entries.push({ name, value })
       else if (typeof value === 'string') {
-        const template = this.#template(value, [...at, name], (expression, exprAt, index) => this.#reads(expression, exprAt, index, null, 'env', names, []))
+        const template = this.#template(value, [...at, name], (expression, exprAt, index) => this.#readChecker.check(expression, exprAt, index, null, 'env', names, []))
         if (template !== null) entries.push({ name, template })
       }
       names.add(name.toLowerCase())
@@ -452,113 +408,10 @@ class Compiler {
     const key = at[at.length - 1]
     this.#problem(at, `expressions are not evaluated in ${typeof key === 'number' ? String(at[at.length - 2]) : String(key)}; write the value out`, { kind: 'expression', expression: 0, offset: 0 })
   }
-
-  // -- what expressions read --------------------------------------------------------------------
-
-  #reads(expression: Expression, at: KeyPath, index: number, consumer: StepInfo | null, mode: Mode, envNames: ReadonlySet<string>, out: StepRead[]): void {
-    for (const read of expression.reads) {
-      const target: Target = { kind: 'expression', expression: index, offset: read.offset }
-      const problem = (message: string) => this.#problem(at, message, target)
-      const first = read.keys[0]
-      switch (read.context) {
-        case 'inputs':
-          if (first !== undefined && !this.#inputNames.has(String(first).toLowerCase())) {
-            const names = [...this.#inputNames.values()]
-            problem(`inputs.${String(first)} is not an input of this flow${didYouMean(String(first), names)}; ${names.length === 0 ? 'declare it under inputs' : `its inputs are ${names.join(', ')}`}`)
-          }
-          break
-        case 'secrets':
-          if (first !== undefined && !this.#secretNames.has(String(first).toLowerCase())) {
-            problem(`secrets.${String(first)} is not declared: add ${String(first)} to the flow's secrets list`)
-          }
-          break
-        case 'env':
-          if (first !== undefined && !envNames.has(String(first).toLowerCase())) {
-            problem(`env.${String(first)} is not set by this flow (the env context holds the env of the flow and of this step's ancestors); in a run command, use $${String(first)}`)
-          }
-          break
-        case 'run':
-          if (first !== undefined && String(first).toLowerCase() !== 'id') problem(`run.${String(first)} does not exist; run has id`)
-          break
-        case 'steps':
-          if (mode === 'env' || consumer === null) problem('env values cannot read steps; read them in the command (run, func args) instead')
-          else this.#stepRead(read, consumer, mode, problem, out)
-          break
-      }
-    }
-  }
-
-  #stepRead(read: ContextRead, consumer: StepInfo, mode: Mode, problem: (message: string) => void, out: StepRead[]): void {
-    const keys = read.keys
-    let producer: StepInfo = this.#root
-    let i = 0
-    for (; i < keys.length; i++) {
-      const key = keys[i]!
-      if (producer !== this.#root && typeof key === 'string' && (STEP_FIELDS as readonly string[]).includes(key)) break
-      const child = typeof key === 'string' ? childNamed(producer, key) : undefined
-      if (child === undefined) {
-        const under = producer === this.#root ? 'the flow has no step' : `"${showPath(producer)}" has no step`
-        const names = childNames(producer)
-        const fields = producer === this.#root ? '' : ` and no field "${String(key)}" (fields: ${STEP_FIELDS.join(', ')})`
-        problem(`steps.${[...producer.names, String(key)].join('.')}: ${under} named "${String(key)}"${fields}${didYouMean(String(key), names)}`)
-        return
-      }
-      producer = child
-    }
-    const path = `steps.${producer.names.join('.')}`
-    if (producer === this.#root || (read.computed && i >= keys.length)) {
-      problem(producer === this.#root ? 'steps must be followed by a step path written out (steps.build.stdout, steps[\'my step\'].result)' : `${path}: the field after a step path must be written out (.result, .stdout, .stderr, .artifacts.NAME, .status)`)
-      return
-    }
-    if (i >= keys.length) {
-      problem(`${path} is a step; read one of its fields: ${path}.result, .stdout, .stderr, .artifacts.NAME or .status`)
-      return
-    }
-    const field = keys[i] as StepField
-    const artifact = keys[i + 1]
-    const shown = `${path}.${field}`
-    if (field === 'artifacts' && typeof artifact !== 'string') {
-      problem(`${shown} needs the artifact's name: ${shown}.NAME (a file listed in its artifacts)`)
-      return
-    }
-    const unavailable = this.#unavailable(producer, field, typeof artifact === 'string' ? artifact : undefined, mode)
-    if (unavailable !== null) {
-      problem(`${shown}${field === 'artifacts' ? `.${String(artifact)}` : ''}: ${unavailable}`)
-      return
-    }
-    const order = whyNotBefore(producer, consumer)
-    if (order !== null) {
-      problem(`${path} does not run before this step: ${order}. A step can read the steps that run before it (earlier in a sequential group, or its ancestors)`)
-      return
-    }
-    if (!out.some(existing => existing.producer === producer && existing.field === field && existing.artifact === artifact)) {
-      out.push({ producer, field, artifact: field === 'artifacts' ? (artifact as string) : undefined })
-    }
-  }
-
-  /** Why a field of a step cannot be read where it is read, or null. */
-  #unavailable(producer: StepInfo, field: StepField, artifact: string | undefined, mode: Mode): string | null {
-    if (field === 'status') return mode === 'when' ? null : 'status can be read in when only (a step that reads another step\'s output runs only after it succeeded)'
-    if (mode === 'when' && field !== 'result') return `${field} is a file path, for commands; in when, read steps.X.result or steps.X.status`
-    if (producer.kind === 'group') return 'the step runs nothing (it is a group of steps), so it has no output'
-    if (field === 'result' && producer.kind === 'run') return 'a run step has no result; read its stdout (the path of its output file)'
-    if (field === 'artifacts') {
-      const declared = Array.isArray(producer.raw.artifacts) ? producer.raw.artifacts.filter((f): f is string => typeof f === 'string').map(f => path.basename(f)) : []
-      if (!declared.includes(artifact!)) {
-        const dotted = declared.find(name => name.includes('.'))
-        const hint = dotted === undefined ? '' : ` (names with a dot are written steps.${producer.names.join('.')}.artifacts['${dotted}'])`
-        return `the step declares ${declared.length === 0 ? 'no artifacts' : `artifacts ${declared.join(', ')}`}${didYouMean(artifact!, declared)}${hint}`
-      }
-    }
-    return null
-  }
 }
 
 type ReadExpression = (expression: Expression, at: KeyPath, index: number) => void
 
-function lowerNames(names: readonly string[]): Map<string, string> {
-  return new Map(names.map(name => [name.toLowerCase(), name]))
-}
 
 function staticEnv(entries: readonly EnvEntry[]): Record<string, string> | undefined {
   let env: Record<string, string> | undefined

@@ -327,6 +327,18 @@ describe('flow files with mistakes', () => {
     ])
   })
 
+  it('listing a flow needs no values for its inputs and secrets (structureOnly); running it does', async () => {
+    const file = ws.write('values.yaml', 'name: values\ninputs:\n  day: {}\nsecrets: [FLOW_TEST_NOT_SET]\nsteps:\n  - name: a\n    run: echo ${{ inputs.day }} ${{ secrets.FLOW_TEST_NOT_SET }}\n')
+    const listed = await loadFlow(file, { env: {}, structureOnly: true })
+    expect(listed.workflow.root.children.map(step => step.name)).toEqual(['a'])
+    expect(await problemsOf(file)).toEqual([
+      'values.yaml:3:3: inputs.day: input "day" is required and has no value: pass --input day=VALUE',
+      'values.yaml:4:11: secrets[0]: secret FLOW_TEST_NOT_SET is not configured: add it under [secrets] in wtflow.ini (FLOW_TEST_NOT_SET = …) or set the environment variable FLOW_TEST_NOT_SET',
+    ])
+    // Unknown inputs are a mistake even then.
+    await expect(loadFlow(file, { env: {}, structureOnly: true, inputs: { dya: 'x' } })).rejects.toMatchObject({ code: 'WTFLOW_FLOW_INVALID' })
+  })
+
   it('a file that cannot be read, or is not a flow, is a WtflowError with a code', async () => {
     await expect(loadFlow(`${ws.dir}/missing.yaml`)).rejects.toMatchObject({ code: 'WTFLOW_FLOW_FILE', message: expect.stringContaining('cannot read the flow file') })
     await expect(loadFlow(`${ws.dir}/tasks.ts`)).rejects.toMatchObject({ code: 'WTFLOW_FLOW_FILE', message: expect.stringContaining('is not a flow file') })
