@@ -44,12 +44,12 @@ function describeKnown(error: unknown): { message: string; exitCode: ExitCode } 
     case 'WTFLOW_RUN_NOT_FOUND':
     case 'WTFLOW_RUN_AMBIGUOUS':
     case 'WTFLOW_NODE_NOT_FOUND':
-    case 'WTFLOW_DB_WRITE':
-      return { message: `${sentence(error.message)} The run itself is as its summary says, and its artifacts are on disk.`, exitCode: ExitCode.usage }
     case 'WTFLOW_STORAGE':
     case 'WTFLOW_DB_NEWER':
     case 'WTFLOW_DB_FOREIGN':
       return { message: sentence(error.message), exitCode: ExitCode.usage }
+    case 'WTFLOW_DB_WRITE':
+      return { message: `${sentence(error.message)} The run itself is as its summary says, and its artifacts are on disk.`, exitCode: ExitCode.usage }
     default:
       return null
   }

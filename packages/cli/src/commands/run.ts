@@ -22,13 +22,14 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
     // slower path): @wtflow/core statically above, @wtflow/db with its driver and the command
     // runtime here.
     await Promise.all([tracked ? import('@wtflow/db').then(db => db.preloadDatabaseDriver(config.database)) : null, preloadCommandRuntime()])
-    const script = await loadScript(file)
+    const script = await loadScript(file, undefined, { inputs: options.input, secrets: config.secrets })
     const selected = selectWorkflows(script, options.workflow)
-    const engine = new Engine({ config, handleSignals: false })
+    // A flow's own secrets are masked like those of the configuration.
+    const engine = new Engine({ config, handleSignals: false, secrets: script.secrets })
     const plans: RunPlan[] = []
     for (const { workflow } of selected) plans.push(await validate(engine, workflow, script.shown))
     if (options.dryRun === true) {
-      printPlans(plans, script.shown, options.json === true, Object.values(config.secrets))
+      printPlans(plans, script.shown, options.json === true, [...Object.values(config.secrets), ...(script.secrets ?? [])])
       return ExitCode.ok
     }
 
