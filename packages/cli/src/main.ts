@@ -33,7 +33,7 @@ export interface LogsCommandOptions {
   config?: string
 }
 
-const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'crashed']
+const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'crashed']
 
 const CONFIG_HELP = 'INI configuration file (default: $WTFLOW_CONFIG, else ./wtflow.ini if present)'
 

@@ -19,6 +19,8 @@ export interface WtflowConfig {
   killGraceMs: number
   /** Heap limit of each Func worker thread, in MB. */
   workerMemoryMb: number
+  /** Runs `wtflow serve` executes at once; more wait as `queued`. */
+  maxRuns: number
   /** Values masked as `***` in every artifact; keys are only labels. */
   secrets: Record<string, string>
   /** The INI file that was read, if any. */
@@ -35,6 +37,7 @@ export interface ConfigOverrides {
   maxParallel?: number
   killGraceMs?: number
   workerMemoryMb?: number
+  maxRuns?: number
   secrets?: Record<string, string>
 }
 
@@ -63,6 +66,7 @@ const KEYS = {
   'run.max_parallel': { section: 'run', key: 'max_parallel', env: 'WTFLOW_MAX_PARALLEL', override: 'maxParallel', default: '10' },
   'run.kill_grace_ms': { section: 'run', key: 'kill_grace_ms', env: 'WTFLOW_KILL_GRACE_MS', override: 'killGraceMs', default: '5000' },
   'run.worker_memory_mb': { section: 'run', key: 'worker_memory_mb', env: 'WTFLOW_WORKER_MEMORY_MB', override: 'workerMemoryMb', default: '2048' },
+  'server.max_runs': { section: 'server', key: 'max_runs', env: 'WTFLOW_SERVER_MAX_RUNS', override: 'maxRuns', default: '4' },
 } as const satisfies Record<string, KeySpec>
 
 export type ConfigKey = keyof typeof KEYS
@@ -118,6 +122,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WtflowConfig {
     maxParallel: parseInteger(get('run.max_parallel'), 'run.max_parallel', 1),
     killGraceMs: parseInteger(get('run.kill_grace_ms'), 'run.kill_grace_ms', 0),
     workerMemoryMb: parseInteger(get('run.worker_memory_mb'), 'run.worker_memory_mb', 16),
+    maxRuns: parseInteger(get('server.max_runs'), 'server.max_runs', 1),
     secrets: { ...(ini?.secrets ?? {}), ...(options.overrides?.secrets ?? {}) },
     configFile,
     sources,
@@ -188,8 +193,8 @@ function readIniFile(file: string): IniContents {
     const header = /^\[([^\]]+)\]$/.exec(trimmed)
     if (header) {
       section = header[1]!.trim()
-      if (!['database', 'storage', 'run', 'secrets'].includes(section)) {
-        throw new ConfigError(`[${section}]`, where, 'unknown section; expected [database], [storage], [run] or [secrets]')
+      if (!['database', 'storage', 'run', 'server', 'secrets'].includes(section)) {
+        throw new ConfigError(`[${section}]`, where, 'unknown section; expected [database], [storage], [run], [server] or [secrets]')
       }
       return
     }
@@ -199,7 +204,7 @@ function readIniFile(file: string): IniContents {
     }
     const key = assignment[1]!
     if (section === '') {
-      throw new ConfigError(key, where, 'key outside any section; put it under [database], [storage], [run] or [secrets]')
+      throw new ConfigError(key, where, 'key outside any section; put it under [database], [storage], [run], [server] or [secrets]')
     }
     if (section !== 'secrets' && !(`${section}.${key}` in KEYS)) {
       const known = Object.keys(KEYS).filter(k => k.startsWith(`${section}.`)).map(k => k.slice(section.length + 1))

@@ -112,7 +112,7 @@ export interface RetentionResult {
   failures: Array<{ path: string; error: string }>
 }
 
-const RUN_STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'cancelled', 'crashed']
+const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'crashed']
 
 // Each dialect is imported when used: a SQLite user never loads pg, nor the reverse.
 const importSqliteDialect = () => import('./dialect/sqlite/sqlite-history-dialect.js')
@@ -459,7 +459,8 @@ export class HistoryDatabase {
       .selectFrom('runs')
       .select(['id', 'run_dir'])
       .where('started_at', '<', before.getTime())
-      .where('status', '!=', 'running')
+      // Neither a running run nor one still waiting for a server slot.
+      .where('status', 'not in', ['running', 'queued'])
       .execute()
     const result: RetentionResult = { deletedRuns: [], removedDirs: [], failures: [] }
     for (let i = 0; i < doomed.length; i += 500) {

@@ -31,5 +31,6 @@ export type {
   NodesTable,
   AttemptsTable,
   ArtifactsTable,
+  RunRequestsTable,
 } from './schema.js'
 export { syntheticRun, insertRuns, type SyntheticRunOptions } from './seed.js'

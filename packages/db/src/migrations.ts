@@ -199,6 +199,29 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       throw new Error('0002_ordinal_keys cannot be undone: restore a backup taken before the upgrade')
     },
   },
+  '0003_run_requests': {
+    // `wtflow serve` records what it was asked to run before the run starts: a run waiting for a
+    // slot is a `runs` row with status `queued` (digest '' until it starts) plus its request
+    // here, so that it still starts after a server restart. `claimed_by` (`host:pid` of the
+    // server that took it) keeps two servers on one history from starting it twice.
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('run_requests')
+        .addColumn('run_id', 'text', c => c.primaryKey().references('runs.id').onDelete('cascade'))
+        .addColumn('kind', 'text', c => c.notNull())
+        .addColumn('workflow', 'text', c => c.notNull())
+        .addColumn('script', 'text')
+        .addColumn('request', 'text', c => c.notNull())
+        .addColumn('queued_at', 'bigint', c => c.notNull())
+        .addColumn('claimed_by', 'text')
+        .addColumn('claimed_at', 'bigint')
+        .addColumn('error', 'text')
+        .execute()
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('run_requests').ifExists().execute()
+    },
+  },
 }
 
 /** The in-code provider the `Migrator` reads `MIGRATIONS` from (no migration files on disk). */
