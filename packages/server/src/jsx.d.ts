@@ -1,0 +1,11 @@
+import 'hono/jsx'
+
+declare module 'hono/jsx' {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace JSX {
+    interface IntrinsicElements {
+      /** The log viewer (assets/log-view.js). */
+      'wtflow-log': { 'data-src': string; 'data-stream': string; 'data-live': string }
+    }
+  }
+}

@@ -1,0 +1,168 @@
+import type { NodeDocument, RunDocument } from '@wtflow/core'
+import type { RunInfo } from '@wtflow/db'
+import type { Child } from 'hono/jsx'
+import type { Assets } from './assets.js'
+import { depthOf, durationOf, formatDuration, formatTime, nodeUrl, shortId } from './format.js'
+import { Layout, StatusBadge } from './layout.js'
+
+export interface RunActions {
+  /** A slot machine of this server may run its workflow again. */
+  canRunAgain: boolean
+  canResume: boolean
+}
+
+export interface RunPageProps {
+  assets: Assets
+  run: RunDocument
+  info: RunInfo
+  actions: RunActions
+  /** The node panel, when a node is selected (its permalink). */
+  panel?: Child
+  selected?: string
+}
+
+const ACTIVE = new Set(['queued', 'running'])
+
+/** `/runs/:id` (and `/runs/:id/nodes/:path`): header, tree, node panel, timeline, updated live. */
+export function RunPage({ assets, run, info, actions, panel, selected }: RunPageProps) {
+  const live = ACTIVE.has(run.status)
+  return (
+    <Layout title={`${run.workflow} ${shortId(run.id)}`} assets={assets} section="runs">
+      {live && <div id="run-live" hx-ext="sse" sse-connect={`/ui/stream/runs/${run.id}`} sse-swap="update,reload" hx-swap="none" hidden></div>}
+      <RunHeader run={run} info={info} actions={actions} />
+      {run.status === 'queued' && (
+        <p class="notice" id="queued-notice">
+          Queued: waiting for a free slot of a server that runs <b>{run.workflow}</b> ({info.nodeCount} nodes planned). This page follows it.
+        </p>
+      )}
+      <div class="run-body">
+        <section class="tree" aria-label="Nodes">
+          <h2>Nodes</h2>
+          <div class="tree-rows" role="tree">
+            {run.nodes.map((node, ordinal) => (
+              <NodeRow runId={run.id} node={node} ordinal={ordinal} selected={node.path === selected} />
+            ))}
+          </div>
+        </section>
+        <section id="panel" class="panel" aria-label="Node">
+          {panel ?? <p class="hint">Select a node to see its error, result, artifacts and log.</p>}
+        </section>
+      </div>
+      <section class="timeline" aria-label="Timeline">
+        <h2>
+          Timeline <a class="small" href={`/workflows/${encodeURIComponent(run.workflow)}/grid`}>runs × nodes of {run.workflow} →</a>
+        </h2>
+        <Gantt run={run} />
+      </section>
+    </Layout>
+  )
+}
+
+export function RunHeader({ run, info, actions, oob }: { run: RunDocument; info: RunInfo; actions: RunActions; oob?: boolean }) {
+  const live = ACTIVE.has(run.status)
+  const counts = new Map<string, number>()
+  for (const node of run.nodes) counts.set(node.status, (counts.get(node.status) ?? 0) + 1)
+  return (
+    <div class="run-header" id="run-header" hx-swap-oob={oob ? 'true' : undefined} data-status={run.status} data-started-at={run.startedAt} data-ended-at={run.endedAt ?? ''}>
+      <h1>
+        <a href={`/?workflow=${encodeURIComponent(run.workflow)}`}>{run.workflow}</a> <span class="mono muted">{run.id}</span> <StatusBadge status={run.status} id="run-status" />
+      </h1>
+      <p class="facts">
+        <span>started {formatTime(run.startedAt)} UTC</span>
+        <span data-since={run.status === 'running' ? run.startedAt : undefined}>{formatDuration(durationOf(run.startedAt, run.endedAt))}</span>
+        {run.exitCode !== null && <span>exit code {run.exitCode}</span>}
+        <span>
+          {[...counts].map(([status, n]) => (
+            <span class={`count s-${status}`}>
+              {n} {status.replace('_', ' ')}{' '}
+            </span>
+          ))}
+        </span>
+        <span class="muted">
+          pid {info.pid} on {info.host}
+        </span>
+      </p>
+      <div class="actions">
+        {live && (
+          <button type="button" class="danger" id="cancel-run" hx-post={`/ui/runs/${run.id}/cancel`} hx-swap="none" hx-confirm={`Cancel run ${shortId(run.id)} of ${run.workflow}?`}>
+            Cancel
+          </button>
+        )}
+        {!live && (
+          <button
+            type="button"
+            id="resume-run"
+            hx-post={`/ui/runs/${run.id}/resume`}
+            hx-swap="none"
+            disabled={!actions.canResume}
+            title={actions.canResume ? 'Start a new run that reuses what succeeded' : 'Resuming runs is not available in this build yet'}
+          >
+            Resume
+          </button>
+        )}
+        {actions.canRunAgain && (
+          <button type="button" id="run-again" hx-post="/ui/runs" hx-vals={JSON.stringify({ workflow: run.workflow })} hx-swap="none">
+            Run again
+          </button>
+        )}
+        <a class="button" href={`/api/v1/runs/${run.id}`}>
+          JSON
+        </a>
+      </div>
+    </div>
+  )
+}
+
+export function NodeRow({ runId, node, ordinal, selected, oob }: { runId: string; node: NodeDocument; ordinal: number; selected?: boolean; oob?: boolean }) {
+  const url = nodeUrl(runId, node.path)
+  const note = node.skipReason ?? node.error
+  return (
+    <div class={`node${selected ? ' selected' : ''}`} id={`n-${ordinal}`} role="treeitem" data-path={node.path} data-status={node.status} style={`--depth:${depthOf(node.path)}`} hx-swap-oob={oob ? 'true' : undefined}>
+      <StatusBadge status={node.status} />
+      <a href={url} hx-get={`/ui/panel/${runId}/${url.slice(url.indexOf('/nodes/') + 7)}`} hx-target="#panel" hx-push-url={url} class="node-name">
+        {node.name}
+      </a>
+      {node.attempts > 1 && <span class="attempts" title={`${node.attempts} attempts`}>×{node.attempts}</span>}
+      <span class="dur" data-since={node.status === 'running' ? (node.startedAt ?? undefined) : undefined}>
+        {formatDuration(durationOf(node.startedAt, node.endedAt))}
+      </span>
+      {note !== null && <span class="note" title={note}>{note}</span>}
+    </div>
+  )
+}
+
+/** Bars positioned by CSS from offsets in ms (`--s`, `--e`) over the run's span (`--span`): app.js stretches them while the run goes on. */
+export function Gantt({ run, oob }: { run: RunDocument; oob?: boolean }) {
+  const t0 = Date.parse(run.startedAt)
+  const end = run.endedAt === null ? Date.now() : Date.parse(run.endedAt)
+  const span = Math.max(1, end - t0)
+  return (
+    <div class="gantt" id="gantt" hx-swap-oob={oob ? 'true' : undefined} style={`--span:${span}`} data-t0={t0} data-running={ACTIVE.has(run.status) ? 'true' : undefined}>
+      {run.nodes.map((node, ordinal) => (
+        <GanttRow node={node} ordinal={ordinal} t0={t0} />
+      ))}
+    </div>
+  )
+}
+
+export function GanttRow({ node, ordinal, t0, oob }: { node: NodeDocument; ordinal: number; t0: number; oob?: boolean }) {
+  const start = node.startedAt === null ? null : Date.parse(node.startedAt) - t0
+  const end = node.endedAt === null ? null : Date.parse(node.endedAt) - t0
+  return (
+    <div class="g-row" id={`g-${ordinal}`} hx-swap-oob={oob ? 'true' : undefined}>
+      <span class="g-label" style={`--depth:${depthOf(node.path)}`} title={node.path}>
+        {node.name}
+      </span>
+      <span class="g-track">
+        {start !== null && (
+          <span
+            class={`g-bar s-${node.status}`}
+            style={`--s:${start};--e:${end ?? start}`}
+            data-running={node.status === 'running' ? 'true' : undefined}
+            title={`${node.path}: ${node.status}, ${formatDuration(end === null ? null : end - start)}`}
+          ></span>
+        )}
+      </span>
+    </div>
+  )
+}
