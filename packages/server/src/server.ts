@@ -27,6 +27,11 @@ export interface ServerOptions {
   port?: number
   /** The token; default `WTFLOW_SERVER_TOKEN`, else a new random one (see `WtflowServer.token`). */
   token?: string
+  /**
+   * Require the token for every request, also on a loopback address (default: only for what
+   * starts, cancels or resumes runs there). Off loopback it is always required.
+   */
+  requireToken?: boolean
   /** Accept `{ "flow": … }` bodies (they run arbitrary commands). */
   allowInlineFlows?: boolean
   /** Runs at once (default `config.maxRuns`, `[server] max_runs`). */
@@ -95,7 +100,7 @@ export async function startServer(options: ServerOptions): Promise<WtflowServer>
     loopback,
   }
   let port = options.port ?? 7070
-  const app = createApp(ctx, new Assets(), { token, loopback, host, port: () => port }, log)
+  const app = createApp(ctx, new Assets(), { token, loopback, requireToken: options.requireToken ?? false, host, port: () => port }, log)
   const server = await listen(app.fetch, host, port)
   port = (server.address() as AddressInfo).port
   try {

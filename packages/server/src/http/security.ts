@@ -29,8 +29,10 @@ export function tokenMatches(given: string | undefined, token: string): boolean 
 
 export interface SecurityOptions {
   token: string
-  /** Bound to a loopback address: read-only requests need no token, and Host is checked. */
+  /** Bound to a loopback address: Host is checked, and read-only requests need no token unless `requireToken`. */
   loopback: boolean
+  /** Every request needs the token, also on loopback (a machine shared by several users). */
+  requireToken?: boolean
   /** The port the server listens on (for the Host and Origin checks). */
   port: () => number
   /** The address it listens on. */
@@ -80,7 +82,8 @@ export function security(options: SecurityOptions): MiddlewareHandler<{ Variable
     }
     const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1]?.trim()
     const authenticated = tokenMatches(bearer ?? getCookie(c, TOKEN_COOKIE), options.token)
-    if (!authenticated && (!options.loopback || !SAFE_METHODS.has(method))) return unauthorized(c)
+    const open = options.loopback && options.requireToken !== true && SAFE_METHODS.has(method)
+    if (!authenticated && !open) return unauthorized(c)
     c.set('authenticated', authenticated)
     await next()
   }
