@@ -35,28 +35,33 @@ function parseOffset(name: string, value: string | undefined): number | undefine
   return Number(value)
 }
 
-/** Resolves when history (or the engine) says the node ended; polls history as a fallback. */
-function nodeEnded(ctx: ServerContext, node: NodeRecord, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves to the node's final status when the engine (or history) says it ended; polls history
+ * as a fallback. The engine's event comes before history has it written.
+ */
+function nodeEnded(ctx: ServerContext, node: NodeRecord, signal: AbortSignal): Promise<string | null> {
   return new Promise(resolve => {
     let timer: NodeJS.Timeout | null = null
-    const done = () => {
+    const done = (status: string | null) => {
       unsubscribe()
       if (timer !== null) clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
+      signal.removeEventListener('abort', onAbort)
+      resolve(status)
     }
+    const onAbort = () => done(null)
     const unsubscribe = ctx.hub.subscribe(event => {
       if (event.runId !== node.runId) return
-      if (event.event === 'run:end' || (event.event === 'node:end' && event.path === node.path)) done()
+      if (event.event === 'node:end' && event.path === node.path) done(event.status)
+      else if (event.event === 'run:end') done(null)
     })
-    signal.addEventListener('abort', done, { once: true })
+    signal.addEventListener('abort', onAbort, { once: true })
     const check = async () => {
       timer = null
       try {
         const now = await ctx.db.getNode(node.runId, node.path)
-        if (!ACTIVE.has(now.status)) return done()
+        if (!ACTIVE.has(now.status)) return done(now.status)
       } catch {
-        return done()
+        return done(null)
       }
       if (!signal.aborted) timer = setTimeout(() => void check(), 1000)
     }
@@ -128,13 +133,13 @@ async function bytesResponse(c: Context, node: NodeRecord, file: string, offset:
 /** Server-sent events of a log from `from`: `id` is the byte offset just after each event's text. */
 function followResponse(c: Context, ctx: ServerContext, node: NodeRecord, file: string, from: number): Response {
   return sseResponse(c, ctx.sse, async (send, signal) => {
-    const ended = ACTIVE.has(node.status) ? nodeEnded(ctx, node, signal) : Promise.resolve()
+    const ended = ACTIVE.has(node.status) ? nodeEnded(ctx, node, signal) : Promise.resolve(node.status)
     for await (const item of followLog({ file, offset: from, ended, signal })) {
       if (item.kind === 'data') await send({ id: String(item.chunk.end), data: JSON.stringify(item.chunk.text) })
       else if (item.kind === 'attempt') await send({ event: 'attempt', id: '0', data: '{}' })
       else {
-        const final = await ctx.db.getNode(node.runId, node.path).catch(() => node)
-        await send({ event: 'end', data: JSON.stringify({ status: final.status }) })
+        const status = (await ended) ?? (await ctx.db.getNode(node.runId, node.path).catch(() => node)).status
+        await send({ event: 'end', data: JSON.stringify({ status }) })
       }
     }
   })

@@ -31,6 +31,11 @@ export function createApp(ctx: ServerContext, assets: Assets, securityOptions: S
     }
   })
   app.use(security(securityOptions))
+  // No id, path or name holds a NUL byte (PostgreSQL text cannot): nothing to find.
+  app.use(async (c, next) => {
+    if (/%00/.test(c.req.url)) return c.json({ error: { code: 'WTFLOW_SERVER_NOT_FOUND', message: 'no such resource' } }, 404)
+    await next()
+  })
   app.use(
     bodyLimit({
       maxSize: ctx.bodyLimitBytes,
