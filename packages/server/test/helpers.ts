@@ -34,13 +34,13 @@ export interface TestHistory {
   dispose(): Promise<void>
 }
 
-export async function createHistory(dialect: DialectName, overrides: { maxRuns?: number } = {}): Promise<TestHistory> {
+export async function createHistory(dialect: DialectName, options: { pgUrl?: string } = {}): Promise<TestHistory> {
   const dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'wtflow-server-')))
   const gates = path.join(dir, 'gates')
   await fs.mkdir(gates)
   const schema = dialect === 'postgres' ? `wtflow_srv_${randomBytes(5).toString('hex')}` : undefined
-  const target: DatabaseTarget = dialect === 'postgres' ? { kind: 'postgres', url: PG_URL! } : { kind: 'sqlite', path: path.join(dir, 'history.db') }
-  const config = loadConfig({ cwd: dir, env: {}, overrides: { artifactsDir: path.join(dir, 'artifacts'), dbUrl: 'none', killGraceMs: 1000, ...overrides } })
+  const target: DatabaseTarget = dialect === 'postgres' ? { kind: 'postgres', url: options.pgUrl ?? PG_URL! } : { kind: 'sqlite', path: path.join(dir, 'history.db') }
+  const config = loadConfig({ cwd: dir, env: {}, overrides: { artifactsDir: path.join(dir, 'artifacts'), dbUrl: 'none', killGraceMs: 1000 } })
   const handles: HistoryDatabase[] = []
   return {
     dir,
