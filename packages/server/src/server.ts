@@ -58,6 +58,10 @@ export interface WtflowServer {
   /** True when bound to a loopback address. */
   readonly loopback: boolean
   readonly runs: RunService
+  /** Server-sent-event streams open right now (a measure for leak tests and monitoring). */
+  readonly openStreams: number
+  /** Listeners of the event hub right now (one per open event-driven stream). */
+  readonly hubListeners: number
   /** Runs every registered workflow once (`--run-on-start`); resolves to their ids. */
   runAll(): Promise<string[]>
   /** Stops listening, ends open streams, cancels the runs it executes (recorded `cancelled`); queued runs stay queued. */
@@ -118,6 +122,12 @@ export async function startServer(options: ServerOptions): Promise<WtflowServer>
     token,
     loopback,
     runs,
+    get openStreams() {
+      return sse.size
+    },
+    get hubListeners() {
+      return hub.listenerCount
+    },
     async runAll() {
       const ids: string[] = []
       for (const { workflow } of runs.workflows) ids.push((await runs.submit({ workflow: workflow.name }, false)).id)

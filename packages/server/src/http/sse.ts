@@ -47,6 +47,8 @@ export function sseResponse(
     const keepalive = setInterval(() => void stream.write(': keepalive\n\n'), KEEPALIVE_MS)
     keepalive.unref()
     try {
+      // Sent at once: the client knows it is connected (and proxies pass the headers on).
+      await stream.write(': connected\n\n')
       await run(async message => {
         if (controller.signal.aborted) return
         await stream.writeSSE(message)
