@@ -64,7 +64,8 @@ class WtflowLog extends HTMLElement {
     const end = this.start + new TextEncoder().encode(text).length
     this.earlier.hidden = this.start === 0
     // A tail that starts mid-line: drop the broken first line.
-    this.push(this.start > 0 ? text.slice(text.indexOf('\n') + 1) : text)
+    this.pending = this.start > 0 ? text.slice(text.indexOf('\n') + 1) : text
+    this.flush(true)
     if (this.dataset.live === 'true') this.listen(end)
     else this.state.textContent = `${formatBytes(end)}`
   }
@@ -97,12 +98,13 @@ class WtflowLog extends HTMLElement {
     }
   }
 
-  flush() {
+  /** Applies what arrived; `all`: every byte (the first load), else a flood shows only its tail. */
+  flush(all = false) {
     this.scheduled = false
     let text = this.pending
     this.pending = ''
     let skipped = 0
-    if (text.length > FRAME_BYTES) {
+    if (!all && text.length > FRAME_BYTES) {
       // Faster than anyone can read: show the newest part (the raw log has everything).
       const cut = text.indexOf('\n', text.length - FRAME_BYTES)
       const from = cut === -1 ? text.length - FRAME_BYTES : cut + 1
@@ -124,7 +126,7 @@ class WtflowLog extends HTMLElement {
       fragment.append(this.partialEl)
     }
     this.view.append(fragment)
-    const excess = this.view.childElementCount - MAX_LINES
+    const excess = all ? 0 : this.view.childElementCount - MAX_LINES
     for (let i = 0; i < excess; i++) this.view.firstElementChild?.remove()
     if (excess > 0) this.earlier.hidden = true
     if (this.follow) this.view.scrollTop = this.view.scrollHeight

@@ -89,6 +89,11 @@ export class EventHub {
     return false
   }
 
+  /** The kept events of one run, oldest first. */
+  eventsOf(runId: string): LifecycleEvent[] {
+    return this.#ring.filter(event => event.runId === runId)
+  }
+
   /** The events after `seq`, or null when some of them are no longer kept. */
   since(seq: number): LifecycleEvent[] | null {
     if (seq >= this.#seq) return []

@@ -28,7 +28,7 @@ export function RunPage({ assets, run, info, actions, panel, selected }: RunPage
   const live = ACTIVE.has(run.status)
   return (
     <Layout title={`${run.workflow} ${shortId(run.id)}`} assets={assets} section="runs">
-      {live && <div id="run-live" hx-ext="sse" sse-connect={`/ui/stream/runs/${run.id}`} sse-swap="update,reload" hx-swap="none" hidden></div>}
+      {live && <div id="run-live" hx-ext="sse" sse-connect={`/ui/stream/runs/${run.id}?shown=${run.status}`} sse-swap="update,reload" hx-swap="none" hidden></div>}
       <RunHeader run={run} info={info} actions={actions} />
       {run.status === 'queued' && (
         <p class="notice" id="queued-notice">

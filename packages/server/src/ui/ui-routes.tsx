@@ -64,7 +64,7 @@ export function uiRoutes(ctx: ServerContext, assets: Assets): Hono<Env> {
   })
 
   app.get('/ui/stream/runs', c => runsStream(c))
-  app.get('/ui/stream/runs/:id', async c => runStream(c, await ctx.db.getRun(c.req.param('id'))))
+  app.get('/ui/stream/runs/:id', async c => runStream(c, await ctx.db.getRun(c.req.param('id')), c.req.query('shown')))
 
   app.post('/ui/runs', async c => {
     const form = await c.req.parseBody()
@@ -149,7 +149,9 @@ export function uiRoutes(ctx: ServerContext, assets: Assets): Hono<Env> {
    * A run page's changes: node rows and timeline bars (out-of-band swaps), the header when the
    * run's status changes, and `reload` when a queued run starts (its tree appears).
    */
-  function runStream(c: Context<Env>, run: RunDocument) {
+  function runStream(c: Context<Env>, run: RunDocument, shown: string | undefined) {
+    // What the page shows: it was rendered a moment before this stream opened.
+    const shownQueued = shown === 'queued'
     const ordinals = new Map(run.nodes.map((n, i) => [n.path, i]))
     const t0 = Date.parse(run.startedAt)
     return sseResponse(c, ctx.sse, async (send, signal) => {
@@ -157,21 +159,26 @@ export function uiRoutes(ctx: ServerContext, assets: Assets): Hono<Env> {
       let runChanged: LifecycleEvent | null = null
       let reload = false
       let wake: (() => void) | null = null
-      const unsubscribe = ctx.hub.subscribe(event => {
+      const take = (event: LifecycleEvent) => {
         if (event.runId !== run.id) return
-        if (event.event === 'run:start' && run.status === 'queued') reload = true
+        if (event.event === 'run:start' && shownQueued) reload = true
         else if (event.event.startsWith('run:')) runChanged = event
         else if (event.node !== undefined && ordinals.has(event.node.path)) pending.set(event.node.path, event)
         else return
         wake?.()
-      })
+      }
+      const unsubscribe = ctx.hub.subscribe(take)
+      // The page was rendered from history, which lags the engine's events by a moment: what
+      // the hub already told about this run is applied again (each change is idempotent).
+      for (const event of ctx.hub.eventsOf(run.id)) take(event)
       const onAbort = () => wake?.()
       signal.addEventListener('abort', onAbort, { once: true })
       try {
         // A run that moved on between the page's load and this stream: catch up at once.
+        if (shownQueued && run.status !== 'queued') reload = true
         const now = await ctx.db.getRun(run.id)
         if (now.status !== run.status) {
-          if (run.status === 'queued') reload = true
+          if (shownQueued) reload = true
           else runChanged = { event: 'run:end' } as LifecycleEvent
         }
         while (!signal.aborted) {
@@ -182,6 +189,8 @@ export function uiRoutes(ctx: ServerContext, assets: Assets): Hono<Env> {
           wake = null
           if (signal.aborted) break
           if (reload) {
+            // Once history has the started run (its tree), or gave up waiting.
+            for (let i = 0; i < 50 && !signal.aborted && (await ctx.db.getRunInfo(run.id)).status === 'queued'; i++) await sleep(100, signal)
             await send({ event: 'reload', data: '' })
             break
           }
@@ -193,9 +202,15 @@ export function uiRoutes(ctx: ServerContext, assets: Assets): Hono<Env> {
           }
           pending.clear()
           if (runChanged !== null) {
+            const event: LifecycleEvent = runChanged
             runChanged = null
-            const [doc, info] = await Promise.all([ctx.db.getRun(run.id), ctx.db.getRunInfo(run.id)])
-            // History is written a moment after the engine's event: the header says what the event said.
+            // History is written a moment after the engine's event: wait for it (briefly) to say the same.
+            let doc = await ctx.db.getRun(run.id)
+            for (let i = 0; i < 30 && doc.status !== event.status && event.status !== undefined && !signal.aborted; i++) {
+              await sleep(100, signal)
+              doc = await ctx.db.getRun(run.id)
+            }
+            const info = await ctx.db.getRunInfo(run.id)
             html += String(await (<RunHeader run={doc} info={info} actions={actionsFor(doc)} oob />))
             // Ended: the timeline's final span and every bar as history has them.
             if (doc.status !== 'running' && doc.status !== 'queued') html += String(await (<Gantt run={doc} oob />))
