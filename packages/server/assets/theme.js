@@ -3,7 +3,7 @@
   var stored = null
   try {
     stored = localStorage.getItem('wtflow-theme')
-  } catch (e) {}
+  } catch {}
   var dark = stored ? stored === 'dark' : window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches
   document.documentElement.dataset.theme = dark ? 'dark' : 'light'
 })()

@@ -1,7 +1,6 @@
 import 'hono/jsx'
 
 declare module 'hono/jsx' {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace JSX {
     interface IntrinsicElements {
       /** The log viewer (assets/log-view.js). */

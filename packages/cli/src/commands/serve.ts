@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { preloadCommandRuntime } from '@wtflow/core'
+import { preloadCommandRuntime, type Workflow } from '@wtflow/core'
 import { CliError, ExitCode, formatError } from '../errors.js'
 import { openHistoryForRun, readConfig } from '../history.js'
 import type { ServeCommandOptions } from '../main.js'
@@ -18,7 +18,7 @@ export async function serveCommand(files: string[], options: ServeCommandOptions
   // Imported before tsx registers its hooks (see run.ts).
   const [{ preloadDatabaseDriver }, { startServer }] = await Promise.all([import('@wtflow/db'), import('@wtflow/server'), preloadCommandRuntime()])
   await preloadDatabaseDriver(config.database)
-  const workflows: Array<{ workflow: import('@wtflow/core').Workflow; file: string }> = []
+  const workflows: Array<{ workflow: Workflow; file: string }> = []
   for (const file of files) {
     const script = await loadScript(file)
     for (const { workflow } of script.workflows) {

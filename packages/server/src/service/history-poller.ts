@@ -60,7 +60,7 @@ export class HistoryPoller {
     if (this.#timer !== null) return
     this.#timer = setInterval(() => this.pollSoon(), this.intervalMs)
     this.#timer.unref()
-    this.pollSoon()
+    void this.pollSoon()
   }
 
   /** Stops polling; what it knows is forgotten (the next start primes again). */
