@@ -39,6 +39,8 @@ export class HistoryPoller {
   readonly #hub: EventHub
   readonly #options: HistoryPollerOptions
   readonly #known = new Map<string, KnownRun>()
+  /** Runs whose end was reported, by when: the `started_at` window sees them a few times more. */
+  readonly #ended = new Map<string, number>()
   #timer: NodeJS.Timeout | null = null
   #running: Promise<void> | null = null
   #lastPoll = 0
@@ -69,6 +71,7 @@ export class HistoryPoller {
     this.#timer = null
     await this.#running
     this.#known.clear()
+    this.#ended.clear()
     this.#primed = false
   }
 
@@ -102,7 +105,9 @@ export class HistoryPoller {
     if (missing.length > 0) {
       for (const row of await db.selectFrom('runs').select(columns).where('id', 'in', missing).execute()) rows.set(row.id, row)
     }
+    for (const [id, at] of this.#ended) if (at < now - 3 * OVERLAP_MS) this.#ended.delete(id)
     for (const row of rows.values()) {
+      if (this.#ended.has(row.id)) continue
       if (this.#options.isLocal(row.id)) {
         this.#known.delete(row.id)
         continue
@@ -133,7 +138,10 @@ export class HistoryPoller {
     if (row.status !== 'queued') await this.#nodeChanges(row, run, active ? since : null)
     if (!active && run.status !== row.status) this.#publishRun('run:end', row)
     run.status = row.status
-    if (!active) this.#known.delete(row.id)
+    if (!active) {
+      this.#known.delete(row.id)
+      this.#ended.set(row.id, Date.now())
+    }
   }
 
   /** True for a run that ended before the window (seen by the `started_at` query only). */

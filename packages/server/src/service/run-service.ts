@@ -326,7 +326,9 @@ export class RunService {
         this.#hub.publish({ event: 'run:end', runId: run.id, workflow: run.workflow, path: null, status: 'failed', exitCode: 2, error: message, source: 'local' })
       } finally {
         this.#active.delete(run.id)
-        this.#recent.set(run.id, Date.now() + LOCAL_GRACE_MS)
+        const now = Date.now()
+        for (const [id, until] of this.#recent) if (until <= now) this.#recent.delete(id)
+        this.#recent.set(run.id, now + LOCAL_GRACE_MS)
         void this.dispatchSoon()
       }
     })()
