@@ -57,6 +57,21 @@ document.body.addEventListener('htmx:responseError', event => {
 })
 document.body.addEventListener('htmx:sendError', () => toast('The server did not answer.'))
 
+// A node's link opens its panel in place (and keeps its permalink in the address bar). One
+// listener for the whole tree: a page of 1,000 nodes does not set up 1,000 htmx elements.
+document.body.addEventListener('click', event => {
+  const link = event.target instanceof Element ? event.target.closest('.tree-rows a.node-name') : null
+  if (link === null || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return
+  event.preventDefault()
+  const base = link.closest('.tree-rows').dataset.panelBase
+  const href = link.getAttribute('href')
+  const panelUrl = base + href.slice(href.indexOf('/nodes/') + 7)
+  for (const row of document.querySelectorAll('.node.selected')) row.classList.remove('selected')
+  link.closest('.node')?.classList.add('selected')
+  window.htmx.ajax('GET', panelUrl, { target: '#panel', swap: 'innerHTML' }).then(() => history.pushState({ wtflowPanel: panelUrl }, '', href))
+})
+window.addEventListener('popstate', () => location.reload())
+
 // A queued run started: its tree exists now.
 document.body.addEventListener('htmx:sseMessage', event => {
   if (event.detail?.type === 'reload') location.reload()

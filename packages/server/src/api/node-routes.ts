@@ -135,7 +135,9 @@ function followResponse(c: Context, ctx: ServerContext, node: NodeRecord, file: 
   return sseResponse(c, ctx.sse, async (send, signal) => {
     const ended = ACTIVE.has(node.status) ? nodeEnded(ctx, node, signal) : Promise.resolve(node.status)
     for await (const item of followLog({ file, offset: from, ended, signal })) {
-      if (item.kind === 'data') await send({ id: String(item.chunk.end), data: JSON.stringify(item.chunk.text) })
+      if (item.kind === 'data') {
+        await send({ id: String(item.chunk.end), data: JSON.stringify(item.chunk.text) })
+      }
       else if (item.kind === 'attempt') await send({ event: 'attempt', id: '0', data: '{}' })
       else {
         const status = (await ended) ?? (await ctx.db.getNode(node.runId, node.path).catch(() => node)).status

@@ -38,7 +38,7 @@ export function RunPage({ assets, run, info, actions, panel, selected }: RunPage
       <div class="run-body">
         <section class="tree" aria-label="Nodes">
           <h2>Nodes</h2>
-          <div class="tree-rows" role="tree">
+          <div class="tree-rows" role="tree" data-panel-base={`/ui/panel/${run.id}/`}>
             {run.nodes.map((node, ordinal) => (
               <NodeRow runId={run.id} node={node} ordinal={ordinal} selected={node.path === selected} />
             ))}
@@ -119,7 +119,7 @@ export function NodeRow({ runId, node, ordinal, selected, oob }: { runId: string
   return (
     <div class={`node${selected ? ' selected' : ''}`} id={`n-${ordinal}`} role="treeitem" data-path={node.path} data-status={node.status} style={`--depth:${depthOf(node.path)}`} hx-swap-oob={oob ? 'true' : undefined}>
       <StatusBadge status={node.status} />
-      <a href={url} hx-get={`/ui/panel/${runId}/${url.slice(url.indexOf('/nodes/') + 7)}`} hx-target="#panel" hx-push-url={url} class="node-name">
+      <a href={url} class="node-name">
         {node.name}
       </a>
       {node.attempts > 1 && <span class="attempts" title={`${node.attempts} attempts`}>×{node.attempts}</span>}
