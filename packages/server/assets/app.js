@@ -64,7 +64,8 @@ document.body.addEventListener('click', event => {
   if (link === null || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return
   event.preventDefault()
   const base = link.closest('.tree-rows').dataset.panelBase
-  const href = link.getAttribute('href')
+  // Resolved against the page's <base href="/runs/ID/">: /runs/ID/nodes/a/b.
+  const href = new URL(link.href).pathname
   const panelUrl = base + href.slice(href.indexOf('/nodes/') + 7)
   for (const row of document.querySelectorAll('.node.selected')) row.classList.remove('selected')
   link.closest('.node')?.classList.add('selected')

@@ -7,15 +7,18 @@ export interface LayoutProps {
   children?: Child
   /** Marks the nav entry of this page. */
   section?: 'runs' | 'workflows'
+  /** `<base href>`: what relative links of the page resolve against. */
+  base?: string
 }
 
 /** Every page: the theme (stored choice, else the system's), the header, the scripts. */
-export function Layout({ title, assets, children, section }: LayoutProps) {
+export function Layout({ title, assets, children, section, base }: LayoutProps) {
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {base !== undefined && <base href={base} />}
         <title>{title} · wtflow</title>
         <link rel="stylesheet" href={assets.url('app.css')} />
         <link rel="icon" href={assets.url('favicon.svg')} />

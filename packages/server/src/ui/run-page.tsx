@@ -1,8 +1,9 @@
 import type { NodeDocument, RunDocument } from '@wtflow/core'
 import type { RunInfo } from '@wtflow/db'
+import { raw } from 'hono/html'
 import type { Child } from 'hono/jsx'
 import type { Assets } from './assets.js'
-import { depthOf, durationOf, formatDuration, formatTime, nodeUrl, shortId } from './format.js'
+import { depthOf, durationOf, encodeNodePath, formatDuration, formatTime, shortId } from './format.js'
 import { Layout, StatusBadge } from './layout.js'
 
 export interface RunActions {
@@ -22,12 +23,20 @@ export interface RunPageProps {
 }
 
 const ACTIVE = new Set(['queued', 'running'])
+/** Runs with more nodes than this load their timeline after the page. */
+const LAZY_TIMELINE_NODES = 200
+
+function treeRows(run: RunDocument, selected: string | undefined): string {
+  let html = ''
+  for (let i = 0; i < run.nodes.length; i++) html += nodeRowHtml(run.nodes[i]!, i, { selected: run.nodes[i]!.path === selected })
+  return html
+}
 
 /** `/runs/:id` (and `/runs/:id/nodes/:path`): header, tree, node panel, timeline, updated live. */
 export function RunPage({ assets, run, info, actions, panel, selected }: RunPageProps) {
   const live = ACTIVE.has(run.status)
   return (
-    <Layout title={`${run.workflow} ${shortId(run.id)}`} assets={assets} section="runs">
+    <Layout title={`${run.workflow} ${shortId(run.id)}`} assets={assets} section="runs" base={`/runs/${run.id}/`}>
       {live && <div id="run-live" hx-ext="sse" sse-connect={`/ui/stream/runs/${run.id}?shown=${run.status}`} sse-swap="update,reload" hx-swap="none" hidden></div>}
       <RunHeader run={run} info={info} actions={actions} />
       {run.status === 'queued' && (
@@ -39,9 +48,7 @@ export function RunPage({ assets, run, info, actions, panel, selected }: RunPage
         <section class="tree" aria-label="Nodes">
           <h2>Nodes</h2>
           <div class="tree-rows" role="tree" data-panel-base={`/ui/panel/${run.id}/`}>
-            {run.nodes.map((node, ordinal) => (
-              <NodeRow runId={run.id} node={node} ordinal={ordinal} selected={node.path === selected} />
-            ))}
+            {raw(treeRows(run, selected))}
           </div>
         </section>
         <section id="panel" class="panel" aria-label="Node">
@@ -52,7 +59,14 @@ export function RunPage({ assets, run, info, actions, panel, selected }: RunPage
         <h2>
           Timeline <a class="small" href={`/workflows/${encodeURIComponent(run.workflow)}/grid`}>runs × nodes of {run.workflow} →</a>
         </h2>
-        <Gantt run={run} />
+        {run.nodes.length > LAZY_TIMELINE_NODES ? (
+          // A big run's timeline comes right after the page (it is below the tree): the page is usable sooner.
+          <div id="gantt" class="gantt" hx-get={`/ui/gantt/${run.id}`} hx-trigger="load" hx-swap="outerHTML">
+            <p class="hint">loading the timeline of {run.nodes.length} nodes…</p>
+          </div>
+        ) : (
+          <Gantt run={run} />
+        )}
       </section>
     </Layout>
   )
@@ -113,21 +127,28 @@ export function RunHeader({ run, info, actions, oob }: { run: RunDocument; info:
   )
 }
 
-export function NodeRow({ runId, node, ordinal, selected, oob }: { runId: string; node: NodeDocument; ordinal: number; selected?: boolean; oob?: boolean }) {
-  const url = nodeUrl(runId, node.path)
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, ch => ESCAPES[ch]!)
+}
+
+/**
+ * A node's row in the tree, as HTML text: a page of 1,000 nodes renders its rows as strings
+ * (JSX elements cost ~10× more to build) with short markup (its size is what the page weighs).
+ * Links are relative to the run page's `<base href="/runs/ID/">`.
+ */
+export function nodeRowHtml(node: NodeDocument, ordinal: number, options: { selected?: boolean; oob?: boolean } = {}): string {
   const note = node.skipReason ?? node.error
+  const status = node.status
+  const running = status === 'running' && node.startedAt !== null ? ` data-since="${node.startedAt}"` : ''
   return (
-    <div class={`node${selected ? ' selected' : ''}`} id={`n-${ordinal}`} role="treeitem" data-path={node.path} data-status={node.status} style={`--depth:${depthOf(node.path)}`} hx-swap-oob={oob ? 'true' : undefined}>
-      <StatusBadge status={node.status} />
-      <a href={url} class="node-name">
-        {node.name}
-      </a>
-      {node.attempts > 1 && <span class="attempts" title={`${node.attempts} attempts`}>×{node.attempts}</span>}
-      <span class="dur" data-since={node.status === 'running' ? (node.startedAt ?? undefined) : undefined}>
-        {formatDuration(durationOf(node.startedAt, node.endedAt))}
-      </span>
-      {note !== null && <span class="note" title={note}>{note}</span>}
-    </div>
+    `<div class="node${options.selected ? ' selected' : ''}" id="n-${ordinal}" data-path="${esc(node.path)}" data-status="${status}" style="--depth:${depthOf(node.path)}"${options.oob ? ' hx-swap-oob="true"' : ''}>` +
+    `<span class="badge s-${status}">${status.replace('_', ' ')}</span><a href="nodes/${esc(encodeNodePath(node.path))}" class="node-name">${esc(node.name)}</a>` +
+    (node.attempts > 1 ? `<span class="attempts" title="${node.attempts} attempts">×${node.attempts}</span>` : '') +
+    `<span class="dur"${running}>${formatDuration(durationOf(node.startedAt, node.endedAt))}</span>` +
+    (note === null ? '' : `<span class="note" title="${esc(note)}">${esc(note)}</span>`) +
+    '</div>'
   )
 }
 
@@ -136,33 +157,21 @@ export function Gantt({ run, oob }: { run: RunDocument; oob?: boolean }) {
   const t0 = Date.parse(run.startedAt)
   const end = run.endedAt === null ? Date.now() : Date.parse(run.endedAt)
   const span = Math.max(1, end - t0)
+  let rows = ''
+  for (let i = 0; i < run.nodes.length; i++) rows += ganttRowHtml(run.nodes[i]!, i, t0)
   return (
     <div class="gantt" id="gantt" hx-swap-oob={oob ? 'true' : undefined} style={`--span:${span}`} data-t0={t0} data-running={ACTIVE.has(run.status) ? 'true' : undefined}>
-      {run.nodes.map((node, ordinal) => (
-        <GanttRow node={node} ordinal={ordinal} t0={t0} />
-      ))}
+      {raw(rows)}
     </div>
   )
 }
 
-export function GanttRow({ node, ordinal, t0, oob }: { node: NodeDocument; ordinal: number; t0: number; oob?: boolean }) {
+export function ganttRowHtml(node: NodeDocument, ordinal: number, t0: number, oob = false): string {
   const start = node.startedAt === null ? null : Date.parse(node.startedAt) - t0
   const end = node.endedAt === null ? null : Date.parse(node.endedAt) - t0
-  return (
-    <div class="g-row" id={`g-${ordinal}`} hx-swap-oob={oob ? 'true' : undefined}>
-      <span class="g-label" style={`--depth:${depthOf(node.path)}`} title={node.path}>
-        {node.name}
-      </span>
-      <span class="g-track">
-        {start !== null && (
-          <span
-            class={`g-bar s-${node.status}`}
-            style={`--s:${start};--e:${end ?? start}`}
-            data-running={node.status === 'running' ? 'true' : undefined}
-            title={`${node.path}: ${node.status}, ${formatDuration(end === null ? null : end - start)}`}
-          ></span>
-        )}
-      </span>
-    </div>
-  )
+  const bar =
+    start === null
+      ? ''
+      : `<i class="g-bar s-${node.status}" style="--s:${start};--e:${end ?? start}"${node.status === 'running' ? ' data-running="true"' : ''} title="${node.status} ${formatDuration(end === null ? null : end - start)}"></i>`
+  return `<div class="g-row" id="g-${ordinal}"${oob ? ' hx-swap-oob="true"' : ''}><span class="g-label" style="--depth:${depthOf(node.path)}">${esc(node.name)}</span><span class="g-track">${bar}</span></div>`
 }

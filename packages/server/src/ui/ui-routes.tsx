@@ -11,7 +11,7 @@ import { insideStore } from '../service/artifact-files.js'
 import type { LifecycleEvent } from '../service/event-hub.js'
 import type { Assets } from './assets.js'
 import { NodePanel } from './node-panel.js'
-import { Gantt, GanttRow, NodeRow, RunHeader, RunPage, type RunActions } from './run-page.js'
+import { Gantt, ganttRowHtml, nodeRowHtml, RunHeader, RunPage, type RunActions } from './run-page.js'
 import { RunRows, RunsPage } from './runs-page.js'
 import { GridPage, WorkflowsPage } from './workflows-page.js'
 
@@ -63,6 +63,7 @@ export function uiRoutes(ctx: ServerContext, assets: Assets): Hono<Env> {
     return c.html(await panelFor(node, streamOf(c)))
   })
 
+  app.get('/ui/gantt/:id', async c => c.html(<Gantt run={await ctx.db.getRun(c.req.param('id'))} />))
   app.get('/ui/stream/runs', c => runsStream(c))
   app.get('/ui/stream/runs/:id', async c => runStream(c, await ctx.db.getRun(c.req.param('id')), c.req.query('shown')))
 
@@ -197,8 +198,8 @@ export function uiRoutes(ctx: ServerContext, assets: Assets): Hono<Env> {
           let html = ''
           for (const event of pending.values()) {
             const ordinal = ordinals.get(event.node!.path)!
-            html += String(await (<NodeRow runId={run.id} node={event.node!} ordinal={ordinal} oob />))
-            html += String(await (<GanttRow node={event.node!} ordinal={ordinal} t0={t0} oob />))
+            html += nodeRowHtml(event.node!, ordinal, { oob: true })
+            html += ganttRowHtml(event.node!, ordinal, t0, true)
           }
           pending.clear()
           if (runChanged !== null) {
