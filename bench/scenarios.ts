@@ -398,7 +398,7 @@ function serverScenarios(seed: SeedPlan, quick: boolean): Scenario[] {
       title: `(server) a log line written by a command → delivered to an SSE client, while the node prints 10 MB/s for ${seconds} s`,
       target: 'p99 ≤ 100 ms',
       available: () => serverAvailable(false),
-      engine: child('server-log', { rate: 10 * 1000 * 1000, seconds }),
+      engine: child('server-log', { rate: Number(process.env.BENCH_LOG_RATE ?? 10 * 1000 * 1000), seconds }),
       evaluate: percentileTarget(100, 'p99'),
     },
     {

@@ -28,6 +28,23 @@ export class SseRegistry {
 const KEEPALIVE_MS = 15_000
 
 /**
+ * One event as text. Hono's writeSSE splits every payload on line breaks with a regular
+ * expression; a log stream sends 10 MB/s of JSON text that has none, so that is checked first.
+ */
+function frame(message: SseMessage): string {
+  let text = ''
+  if (message.event !== undefined) text += `event: ${message.event}\n`
+  if (message.id !== undefined) text += `id: ${message.id}\n`
+  const data = message.data
+  if (data.includes('\n') || data.includes('\r')) {
+    for (const line of data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`
+  } else {
+    text += `data: ${data}\n`
+  }
+  return `${text}\n`
+}
+
+/**
  * A server-sent-event response. `run` writes events with `send` until it returns or `signal`
  * aborts (the client went away, or the server closes). Comment lines keep idle streams alive
  * through proxies. Everything `run` set up must be released when it returns.
@@ -51,7 +68,7 @@ export function sseResponse(
       await stream.write(': connected\n\n')
       await run(async message => {
         if (controller.signal.aborted) return
-        await stream.writeSSE(message)
+        await stream.write(frame(message))
       }, controller.signal)
     } catch (error) {
       if (!controller.signal.aborted) {
