@@ -83,5 +83,7 @@ it('leaks nothing after 1,000 SSE clients connect and go away mid-stream (log, e
   expect(after.resources).toEqual(before.resources)
   // Retained memory, not noise: 1,000 leaked streams (each with its watcher, buffers and listeners) would hold far more.
   expect(after.heapUsed - before.heapUsed).toBeLessThan(3 * 1024 * 1024)
-  await fetch(`${origin}/api/v1/runs/${id}/cancel`, { method: 'POST', headers: auth })
+  const cancel = await fetch(`${origin}/api/v1/runs/${id}/cancel`, { method: 'POST', headers: auth })
+  expect(cancel.status).toBe(202)
+  await eventually(async () => ((await json<{ status: string }>(await fetch(`${origin}/api/v1/runs/${id}`))).status === 'cancelled' ? true : undefined), 'the run to be cancelled')
 })
