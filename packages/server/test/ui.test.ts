@@ -34,6 +34,9 @@ beforeAll(async () => {
   context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' })
   page = await context.newPage()
   page.on('pageerror', error => pageErrors.push(error.message))
+  page.on('console', message => {
+    if (message.type() === 'error' && /Content Security Policy|Refused to/.test(message.text())) pageErrors.push(message.text())
+  })
   if (process.env.DEBUG_UI) {
     page.on('console', m => console.log('console:', m.text()))
     page.on('response', r => console.log('response:', r.status(), r.request().method(), r.url()))

@@ -12,7 +12,7 @@ import type { Assets } from '../ui/assets.js'
 import { uiRoutes } from '../ui/ui-routes.js'
 import { security, type AuthVariables, type SecurityOptions } from './security.js'
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 
 /** The whole HTTP surface: security first, then the API, the compatibility routes and the UI. */
 export function createApp(ctx: ServerContext, assets: Assets, securityOptions: SecurityOptions, log: (message: string) => void): Hono<{ Variables: AuthVariables }> {
