@@ -36,7 +36,7 @@ describe.each(DIALECTS)('history queries: $label', dialect => {
     expect(await db.migrateToLatest()).toEqual([])
     const again = await t.open()
     expect(await again.migrateToLatest()).toEqual([])
-    expect(LATEST_MIGRATION).toBe('0002_ordinal_keys')
+    expect(LATEST_MIGRATION).toBe('0003_run_requests')
   })
 
   it('upgrades a history written with path keys (0001) to ordinal keys, keeping every row', async () => {
@@ -44,7 +44,7 @@ describe.each(DIALECTS)('history queries: $label', dialect => {
     // The 0001 tables are not in HistorySchema: rows of any shape.
     const kdb = db.db as unknown as Kysely<Record<string, Record<string, unknown>>>
     const dropAll = async () => {
-      for (const table of ['artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
+      for (const table of ['run_requests', 'artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
         await sql`drop table if exists ${sql.table(table)}`.execute(kdb)
       }
     }
@@ -71,8 +71,8 @@ describe.each(DIALECTS)('history queries: $label', dialect => {
       for (const { node_ordinal: _, ...artifact } of artifactRows(run.id, node, i)) await kdb.insertInto('artifacts').values({ ...artifact, node_path: node.path }).execute()
     }
 
-    expect(await db.migrateToLatest({ onUpgrade })).toEqual(['0002_ordinal_keys'])
-    expect(told).toEqual([['0002_ordinal_keys']])
+    expect(await db.migrateToLatest({ onUpgrade })).toEqual(['0002_ordinal_keys', '0003_run_requests'])
+    expect(told).toEqual([['0002_ordinal_keys', '0003_run_requests']])
     expect(await db.getRun(run.id)).toEqual(toRunDocument(run))
     const leaf = run.nodes[5]!
     const node = await db.getNode(run.id, leaf.path)
