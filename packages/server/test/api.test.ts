@@ -122,8 +122,8 @@ describe.each(DIALECTS)('API on $name', dialect => {
 
   it('refuses bad run requests with the error that says what to do', async () => {
     const cases: Array<[unknown, number, string, string]> = [
-      [{}, 400, 'WTFLOW_SERVER_BAD_REQUEST', 'the body needs "workflow": the name of a workflow this server runs ("big", "forever", "gated", "invalid", "printer", "quick"), or "flow": a flow document'],
-      [{ workflow: 'nightly' }, 404, 'WTFLOW_SERVER_UNKNOWN_WORKFLOW', 'this server runs no workflow named "nightly"; it runs "big", "forever", "gated", "invalid", "printer", "quick". Start `wtflow serve` with the script that defines it.'],
+      [{}, 400, 'WTFLOW_SERVER_BAD_REQUEST', 'the body needs "workflow": the name of a workflow this server runs ("big", "forever", "gated", "invalid", "printer", "quick", "retrying"), or "flow": a flow document'],
+      [{ workflow: 'nightly' }, 404, 'WTFLOW_SERVER_UNKNOWN_WORKFLOW', 'this server runs no workflow named "nightly"; it runs "big", "forever", "gated", "invalid", "printer", "quick", "retrying". Start `wtflow serve` with the script that defines it.'],
       [{ workflow: 'quick', inputs: { day: 'monday' } }, 400, 'WTFLOW_SERVER_BAD_REQUEST', 'workflow "quick" declares no inputs; remove "day" from "inputs"'],
       [{ workflow: 'quick', inputs: [1] }, 400, 'WTFLOW_SERVER_BAD_REQUEST', '"inputs" must be an object of NAME: value'],
       [{ workflow: 'quick', flow: {} }, 400, 'WTFLOW_SERVER_BAD_REQUEST', 'give either "workflow" (a workflow this server runs) or "flow" (a flow document), not both'],

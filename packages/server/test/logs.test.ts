@@ -52,6 +52,22 @@ describe.each(DIALECTS)('logs and artifacts on $name', dialect => {
     expect(events.at(-2)!.id).toBe(String(Buffer.byteLength('line 1\nline 2 ∑é\ndone\n')))
   })
 
+  it('follows a retried node into its next attempt’s file (an attempt event, then offsets from 0)', async () => {
+    const id = await startRun(t, 'retrying')
+    await eventually(async () => ((await nodeStatus(id, 'flaky')) === 'running' ? true : undefined), 'the node to run')
+    const sse = openSse(logsUrl(id, 'flaky'))
+    expect(await sse.next()).toEqual({ event: 'message', id: '10', data: JSON.stringify('attempt 1\n') })
+    await t.open('fail')
+    expect(await sse.next()).toEqual({ event: 'attempt', id: '0', data: '{}' })
+    expect(await sse.next()).toEqual({ event: 'message', id: '10', data: JSON.stringify('attempt 2\n') })
+    await t.open('finish')
+    const rest = await sse.until(e => e.event === 'end')
+    expect(rest.map(e => e.data)).toEqual([JSON.stringify('bye\n'), JSON.stringify({ status: 'succeeded' })])
+    // Afterwards: the final attempt's log, and the first one's kept as an artifact.
+    expect(await (await fetch(logsUrl(id, 'flaky'))).text()).toBe('attempt 2\nbye\n')
+    expect(await (await fetch(`${t.base}/api/v1/runs/${id}/nodes/flaky/artifacts/stdout.attempt-1`)).text()).toBe('attempt 1\n')
+  })
+
   it('serves a log’s bytes from an offset, a limit or its tail, with its size', async () => {
     const id = await startRun(t, 'printer')
     await t.open('more')
