@@ -402,6 +402,18 @@ function serverScenarios(seed: SeedPlan, quick: boolean): Scenario[] {
       evaluate: percentileTarget(100, 'p99'),
     },
     {
+      id: 'server-log-view',
+      title: `(server) a node's page in headless Chromium following its log while it prints 10 MB/s for ${seconds} s: longest gap between frames`,
+      target: 'longest frame gap ≤ 200 ms',
+      available: () => serverAvailable(true),
+      engine: child('server-log-view', { rate: Number(process.env.BENCH_LOG_RATE ?? 10 * 1000 * 1000), seconds }),
+      evaluate: (engine: Aggregate): Evaluation => {
+        const p99 = Math.min(...engine.runs.map(r => Number(r.extra?.p99Ms ?? Infinity)))
+        const note = `p99 frame ${formatMs(p99)}`
+        return engine.wallMs <= 200 ? { status: 'pass', note } : { status: 'fail', note: `${note}; longest ${formatMs(engine.wallMs)} > 200 ms` }
+      },
+    },
+    {
       id: 'server-page',
       title: '(server) first load of the page of a 1,000-node run in headless Chromium: transferred, time to interactive',
       target: '≤ 300 KB, ≤ 1 s',

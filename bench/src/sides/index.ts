@@ -13,6 +13,7 @@ const registry: Record<string, () => Promise<object>> = {
   'server-list': () => import('./server.js'),
   'server-log': () => import('./server.js'),
   'server-page': () => import('./server.js'),
+  'server-log-view': () => import('./server.js'),
   'execa-seq': () => import('./baseline.js'),
   'execa-pool': () => import('./baseline.js'),
   'shell-redirect': () => import('./baseline.js'),

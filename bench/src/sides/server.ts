@@ -202,3 +202,58 @@ export const serverPage: Side = async (params, tmpDir) => {
     await server.stop()
   }
 }
+
+/**
+ * The node page of a command printing `rate` bytes/s, followed live in headless Chromium for
+ * `seconds`: the gaps between animation frames while the log streams in (a page that keeps
+ * up renders a frame every ~16 ms; a stall shows as a long gap). Wall = the longest gap.
+ */
+export const serverLogView: Side = async (params, tmpDir) => {
+  const seconds = num(params, 'seconds')
+  const rate = num(params, 'rate')
+  const server = await startServerProcess(
+    { dbUrl: `sqlite://${path.join(tmpDir, 'history.db')}`, artifactsDir: path.join(tmpDir, 'artifacts'), workflows: [path.join(here, '..', 'fixtures', 'server-wtfile.js')] },
+    { RATE: String(rate), SECONDS: String(seconds + 3) },
+  )
+  const browser = await chromium.launch({
+    executablePath: process.env.WTFLOW_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  try {
+    const auth = { authorization: 'Bearer bench', 'content-type': 'application/json' }
+    const { id } = (await (await fetch(`${server.origin}/api/v1/runs`, { method: 'POST', headers: auth, body: '{"workflow":"printer"}' })).json()) as { id: string }
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+    await page.goto(`${server.origin}/runs/${id}/nodes/print`)
+    // Wait until text streams in, then watch the frames.
+    await page.locator('wtflow-log .log-view .l').first().waitFor()
+    const timing = await timed(async () =>
+      page.evaluate(
+        ms =>
+          new Promise<number[]>(resolve => {
+            const gaps: number[] = []
+            let last = performance.now()
+            const end = last + ms
+            const frame = (now: number) => {
+              gaps.push(now - last)
+              last = now
+              if (now < end) requestAnimationFrame(frame)
+              else resolve(gaps)
+            }
+            requestAnimationFrame(frame)
+          }),
+        seconds * 1000,
+      ),
+    )
+    const gaps = [...timing.value].sort((a, b) => a - b)
+    const lines = await page.locator('wtflow-log .log-view .l').count()
+    return {
+      wallMs: gaps.at(-1)!,
+      cpuMs: timing.cpuMs,
+      childCpuMs: 0,
+      extra: { frames: gaps.length, p50Ms: percentile(gaps, 0.5), p99Ms: percentile(gaps, 0.99), maxMs: gaps.at(-1), linesShown: lines },
+    }
+  } finally {
+    await browser.close()
+    await server.stop()
+  }
+}

@@ -7,9 +7,11 @@
 import { AnsiUp } from './vendor/ansi_up.js'
 
 const TAIL_BYTES = 256 * 1024
-const MAX_LINES = 5000
+const MAX_LINES = 3000
 /** Most text applied in one frame; beyond it only the newest part is shown. */
-const FRAME_BYTES = 128 * 1024
+const FRAME_BYTES = 32 * 1024
+/** How often a flood of output is applied. */
+const FLOOD_INTERVAL_MS = 100
 
 class WtflowLog extends HTMLElement {
   connectedCallback() {
@@ -20,6 +22,7 @@ class WtflowLog extends HTMLElement {
     this.pending = ''
     this.partial = '' // the last, unfinished line
     this.partialEl = null
+    this.lineCount = 0
     this.scheduled = false
     this.follow = true
     this.start = 0
@@ -72,10 +75,18 @@ class WtflowLog extends HTMLElement {
 
   listen(offset) {
     this.state.textContent = 'following…'
-    const source = new EventSource(this.url({ offset: String(offset) }))
+    // view=tail: when the node prints faster than a page can show, the server skips ahead.
+    const source = new EventSource(this.url({ offset: String(offset), view: 'tail' }))
     this.source = source
     source.onmessage = event => this.push(JSON.parse(event.data))
     source.addEventListener('attempt', () => this.push('\n\u2500\u2500 next attempt \u2500\u2500\n'))
+    source.addEventListener('skip', event => {
+      const { from, to } = JSON.parse(event.data)
+      this.pending = ''
+      this.partial = ''
+      this.skippedBytes = (this.skippedBytes ?? 0) + (to - from)
+      this.push(`\n\u2026 ${formatBytes(to - from)} skipped: output faster than the view (the raw log has it) \u2026\n`)
+    })
     source.addEventListener('end', event => {
       source.close()
       this.source = null
@@ -92,10 +103,11 @@ class WtflowLog extends HTMLElement {
   push(text) {
     if (text === '') return
     this.pending += text
-    if (!this.scheduled) {
-      this.scheduled = true
-      requestAnimationFrame(() => this.flush())
-    }
+    if (this.scheduled) return
+    this.scheduled = true
+    // A flood is applied ten times a second, not every frame: the frames stay free for the user.
+    if (this.pending.length > FRAME_BYTES) setTimeout(() => this.flush(), FLOOD_INTERVAL_MS)
+    else requestAnimationFrame(() => this.flush())
   }
 
   /** Applies what arrived; `all`: every byte (the first load), else a flood shows only its tail. */
@@ -114,31 +126,38 @@ class WtflowLog extends HTMLElement {
     }
     const lines = (this.partial + text).split('\n')
     this.partial = lines.pop()
-    const fragment = document.createDocumentFragment()
-    if (skipped > 0) fragment.append(gapLine(`… ${formatBytes(skipped)} not shown here (output faster than the view; see raw) …`))
     if (this.partialEl) {
       this.partialEl.remove()
       this.partialEl = null
     }
-    for (const line of lines) fragment.append(this.lineEl(line))
-    if (this.partial !== '') {
-      this.partialEl = this.lineEl(this.partial, true)
-      fragment.append(this.partialEl)
+    // One element per batch, filled by one HTML parse: far cheaper than an element per line.
+    let html = skipped > 0 ? `<div class="l gap">… ${formatBytes(skipped)} not shown here (output faster than the view; see raw) …</div>` : ''
+    for (const line of lines) html += `<div class="l">${this.ansi.ansi_to_html(collapseCarriageReturns(line))}</div>`
+    if (html !== '') {
+      const batch = document.createElement('div')
+      batch.className = 'batch'
+      batch.dataset.lines = String(lines.length)
+      batch.innerHTML = html
+      this.view.append(batch)
+      this.lineCount += lines.length
     }
-    this.view.append(fragment)
-    const excess = all ? 0 : this.view.childElementCount - MAX_LINES
-    for (let i = 0; i < excess; i++) this.view.firstElementChild?.remove()
-    if (excess > 0) this.earlier.hidden = true
+    if (this.partial !== '') {
+      this.partialEl = document.createElement('div')
+      this.partialEl.className = 'l'
+      this.partialEl.innerHTML = new AnsiUp().ansi_to_html(collapseCarriageReturns(this.partial))
+      this.view.append(this.partialEl)
+    }
+    if (!all) {
+      // Whole batches leave the top once the view holds more than MAX_LINES.
+      while (this.lineCount > MAX_LINES) {
+        const first = this.view.firstElementChild
+        if (first === null || first === this.partialEl || first.className !== 'batch') break
+        this.lineCount -= Number(first.dataset.lines)
+        first.remove()
+        this.earlier.hidden = true
+      }
+    }
     if (this.follow) this.view.scrollTop = this.view.scrollHeight
-  }
-
-  lineEl(raw, unfinished = false) {
-    const el = document.createElement('div')
-    el.className = 'l'
-    // A progress line: what follows the last carriage return is what the terminal would show.
-    const line = collapseCarriageReturns(raw)
-    el.innerHTML = unfinished ? new AnsiUp().ansi_to_html(line) : this.ansi.ansi_to_html(line)
-    return el
   }
 
   async loadEarlier() {
@@ -150,17 +169,17 @@ class WtflowLog extends HTMLElement {
     this.start = from
     this.earlier.hidden = from === 0
     const ansi = new AnsiUp()
-    const fragment = document.createDocumentFragment()
     const lines = text.split('\n')
     if (lines.at(-1) === '') lines.pop()
-    for (const line of lines) {
-      const el = document.createElement('div')
-      el.className = 'l'
-      el.innerHTML = ansi.ansi_to_html(collapseCarriageReturns(line))
-      fragment.append(el)
-    }
+    let html = ''
+    for (const line of lines) html += `<div class="l">${ansi.ansi_to_html(collapseCarriageReturns(line))}</div>`
+    const batch = document.createElement('div')
+    batch.className = 'batch'
+    batch.dataset.lines = String(lines.length)
+    batch.innerHTML = html
+    this.lineCount += lines.length
     const before = this.view.scrollHeight
-    this.view.prepend(fragment)
+    this.view.prepend(batch)
     this.view.scrollTop += this.view.scrollHeight - before
   }
 }
@@ -169,13 +188,6 @@ function collapseCarriageReturns(line) {
   const trimmed = line.endsWith('\r') ? line.slice(0, -1) : line
   const cr = trimmed.lastIndexOf('\r')
   return cr === -1 ? trimmed : trimmed.slice(cr + 1)
-}
-
-function gapLine(text) {
-  const el = document.createElement('div')
-  el.className = 'l gap'
-  el.textContent = text
-  return el
 }
 
 function formatBytes(n) {

@@ -68,6 +68,28 @@ describe.each(DIALECTS)('logs and artifacts on $name', dialect => {
     expect(await (await fetch(`${t.base}/api/v1/runs/${id}/nodes/flaky/artifacts/stdout.attempt-1`)).text()).toBe('attempt 1\n')
   })
 
+  it('lets a viewer that asks for the tail skip what it fell behind by (view=tail), and says so', async () => {
+    const id = await startRun(t, 'big')
+    await waitForStatus(t, id, 'succeeded')
+    const all = await (await fetch(logsUrl(id, 'print'))).text()
+    const size = Buffer.byteLength(all)
+    const sse = openSse(logsUrl(id, 'print', '?view=tail'))
+    const events = await sse.until(e => e.event === 'end')
+    const skip = events[0]!
+    expect(skip.event).toBe('skip')
+    const { from, to } = JSON.parse(skip.data) as { from: number; to: number }
+    expect(from).toBe(0)
+    expect(skip.id).toBe(String(to))
+    // It resumes at a line, within the last 64 KB.
+    expect(size - to).toBeLessThanOrEqual(64 * 1024)
+    expect(all.slice(to - 1, to)).toBe('\n')
+    expect(events.filter(e => e.event === 'message').map(e => JSON.parse(e.data) as string).join('')).toBe(all.slice(to))
+    // Without it every byte comes.
+    const everything = openSse(logsUrl(id, 'print'))
+    const full = await everything.until(e => e.event === 'end')
+    expect(full.filter(e => e.event === 'message').map(e => JSON.parse(e.data) as string).join('')).toBe(all)
+  })
+
   it('serves a log’s bytes from an offset, a limit or its tail, with its size', async () => {
     const id = await startRun(t, 'printer')
     await t.open('more')

@@ -12,6 +12,8 @@ import { assertInsideStore, liveLogPath } from '../service/artifact-files.js'
 import { followLog } from '../service/log-follower.js'
 
 const ACTIVE = new Set(['pending', 'running'])
+/** How far behind a `view=tail` stream may fall before it skips ahead. */
+const VIEW_TAIL_BYTES = 64 * 1024
 
 /** The node a route names, and the file of one of its logs (recorded, or where it is written while it runs). */
 export async function nodeLog(ctx: ServerContext, runId: string, nodePath: string, stream: 'stdout' | 'stderr') {
@@ -81,7 +83,8 @@ export function nodeRoutes(ctx: ServerContext): Hono<{ Variables: AuthVariables 
     if ((c.req.header('accept') ?? '').includes('text/event-stream')) {
       const lastId = c.req.header('last-event-id')
       const from = lastId !== undefined && /^\d+$/.test(lastId) ? Number(lastId) : (offset ?? 0)
-      return followResponse(c, ctx, node, file, from)
+      // `?view=tail`: a viewer that shows the newest output skips what it could not show anyway.
+      return followResponse(c, ctx, node, file, from, c.req.query('view') === 'tail' ? VIEW_TAIL_BYTES : undefined)
     }
     return bytesResponse(c, node, file, offset, parseOffset('limit', c.req.query('limit')), parseOffset('tail', c.req.query('tail')))
   })
@@ -131,13 +134,14 @@ async function bytesResponse(c: Context, node: NodeRecord, file: string, offset:
 }
 
 /** Server-sent events of a log from `from`: `id` is the byte offset just after each event's text. */
-function followResponse(c: Context, ctx: ServerContext, node: NodeRecord, file: string, from: number): Response {
+function followResponse(c: Context, ctx: ServerContext, node: NodeRecord, file: string, from: number, maxBehind: number | undefined): Response {
   return sseResponse(c, ctx.sse, async (send, signal) => {
     const ended = ACTIVE.has(node.status) ? nodeEnded(ctx, node, signal) : Promise.resolve(node.status)
-    for await (const item of followLog({ file, offset: from, ended, signal })) {
+    for await (const item of followLog({ file, offset: from, ended, signal, ...(maxBehind === undefined ? {} : { maxBehind }) })) {
       if (item.kind === 'data') {
         await send({ id: String(item.chunk.end), data: JSON.stringify(item.chunk.text) })
       }
+      else if (item.kind === 'skip') await send({ event: 'skip', id: String(item.to), data: JSON.stringify({ from: item.from, to: item.to }) })
       else if (item.kind === 'attempt') await send({ event: 'attempt', id: '0', data: '{}' })
       else {
         const status = (await ended) ?? (await ctx.db.getNode(node.runId, node.path).catch(() => node)).status

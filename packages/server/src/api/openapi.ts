@@ -89,7 +89,7 @@ export function openApiDocument(version: string): object {
           summary: "A node's stdout or stderr: bytes, or followed live as server-sent events",
           description:
             'With `Accept: text/event-stream`: one event per chunk, `data` a JSON string of the text, `id` the byte offset just after it; ' +
-            '`Last-Event-ID` (or `offset`) resumes without loss or repeat. An `attempt` event (id 0) marks a retry (the next events are the new attempt\'s file); an `end` event `{status}` closes the stream when the node ended.',
+            '`Last-Event-ID` (or `offset`) resumes without loss or repeat. With `view=tail` (what the web UI asks), a reader more than 64 KB behind skips ahead to the newest output (a `skip` event `{from, to}`, id = `to`). An `attempt` event (id 0) marks a retry (the next events are the new attempt\'s file); an `end` event `{status}` closes the stream when the node ended.',
           parameters: [
             runId,
             nodePath,
@@ -97,6 +97,7 @@ export function openApiDocument(version: string): object {
             { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0 } },
             { name: 'limit', in: 'query', description: 'At most this many bytes', schema: { type: 'integer', minimum: 0 } },
             { name: 'tail', in: 'query', description: 'The last N bytes', schema: { type: 'integer', minimum: 0 } },
+            { name: 'view', in: 'query', description: 'Event stream: `tail` lets a reader that fell behind skip to the newest output', schema: { enum: ['tail'] } },
           ],
           responses: {
             200: {

@@ -22,9 +22,15 @@ export interface FollowOptions {
   chunkBytes?: number
   /** Safety poll in case a file-system notification is missed (default 500 ms). */
   pollMs?: number
+  /**
+   * Most bytes the reader may fall behind the end of the file: when more was written since,
+   * it skips ahead (a `skip` item) and reads the newest `maxBehind` bytes. For viewers (the
+   * web UI) that show the tail of a flood anyway; unset, every byte is read.
+   */
+  maxBehind?: number
 }
 
-export type FollowItem = { kind: 'data'; chunk: LogChunk } | { kind: 'attempt' } | { kind: 'end' }
+export type FollowItem = { kind: 'data'; chunk: LogChunk } | { kind: 'skip'; from: number; to: number } | { kind: 'attempt' } | { kind: 'end' }
 
 /**
  * Follows a log file that grows while its node runs: yields its text from `offset` on as it
@@ -69,6 +75,19 @@ export async function* followLog(options: FollowOptions): AsyncGenerator<FollowI
         }
         handle = await fs.open(options.file, 'r').catch(() => null)
         ino = handle === null ? -1 : stat.ino
+      }
+      if (handle !== null && options.maxBehind !== undefined) {
+        const size = (await handle.stat()).size
+        if (size - offset > options.maxBehind) {
+          // Start at a line: the first line break in the newest maxBehind bytes.
+          const from = offset
+          const probe = Buffer.alloc(Math.min(4096, options.maxBehind))
+          const at = size - options.maxBehind
+          const { bytesRead } = await handle.read(probe, 0, probe.length, at)
+          const newline = probe.subarray(0, bytesRead).indexOf(10)
+          offset = newline === -1 ? at : at + newline + 1
+          yield { kind: 'skip', from, to: offset }
+        }
       }
       if (handle !== null) {
         for await (const chunk of drain(handle, offset, buffer, endedNow)) {
