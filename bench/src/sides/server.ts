@@ -230,6 +230,8 @@ export const serverLogView: Side = async (params, tmpDir) => {
       page.evaluate(
         ms =>
           new Promise<number[]>(resolve => {
+            // Runs in the page (DOM types are not in this package's lib).
+            const { requestAnimationFrame } = globalThis as unknown as { requestAnimationFrame(callback: (now: number) => void): number }
             const gaps: number[] = []
             let last = performance.now()
             const end = last + ms
