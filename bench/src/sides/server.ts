@@ -231,17 +231,17 @@ export const serverLogView: Side = async (params, tmpDir) => {
         ms =>
           new Promise<number[]>(resolve => {
             // Runs in the page (DOM types are not in this package's lib).
-            const { requestAnimationFrame } = globalThis as unknown as { requestAnimationFrame(callback: (now: number) => void): number }
+            const page = globalThis as unknown as { requestAnimationFrame(callback: (now: number) => void): number }
             const gaps: number[] = []
             let last = performance.now()
             const end = last + ms
             const frame = (now: number) => {
               gaps.push(now - last)
               last = now
-              if (now < end) requestAnimationFrame(frame)
+              if (now < end) page.requestAnimationFrame(frame)
               else resolve(gaps)
             }
-            requestAnimationFrame(frame)
+            page.requestAnimationFrame(frame)
           }),
         seconds * 1000,
       ),
