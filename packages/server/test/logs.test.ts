@@ -63,7 +63,8 @@ describe.each(DIALECTS)('logs and artifacts on $name', dialect => {
     await t.open('finish')
     const rest = await sse.until(e => e.event === 'end')
     expect(rest.map(e => e.data)).toEqual([JSON.stringify('bye\n'), JSON.stringify({ status: 'succeeded' })])
-    // Afterwards: the final attempt's log, and the first one's kept as an artifact.
+    // Afterwards (once history has it): the final attempt's log, and the first one's kept as an artifact.
+    await waitForStatus(t, id, 'succeeded')
     expect(await (await fetch(logsUrl(id, 'flaky'))).text()).toBe('attempt 2\nbye\n')
     expect(await (await fetch(`${t.base}/api/v1/runs/${id}/nodes/flaky/artifacts/stdout.attempt-1`)).text()).toBe('attempt 1\n')
   })
