@@ -197,6 +197,12 @@ describe('engine', () => {
     expect(node(result, 'missing')).toMatchObject({ status: 'failed', exitCode: null, error: { code: 'WTFLOW_SPAWN_FAILED', message: 'could not start the command: spawn /no/such/program ENOENT: no such file /no/such/program' } })
   })
 
+  it('says which variable makes an environment too large to start a command (was a bare spawn E2BIG)', async () => {
+    const { result } = await run(new Node({ name: 'big', executable: new Command(['true'], { env: { HUGE: 'x'.repeat(1_000_000) } }) }))
+    expect(node(result, 'big')).toMatchObject({ status: 'failed', error: { code: 'WTFLOW_SPAWN_FAILED' } })
+    expect(node(result, 'big').error!.message).toMatch(/^could not start the command: spawn true E2BIG: the environment variable HUGE is 1,000,006 bytes, over Linux's limit/)
+  })
+
   it('passes env and cwd down the tree', async () => {
     const dir = tempDir()
     const { result } = await run(

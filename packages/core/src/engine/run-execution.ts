@@ -437,7 +437,9 @@ export class RunExecution {
       const stderr = await ctx.stderrSink?.finish()
       if (stderr) artifacts.push(stderr)
     } catch (cause) {
-      error ??= artifactWriteFailed('could not write output', cause)
+      // A command that failed because the disk is full usually says so on the stderr that could
+      // not be stored: the reason must reach the node's error either way.
+      error = error === null ? artifactWriteFailed('could not write output', cause) : { ...error, message: `${error.message}; its output could not be stored: ${messageOf(cause)}` }
     }
     if (outcome.resultJson !== undefined) {
       try {
