@@ -47,7 +47,7 @@ export {
   type FuncLocation,
   type FuncOptions,
 } from './executables/func/index.js'
-export { Http, HTTP_RESULT_BODY_LIMIT, type HttpBody, type HttpOptions, type HttpResult } from './executables/http.js'
+export { Http, type HttpBody, type HttpOptions, type HttpResult } from './executables/http.js'
 export { Env, type EnvOptions, type EnvResult } from './executables/env.js'
 export {
   definePlugin,
@@ -63,7 +63,6 @@ export {
 export { loadPlugin, type LoadPluginOptions } from './plugins/load.js'
 export { usePlugin, type UsePluginOptions } from './plugins/use-plugin.js'
 export type { StandardSchemaV1 } from './plugins/standard-schema.js'
-export { BUILTIN_PLUGINS } from './executables/builtins.js'
 export {
   toRunDocument,
   toNodeDocument,

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { resolve as resolveModule } from 'import-meta-resolve'
@@ -40,6 +40,8 @@ export async function loadPlugin(specifier: string, options: LoadPluginOptions =
   let url: string
   try {
     url = resolveModule(specifier, parent)
+    // Relative paths resolve whether or not the file is there.
+    if (url.startsWith('file:') && !existsSync(fileURLToPath(url))) throw new Error(`no file at ${fileURLToPath(url)}`)
   } catch (error) {
     const where = path.dirname(fileURLToPath(parent))
     const local = /^(\.{1,2}\/|\/|file:)/.test(specifier)
