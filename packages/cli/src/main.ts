@@ -10,6 +10,8 @@ export interface RunCommandOptions {
   dryRun?: boolean
   config?: string
   json?: boolean
+  /** `text` (default: the live tree on a terminal, plain lines otherwise) or `json` (one JSON line per lifecycle event on stderr). */
+  logFormat?: 'text' | 'json'
 }
 
 export interface ListCommandOptions {
@@ -103,6 +105,11 @@ ${configurationHelp()}`,
     .option('-n, --dry-run', 'print the tree (names, executables, parallel or sequential, options) and run nothing')
     .option('-c, --config <ini>', CONFIG_HELP)
     .option('--json', 'print the run document as JSON on stdout (an array for several workflows); progress goes to stderr')
+    .addOption(
+      new Option('--log-format <format>', 'progress as text (the live tree, or plain lines when not a terminal) or json (every lifecycle event as one JSON line on stderr, secrets masked)')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
     .addHelpText(
       'after',
       `
@@ -111,6 +118,7 @@ Examples:
   $ wtflow run examples/ci.ts --workflow ci
   $ wtflow run examples/etl.ts --dry-run
   $ wtflow run flow.ts --json | jq .status
+  $ wtflow run ci.ts --log-format json 2>&1 >/dev/null | jq -c 'select(.event == "node:end") | {path, status}'
 
 Ctrl-C cancels the run (every process is stopped, the run is recorded as cancelled, exit 130);
 a second Ctrl-C kills everything at once.`,
