@@ -6,7 +6,7 @@ export interface EnvOptions<N extends string = string> {
   /** The variables to read. */
   names: readonly N[]
   /** `true`: every name must be set; a list: those must be. A missing one fails the node, naming it. Default: none. */
-  required?: boolean | readonly N[]
+  required?: boolean | readonly NoInfer<N>[]
 }
 
 /** The result of an `Env` node: each name's value, or null when it is not set. */

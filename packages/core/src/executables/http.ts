@@ -138,7 +138,8 @@ export class Http<T = unknown> extends Executable<HttpResult<T>> {
     const kept = new BodyKeeper(HTTP_RESULT_BODY_LIMIT)
     let response: Response | undefined
     try {
-      const headers = new Headers(request.headers)
+      // A copy only when the body may add a content type: Headers are dear to copy.
+      const headers = this.options.body === undefined ? request.headers : new Headers(request.headers)
       response = await fetch(request.url, { method, headers, body: await this.#body(ctx, headers), redirect: 'follow', signal: controller.signal })
       if (response.body !== null) {
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
