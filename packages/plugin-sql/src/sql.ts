@@ -36,8 +36,9 @@ export class Sql<Row extends SqlRow = SqlRow> extends Executable<Row[]> {
   }
 
   describe(): string {
-    const query = this.options.query.replace(/\s+/g, ' ').trim()
-    return `${showUrl(this.options.url)}: ${query.length > 120 ? `${query.slice(0, 119)}…` : query}`
+    const { url, query } = this.options as { url?: unknown; query?: unknown }
+    const oneLine = typeof query === 'string' ? query.replace(/\s+/g, ' ').trim() : '(no query)'
+    return `${typeof url === 'string' ? showUrl(url) : '(no url)'}: ${oneLine.length > 120 ? `${oneLine.slice(0, 119)}…` : oneLine}`
   }
 
   references(): Ref[] {
@@ -45,7 +46,7 @@ export class Sql<Row extends SqlRow = SqlRow> extends Executable<Row[]> {
   }
 
   override secrets(): readonly string[] {
-    const password = passwordOf(this.options.url)
+    const password = typeof this.options.url === 'string' ? passwordOf(this.options.url) : null
     return password === null ? [] : [password]
   }
 
@@ -54,8 +55,15 @@ export class Sql<Row extends SqlRow = SqlRow> extends Executable<Row[]> {
   }
 
   override async prepare(): Promise<void> {
-    parseSqlUrl(this.options.url, process.cwd())
-    if (this.options.query.trim() === '') throw new Error('sql: the query is empty')
+    const { url, query, params } = this.options as { url?: unknown; query?: unknown; params?: unknown }
+    if (typeof url !== 'string') throw new Error('sql: url must be a string (sqlite:PATH or postgres://…)')
+    try {
+      parseSqlUrl(url, process.cwd())
+    } catch (error) {
+      throw new Error(`sql: ${(error as Error).message}`)
+    }
+    if (typeof query !== 'string' || query.trim() === '') throw new Error('sql: the query must be a non-empty string')
+    if (params !== undefined && !Array.isArray(params)) throw new Error('sql: params must be an array')
   }
 
   async execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {

@@ -130,3 +130,15 @@ describe('the plugin', () => {
     expect(JSON.parse(artifact(result.nodes[0], 'result'))).toEqual([{ one: 1 }])
   })
 })
+
+describe('Sql options', () => {
+  it.each([
+    [{ url: 'mysql://db/x', query: 'select 1' }, 'q: sql: unsupported database URL "mysql://db/x"; use sqlite:PATH, sqlite:///ABSOLUTE/PATH, sqlite::memory: or postgres://USER@HOST/DB'],
+    [{ url: 'postgres://u:pw-123456@db/x', query: '' }, 'q: sql: the query must be a non-empty string'],
+    [{ query: 'select 1' }, 'q: sql: url must be a string (sqlite:PATH or postgres://…)'],
+  ])('%j is a ValidationError before anything runs', async (options, message) => {
+    const error = await engine().run(new Workflow({ name: 'w', root: new Node({ name: 'q', executable: new Sql(options as never) }) })).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ValidationError)
+    expect((error as Error).message).toBe(message)
+  })
+})
