@@ -295,3 +295,13 @@ describe('Http', () => {
     expect(copy.root.display).toBe(`POST ${base}/json`)
   })
 })
+
+describe('Http header names', () => {
+  it('treats credentials-like names as sensitive, and only those', async () => {
+    const { isSensitiveHeader } = await import('../src/executables/http-parts.js')
+    const sensitive = ['Authorization', 'proxy-authorization', 'Cookie', 'set-cookie', 'x-api-key', 'X-Auth-Token', 'x-auth', 'private-token', 'x-client-secret', 'x-password']
+    const plain = ['content-type', 'x-author', 'accept', 'x-trace', 'user-agent', 'x-authority-hint']
+    expect(sensitive.filter(name => !isSensitiveHeader(name))).toEqual([])
+    expect(plain.filter(name => isSensitiveHeader(name))).toEqual([])
+  })
+})

@@ -1,7 +1,7 @@
 /** What `Http` needs besides the request itself: URL and header checks, masking, the kept body. */
 
 /** Headers whose values are credentials whatever they hold: shown as `***`, masked everywhere. */
-const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie2?)$|token|secret|password|api-?key|auth/i
+const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie2?)$|token|secret|passw|api-?key|(^|-)auth($|-)/i
 
 /** Header values shorter than this are not masked in output: masking every `1` would garble it. */
 export const MIN_SECRET_LENGTH = 4
