@@ -367,8 +367,53 @@ export function scenarios(quick: boolean): Scenario[] {
       baseline: child('fetch-pool', { count: httpRequests, concurrency }),
       evaluate: ratioTarget(1.5),
     },
+    ...flowScenarios(quick, commands),
     ...dbScenarios,
     ...cliScenarios(seed),
+  ]
+}
+
+/** Null when @wtflow/flow (as built) can load flows. */
+async function flowAvailable(): Promise<string | null> {
+  try {
+    const flow = (await import('@wtflow/flow')) as Record<string, unknown>
+    return typeof flow.loadFlow === 'function' ? null : '@wtflow/flow not available yet: its build lacks loadFlow'
+  } catch (error) {
+    return `@wtflow/flow not available yet: cannot import it (${error instanceof Error ? error.message : String(error)})`
+  }
+}
+
+function flowScenarios(quick: boolean, commands: number): Scenario[] {
+  const tree = quick ? { groups: 10, perGroup: 100 } : { groups: 100, perGroup: 100 }
+  const steps = tree.groups * tree.perGroup
+  return [
+    {
+      id: 'flow-load',
+      title: `(flow) load and validate a ${steps.toLocaleString('en')}-step YAML flow (${tree.groups} parallel groups) vs import a TypeScript script that declares the same ${steps.toLocaleString('en')} nodes (tsx) and validate it`,
+      target: '≤ 2×, ≤ 1 s',
+      available: flowAvailable,
+      engine: child('flow-load', tree),
+      baseline: child('script-load', { ...tree, style: 'written' }),
+      evaluate: ratioTarget(2, { wallMs: 1000 }),
+    },
+    {
+      id: 'flow-load-loop',
+      title: `(flow) the same YAML flow vs a script that builds the same tree in two loops (a 20-line file)`,
+      target: 'info',
+      available: flowAvailable,
+      engine: child('flow-load', tree),
+      baseline: child('script-load', { ...tree, style: 'loop' }),
+      evaluate: (engine, baseline) => ({ status: 'info', ratio: baseline === undefined ? undefined : engine.wallMs / baseline.wallMs }),
+    },
+    {
+      id: 'flow-chain',
+      title: `(flow) ${commands} \`true\` steps in sequence as a YAML flow (loaded and run) vs the same tree built in TypeScript`,
+      target: '≤ 1.05×',
+      available: flowAvailable,
+      engine: child('flow-chain', { count: commands }),
+      baseline: child('script-chain', { count: commands }),
+      evaluate: ratioTarget(1.05),
+    },
   ]
 }
 

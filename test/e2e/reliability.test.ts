@@ -1,11 +1,12 @@
 /** Faults around the CLI: readers that go away, signals at the edges of a run, scripts that never load. */
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { loadConfig, type RunDocument } from '@wtflow/core'
 import { openDatabase } from '@wtflow/db'
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ALL_DATABASES, FIXTURES, makeWorkspace, parseJson, unavailable, type Workspace } from '../helpers/cli.js'
+import { ALL_DATABASES, FIXTURES, isRunning, makeWorkspace, parseJson, readPid, STARTED_RUN, unavailable, waitFor, type Workspace } from '../helpers/cli.js'
 
 const fixture = (name: string) => path.join(FIXTURES, name)
 
@@ -63,6 +64,40 @@ for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`reliabilit
     expect(everything).toContain('***')
     expect(everything).not.toContain('hunter2')
     expect(await historyDump(ws)).not.toContain('hunter2')
+  })
+
+
+  it('a run killed with SIGKILL: the next command stops what it left running and records the truth', async () => {
+    ws = await makeWorkspace(kind)
+    const cli = ws.start(['run', fixture('orphan.ts')], { env: { PID_DIR: ws.dir } })
+    const runId = (await cli.waitForStdout(STARTED_RUN))[1]!
+    const long = await readPid(path.join(ws.dir, 'long.pid'))
+    // History lags the run by a batch (100 ms): kill once it has seen the node start.
+    await waitFor(async () => {
+      const shown = parseJson<RunDocument>((await ws.run(['show', runId, '--json'])).stdout)
+      return shown.nodes.find(node => node.path === 'root/long')?.status === 'running'
+    }, { what: 'history to show root/long running' })
+    cli.child.kill('SIGKILL')
+    await cli.exited
+    expect(isRunning(long)).toBe(true)
+    const runs = await ws.run(['runs'])
+    expect(runs.code, runs.stderr).toBe(0)
+    expect(runs.stderr).toContain(`wtflow: run ${runId.slice(0, 8)} crashed: the wtflow process (pid ${cli.pid} on `)
+    expect(runs.stderr).toContain(`it left running was stopped: pid ${long} (sleep 300)`)
+    await waitFor(() => !isRunning(long), { what: 'the leftover to be gone' })
+    const doc = parseJson<RunDocument>((await ws.run(['show', runId, '--json'])).stdout)
+    expect(doc.status).toBe('crashed')
+    expect(doc.nodes.map(node => [node.path, node.status])).toEqual([
+      ['root', 'cancelled'],
+      ['root/first', 'succeeded'],
+      ['root/long', 'cancelled'],
+      ['root/never', 'skipped'],
+    ])
+    const longNode = doc.nodes.find(node => node.path === 'root/long')!
+    expect(longNode.artifacts.map(a => [a.name, a.size])).toEqual([['stdout', 8]])
+    expect(Date.parse(doc.endedAt!)).toBeGreaterThanOrEqual(Date.parse(longNode.startedAt!))
+    // Nothing of the run is left in the spool.
+    expect(existsSync(path.join(ws.dir, '.wtflow', 'artifacts', runId, '%spool'))).toBe(false)
   })
 
 })

@@ -48,6 +48,8 @@ function describeKnown(error: unknown): { message: string; exitCode: ExitCode } 
     case 'WTFLOW_DB_NEWER':
     case 'WTFLOW_DB_FOREIGN':
       return { message: sentence(error.message), exitCode: ExitCode.usage }
+    case 'WTFLOW_DB_WRITE':
+      return { message: `${sentence(error.message)} The run itself is as its summary says, and its artifacts are on disk.`, exitCode: ExitCode.usage }
     default:
       return null
   }

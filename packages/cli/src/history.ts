@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { isWtflowError, type WtflowConfig } from '@wtflow/core'
-import type { HistoryDatabase } from '@wtflow/db'
+import type { CrashReport, HistoryDatabase } from '@wtflow/db'
 import { CliError } from './errors.js'
 import { writeOut } from './terminal.js'
 
@@ -42,7 +42,14 @@ async function open(config: WtflowConfig): Promise<HistoryDatabase> {
   try {
     const onUpgrade = (pending: string[]) =>
       writeOut(process.stderr, `wtflow: upgrading the run history ${describeDatabase(config.database)} to the current schema (${pending.join(', ')}); on a large history this takes a while…\n`)
-    const db = await openDatabase(config.database, { source, onUpgrade })
+    const onCrash = (report: CrashReport) => {
+      const stopped = report.stopped.map(({ pid, command }) => `pid ${pid} (${command.length > 60 ? `${command.slice(0, 59)}…` : command})`)
+      writeOut(
+        process.stderr,
+        `wtflow: run ${report.runId.slice(0, 8)} crashed: ${report.reason}; it is recorded as crashed${stopped.length === 0 ? '' : `, and the ${stopped.length === 1 ? 'process' : `${stopped.length} processes`} it left running ${stopped.length === 1 ? 'was' : 'were'} stopped: ${stopped.join(', ')}`}\n`,
+      )
+    }
+    const db = await openDatabase(config.database, { source, onUpgrade, onCrash })
     if (db === null) throw new Error('tracking is off')
     return db
   } catch (error) {

@@ -10,6 +10,8 @@ export interface RunCommandOptions {
   dryRun?: boolean
   config?: string
   json?: boolean
+  /** `--input NAME=VALUE`, repeatable: a flow's inputs. */
+  input?: Record<string, string>
   /** `text` (default: the live tree on a terminal, plain lines otherwise) or `json` (one JSON line per lifecycle event on stderr). */
   logFormat?: 'text' | 'json'
 }
@@ -97,11 +99,12 @@ ${configurationHelp()}`,
     .command('run')
     .summary('run the workflows of a script')
     .description(
-      'Load a workflow script (.ts, .mts, .js, .mjs) and run the named workflow, or all of them one after another. ' +
+      'Load a workflow script (.ts, .mts, .js, .mjs) or a flow file (.yaml, .yml, .json) and run the named workflow, or all of them one after another. ' +
         'The run is recorded in the configured database (SQLite under .wtflow/ by default) and every output is stored as an artifact.',
     )
-    .argument('[file]', 'workflow script (default: wtfile.ts)')
+    .argument('[file]', 'workflow script or flow file (default: wtfile.ts)')
     .option('-w, --workflow <name>', 'run only this workflow')
+    .option('-i, --input <name=value>', "set an input of a flow file (repeatable)", collectInput)
     .option('-n, --dry-run', 'print the tree (names, executables, parallel or sequential, options) and run nothing')
     .option('-c, --config <ini>', CONFIG_HELP)
     .option('--json', 'print the run document as JSON on stdout (an array for several workflows); progress goes to stderr')
@@ -118,6 +121,8 @@ Examples:
   $ wtflow run examples/ci.ts --workflow ci
   $ wtflow run examples/etl.ts --dry-run
   $ wtflow run flow.ts --json | jq .status
+  $ wtflow run examples/ci.yaml                  a flow file: the same engine, the same history
+  $ wtflow run report.yaml --input day=monday
   $ wtflow run ci.ts --log-format json 2>&1 >/dev/null | jq -c 'select(.event == "node:end") | {path, status}'
 
 Ctrl-C cancels the run (every process is stopped, the run is recorded as cancelled, exit 130);
@@ -132,9 +137,9 @@ a second Ctrl-C kills everything at once.`,
     .command('list')
     .summary('list the workflows of a script')
     .description('Show the workflows a script exports, with their node counts.')
-    .argument('[file]', 'workflow script (default: wtfile.ts)')
+    .argument('[file]', 'workflow script or flow file (default: wtfile.ts)')
     .option('--json', 'print them as JSON')
-    .addHelpText('after', '\nExample:\n  $ wtflow list examples/ci.ts')
+    .addHelpText('after', '\nExamples:\n  $ wtflow list examples/ci.ts\n  $ wtflow list examples/ci.yaml')
     .action(async (file: string | undefined, options: ListCommandOptions) => {
       const { listCommand } = await import('./commands/list.js')
       setExitCode(await listCommand(file, options))
@@ -185,6 +190,22 @@ a second Ctrl-C kills everything at once.`,
       setExitCode(await logsCommand(runId, nodePath, options))
     })
 
+  program
+    .command('schema')
+    .summary('print the JSON Schema of flow files')
+    .description(
+      'Print the JSON Schema of flow files (.yaml, .yml, .json) on stdout, for editors and for programs that write flows. ' +
+        'The @wtflow/flow package ships it as schema.json.',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ wtflow schema > flow.schema.json\n  # first line of a flow file, for editor completion (VS Code YAML extension):\n  # yaml-language-server: $schema=./node_modules/@wtflow/flow/schema.json',
+    )
+    .action(async () => {
+      const { flowJsonSchema } = await import('@wtflow/flow')
+      process.stdout.write(`${JSON.stringify(flowJsonSchema(), null, 2)}\n`)
+    })
+
   return program
 }
 
@@ -198,6 +219,13 @@ function configurationHelp(): string {
     '  WTFLOW_CONFIG: the INI file (default ./wtflow.ini); [secrets] NAME = value masks values everywhere.',
     '  WTFLOW_DEBUG=1 shows stack traces. Every key is documented in config.example.ini.',
   ].join('\n')
+}
+
+/** `--input NAME=VALUE`, collected into one object; a name given twice keeps the last value. */
+function collectInput(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const equals = value.indexOf('=')
+  if (equals <= 0) throw new InvalidArgumentError('expected NAME=VALUE (the value may be empty: NAME=).')
+  return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) }
 }
 
 function parsePositiveInt(value: string): number {

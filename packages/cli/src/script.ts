@@ -10,6 +10,7 @@ export const DEFAULT_SCRIPT = 'wtfile.ts'
 
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx'])
 const JAVASCRIPT_EXTENSIONS = new Set(['.js', '.mjs', '.cjs'])
+const FLOW_EXTENSIONS = new Set(['.yaml', '.yml', '.json'])
 
 export interface ScriptWorkflow {
   /** The export that holds it (`default` for the default export). */
@@ -24,6 +25,19 @@ export interface LoadedScript {
   shown: string
   /** In export order: `default` first, then named exports alphabetically; each object once. */
   workflows: ScriptWorkflow[]
+  /** For a declarative flow (.yaml, .yml, .json): its document, to store with the run. */
+  document?: { format: 'yaml' | 'json'; text: string }
+  /** Values to mask besides the configured secrets (a flow's secrets from the environment). */
+  secrets?: string[]
+}
+
+export interface LoadScriptOptions {
+  /** Values of a flow's inputs (`--input NAME=VALUE`). */
+  inputs?: Readonly<Record<string, string>>
+  /** The configured secrets (a flow reads the ones it declares). */
+  secrets?: Readonly<Record<string, string>>
+  /** Check a flow's structure only: its inputs and secrets need no values (`wtflow list`). */
+  structureOnly?: boolean
 }
 
 /**
@@ -34,10 +48,17 @@ export interface LoadedScript {
  * `@wtflow/core` must already be imported when this runs: imports made after the tsx hooks are
  * registered take a detour through the hooks thread, which is several times slower.
  */
-export async function loadScript(fileArg: string | undefined, cwd = process.cwd()): Promise<LoadedScript> {
+export async function loadScript(fileArg: string | undefined, cwd = process.cwd(), options: LoadScriptOptions = {}): Promise<LoadedScript> {
   const file = path.resolve(cwd, fileArg ?? DEFAULT_SCRIPT)
   const shown = showPath(file, cwd)
   checkScriptFile(file, shown, fileArg === undefined)
+  if (FLOW_EXTENSIONS.has(path.extname(file).toLowerCase())) {
+    const { loadFlowScript } = await import('./flow.js')
+    return loadFlowScript(file, shown, options)
+  }
+  if (options.inputs !== undefined && Object.keys(options.inputs).length > 0) {
+    throw new CliError(`--input sets the inputs of a flow file (.yaml, .yml, .json); ${shown} is a script. Read values in a script from the environment (process.env).`)
+  }
 
   const extension = path.extname(file).toLowerCase()
   if (TYPESCRIPT_EXTENSIONS.has(extension)) await registerTypeScript(file, extension)
@@ -127,12 +148,12 @@ function checkScriptFile(file: string, shown: string, isDefault: boolean): void 
   if (stat.isDirectory()) {
     const inside = path.join(file, DEFAULT_SCRIPT)
     throw new CliError(
-      `${shown} is a directory; pass a workflow script${existsSync(inside) ? ` such as ${path.join(shown, DEFAULT_SCRIPT)}` : ' (.ts, .mts, .js or .mjs)'}.`,
+      `${shown} is a directory; pass a workflow script${existsSync(inside) ? ` such as ${path.join(shown, DEFAULT_SCRIPT)}` : ' (.ts, .mts, .js or .mjs) or a flow file (.yaml, .json)'}.`,
     )
   }
   const extension = path.extname(file).toLowerCase()
-  if (!TYPESCRIPT_EXTENSIONS.has(extension) && !JAVASCRIPT_EXTENSIONS.has(extension)) {
-    throw new CliError(`${shown} is not a workflow script: wtflow loads .ts, .mts, .cts, .js, .mjs and .cjs files.`)
+  if (!TYPESCRIPT_EXTENSIONS.has(extension) && !JAVASCRIPT_EXTENSIONS.has(extension) && !FLOW_EXTENSIONS.has(extension)) {
+    throw new CliError(`${shown} is not a workflow script: wtflow loads scripts (.ts, .mts, .cts, .js, .mjs, .cjs) and flow files (.yaml, .yml, .json).`)
   }
 }
 

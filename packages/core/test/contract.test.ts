@@ -55,7 +55,9 @@ describe('the public contract of @wtflow/core', () => {
         "BUILTIN_PLUGINS",
         "INTERRUPT_SIGNALS",
         "Interrupts",
+        "PROCESS_MARKER",
         "encodePathSegment",
+        "findMarkedProcesses",
         "killAllProcessGroups",
         "maskDeep",
         "maskError",
@@ -65,6 +67,7 @@ describe('the public contract of @wtflow/core', () => {
         "renderErrorCodeTable",
         "renderExampleIni",
         "retryDelay",
+        "terminateMarkedProcesses",
       ]
     `)
   })

@@ -151,3 +151,22 @@ describe('after: dependencies across the tree', () => {
     expect(result.nodes[1]!.startedAt!.getTime()).toBeGreaterThanOrEqual(Math.max(...result.nodes.slice(2).map(n => n.endedAt!.getTime())))
   })
 })
+
+describe('deep trees', () => {
+  it('validates, digests and runs a chain 10,000 nodes deep (no recursion limit)', async () => {
+    let node: Node<unknown> = node0('n9999')
+    for (let i = 9998; i >= 0; i--) node = new Node({ name: `n${i}`, executable: new Instant(), children: [node] })
+    const e = engine()
+    const plan = await e.validate(new Workflow({ name: 'deep', root: node }))
+    expect(plan.nodes).toHaveLength(10_000)
+    expect(plan.nodes.at(-1)!.depth).toBe(9999)
+    expect(plan.digest).toMatch(/^[0-9a-f]{64}$/)
+    const result = await e.run(plan)
+    expect(result.status).toBe('succeeded')
+    expect(result.nodes.every(n => n.status === 'succeeded')).toBe(true)
+  })
+})
+
+function node0(name: string): Node<unknown> {
+  return new Node({ name, executable: new Instant() })
+}

@@ -194,7 +194,7 @@ describe('engine', () => {
 
   it('reports a spawn error as a failed node', async () => {
     const { result } = await run(cmd('missing', ['/no/such/program']))
-    expect(node(result, 'missing')).toMatchObject({ status: 'failed', exitCode: null, error: { code: 'WTFLOW_SPAWN_FAILED', message: 'could not start the command: spawn /no/such/program ENOENT' } })
+    expect(node(result, 'missing')).toMatchObject({ status: 'failed', exitCode: null, error: { code: 'WTFLOW_SPAWN_FAILED', message: 'could not start the command: spawn /no/such/program ENOENT: no such file /no/such/program' } })
   })
 
   it('passes env and cwd down the tree', async () => {

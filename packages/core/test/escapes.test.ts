@@ -7,6 +7,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Command, Engine, Node, Workflow } from '../src/index.js'
 import { isAlive, tempDir, testConfig, waitFor } from './helpers.js'
+import { SPAWN_BACKENDS, useSpawnBackend } from './spawn-backends.js'
 
 const leftovers: number[] = []
 afterEach(() => {
@@ -30,7 +31,9 @@ function engine(killGraceMs = 300): Engine {
   return new Engine({ config: testConfig({ killGraceMs }), handleSignals: false })
 }
 
-describe('processes that leave the process group', () => {
+for (const backend of SPAWN_BACKENDS) describe(`processes that leave the process group (${backend} spawn)`, () => {
+  useSpawnBackend(backend)
+
   it('a daemon started with setsid that keeps stdout open does not hang its node, and does not outlive it', async () => {
     const dir = tempDir()
     // The ordinary "start a daemon" pattern: a new session (out of the group), holding our pipes.
@@ -61,7 +64,9 @@ describe('processes that leave the process group', () => {
   })
 })
 
-describe('clock jumps', () => {
+for (const backend of SPAWN_BACKENDS) describe(`clock jumps (${backend} spawn)`, () => {
+  useSpawnBackend(backend)
+
   it('setting the wall clock back an hour during the kill grace does not postpone SIGKILL', async () => {
     const dir = tempDir()
     const script = `trap 'echo term > ${dir}/term' TERM; echo $$ > ${dir}/pid; while :; do sleep 0.05; done`

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { Command, Engine, Node, Workflow } from '../src/index.js'
 import { isAlive, tempDir, testConfig, waitFor } from './helpers.js'
+import { SPAWN_BACKENDS, useSpawnBackend } from './spawn-backends.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -17,7 +18,9 @@ function pidIn(file: string): number {
   return Number(readFileSync(file, 'utf8').trim())
 }
 
-describe('process groups', () => {
+for (const backend of SPAWN_BACKENDS) describe(`process groups (${backend} spawn)`, () => {
+  useSpawnBackend(backend)
+
   it('a timeout terminates the child and the grandchild', async () => {
     const dir = tempDir()
     const engine = new Engine({ config: testConfig({ killGraceMs: 500 }), handleSignals: false })

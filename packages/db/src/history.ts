@@ -1,7 +1,7 @@
 import type { ExecutableKind, NodeDocument, NodeStatus, RunDocument, RunStatus, RunSummary, AttemptStatus } from '@wtflow/core'
 import { nodeArtifactDir } from '@wtflow/core/internal'
 import { sql, type CompiledQuery, type Kysely } from 'kysely'
-import { markCrashed, reapCrashedRuns, reapIfDead } from './crash.js'
+import { CrashReaper, type CrashReport } from './crash.js'
 import type { HistoryDialect } from './dialect/history-dialect.js'
 import { AmbiguousRunIdError, NodeNotFoundError, RunNotFoundError } from './errors.js'
 import { DEFAULT_STALE_AFTER_MS, deathOf, thisProcess, type LivenessOptions } from './liveness.js'
@@ -38,15 +38,17 @@ export class HistoryDatabase {
   readonly db: Kysely<HistorySchema>
   readonly dialect: HistoryDialect
   readonly #liveness: Required<LivenessOptions>
+  readonly #reaper: CrashReaper
   #closed: Promise<void> | null = null
 
-  constructor(db: Kysely<HistorySchema>, dialect: HistoryDialect, options: LivenessOptions = {}) {
+  constructor(db: Kysely<HistorySchema>, dialect: HistoryDialect, options: LivenessOptions & { onCrash?: (report: CrashReport) => void } = {}) {
     this.db = db
     this.dialect = dialect
     this.#liveness = {
       host: options.host ?? thisProcess().host,
       staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
     }
+    this.#reaper = new CrashReaper(db, this.#liveness, options.onCrash, () => this.#now())
   }
 
   /** `sqlite://path` or the PostgreSQL URL with its password masked. */
@@ -75,10 +77,10 @@ export class HistoryDatabase {
     // running runs of the page are checked, which costs nothing when there are none.
     if (statuses?.some(status => status === 'running' || status === 'crashed')) await this.reapCrashedRuns()
     const rows = await this.#listRows(options, statuses)
-    const now = Date.now()
+    const now = rows.some(row => row.status === 'running') ? await this.#now() : 0
     const dead = rows.filter(row => row.status === 'running' && deathOf(row, this.#liveness, now) !== null)
     let marked = false
-    for (const row of dead) marked = (await markCrashed(this.db, row, deathOf(row, this.#liveness, now)!)) || marked
+    for (const row of dead) marked = (await this.#reaper.markCrashed(row, deathOf(row, this.#liveness, now)!)) || marked
     return (marked ? await this.#listRows(options, statuses) : rows).map(row => ({
       id: row.id,
       workflow: row.workflow,
@@ -92,7 +94,7 @@ export class HistoryDatabase {
   async #listRows(options: ListRunsOptions, statuses: readonly RunStatus[] | undefined) {
     let query = this.db
       .selectFrom('runs')
-      .select(['id', 'workflow', 'status', 'started_at', 'ended_at', 'host', 'pid', 'heartbeat_at'])
+      .select(['id', 'workflow', 'status', 'started_at', 'ended_at', 'host', 'pid', 'heartbeat_at', 'run_dir', 'process_start'])
     if (options.workflow !== undefined) query = query.where('workflow', '=', options.workflow)
     if (statuses !== undefined) {
       for (const status of statuses) {
@@ -261,7 +263,7 @@ export class HistoryDatabase {
    * Resolves to the ids it marked. `listRuns` and `getRun` call it for you.
    */
   reapCrashedRuns(): Promise<string[]> {
-    return reapCrashedRuns(this.db, this.#liveness)
+    return this.#reaper.reapAll()
   }
 
   /**
@@ -292,6 +294,14 @@ export class HistoryDatabase {
   }
 
   // -- internals ---------------------------------------------------------------------------------
+
+  /** The database's clock (see `HistoryDialect.clock`), in epoch ms. */
+  async #now(): Promise<number> {
+    const clock = this.dialect.clock
+    if (clock === null) return Date.now()
+    const { rows } = await sql<{ now: number }>`select ${clock} as now`.execute(this.db)
+    return Number(rows[0]!.now)
+  }
 
   #runById(id: string): Promise<RunRow | undefined> {
     return this.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst()
@@ -333,7 +343,7 @@ export class HistoryDatabase {
       if (matches.length > 1) throw new AmbiguousRunIdError(idOrPrefix, matches.map(m => m.id))
       run = matches[0]!
     }
-    if (run.status === 'running' && (await reapIfDead(this.db, run, this.#liveness))) run = (await this.#runById(run.id)) ?? run
+    if (run.status === 'running' && (await this.#reaper.reapIfDead(run))) run = (await this.#runById(run.id)) ?? run
     return run
   }
 

@@ -9,6 +9,7 @@
  */
 export { openDatabase, preloadDatabaseDriver, type OpenDatabaseOptions } from './open.js'
 export { HistoryDatabase } from './history.js'
+export type { CrashReport } from './crash.js'
 export type { ListRunsOptions, RunInfo, NodeRecord, NodeSummary, AttemptRecord, ArtifactRecord, RetentionResult } from './records.js'
 export { attachRecorder, Recorder, type RecorderOptions, type EngineEvents } from './recorder.js'
 export { AmbiguousRunIdError, HistoryMismatchError, MigrationError, NodeNotFoundError, RecordingError, RunNotFoundError } from './errors.js'

@@ -6,10 +6,13 @@ import type { ProcessIdentity } from './writes.js'
  * How a reader decides that a `running` run's process is gone.
  *
  * The recorder stores the writing process's host and pid and refreshes `heartbeat_at` every
- * `heartbeatMs` (default 5 s). A reader marks the run crashed when either
+ * `heartbeatMs` (default 2 s). A reader marks the run crashed when either
  * - it is on the same host and the pid does not exist (`process.kill(pid, 0)` → ESRCH), or
- * - the heartbeat is older than `staleAfterMs` (default 30 s): this covers runs from other
- *   hosts, and a pid that was reused by an unrelated process after the writer died.
+ * - it is on the same host and the pid now belongs to another process (its start time differs
+ *   from the one recorded), or
+ * - the heartbeat is older than `staleAfterMs` (default 30 s) by the database's clock: runs of
+ *   other hosts (and, on this host, runs recorded before start times were). A writer that is
+ *   known alive on this host is never judged by its heartbeat, so clock jumps cannot kill it.
  */
 export interface LivenessOptions {
   /** This machine's name (default `os.hostname()`). */
@@ -18,11 +21,38 @@ export interface LivenessOptions {
   staleAfterMs?: number
 }
 
-export const DEFAULT_HEARTBEAT_MS = 5_000
+export const DEFAULT_HEARTBEAT_MS = 2_000
 export const DEFAULT_STALE_AFTER_MS = 30_000
 
 export function thisProcess(): ProcessIdentity {
-  return { host: os.hostname(), pid: process.pid }
+  return { host: os.hostname(), pid: process.pid, start: processStart(process.pid) }
+}
+
+/**
+ * `<boot id>:<start time in clock ticks>` of a process (Linux), or null: with the pid, an
+ * identity no later process can have, unlike the pid alone.
+ */
+export function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+    return startTicks === undefined ? null : `${bootId()}:${startTicks}`
+  } catch {
+    return null
+  }
+}
+
+let cachedBootId: string | undefined
+
+function bootId(): string {
+  if (cachedBootId === undefined) {
+    try {
+      cachedBootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+    } catch {
+      cachedBootId = '?'
+    }
+  }
+  return cachedBootId
 }
 
 /** Runs this process is recording right now (their pid is ours, yet they are alive). */
@@ -49,7 +79,7 @@ export function isPidAlive(pid: number): boolean {
 
 /** Why the writer of a `running` run is considered dead, or null if it may be alive. */
 export function deathOf(
-  run: { id: string; host: string; pid: number; heartbeat_at: number },
+  run: { id: string; host: string; pid: number; heartbeat_at: number; process_start: string | null },
   options: Required<LivenessOptions>,
   now: number,
 ): string | null {
@@ -59,6 +89,13 @@ export function deathOf(
   }
   if (run.host === options.host && !isPidAlive(run.pid)) {
     return `the wtflow process (pid ${run.pid} on ${run.host}) died`
+  }
+  if (run.host === options.host && run.process_start !== null) {
+    // The pid runs: it is the writer itself (then it is alive, whatever the clocks say), or a
+    // later process that got its pid.
+    const start = processStart(run.pid)
+    if (start === run.process_start) return null
+    if (start !== null) return `the wtflow process (pid ${run.pid} on ${run.host}) died (its pid now belongs to another process)`
   }
   if (now - run.heartbeat_at > options.staleAfterMs) {
     return `the wtflow process (pid ${run.pid} on ${run.host}) stopped reporting at ${new Date(run.heartbeat_at).toISOString()}`

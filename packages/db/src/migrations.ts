@@ -199,6 +199,13 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       throw new Error('0002_ordinal_keys cannot be undone: restore a backup taken before the upgrade')
     },
   },
+  '0003_milestone_2': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Which process records a run, beyond its pid: `<boot id>:<start time>` tells a live writer
+      // from a later process that got its pid, whatever the clocks say.
+      await db.schema.alterTable('runs').addColumn('process_start', 'text').execute()
+    },
+  },
 }
 
 /** The in-code provider the `Migrator` reads `MIGRATIONS` from (no migration files on disk). */

@@ -1,6 +1,7 @@
 import type { DatabaseTarget } from '@wtflow/core'
 import type { HistoryDialect } from './dialect/history-dialect.js'
 import { HistoryDatabase } from './history.js'
+import type { CrashReport } from './crash.js'
 import type { LivenessOptions } from './liveness.js'
 
 export interface OpenDatabaseOptions extends LivenessOptions {
@@ -26,6 +27,8 @@ export interface OpenDatabaseOptions extends LivenessOptions {
   queryTimeoutMs?: number
   /** SQLite: how long to wait for another process's write lock (default 5000 ms). */
   busyTimeoutMs?: number
+  /** Told about each run this handle finds crashed: why, and which processes it left running were stopped. */
+  onCrash?: (report: CrashReport) => void
 }
 
 // Each dialect is imported when used: a SQLite user never loads pg, nor the reverse.

@@ -37,6 +37,8 @@ export interface RunsTable {
   heartbeat_at: Millis
   host: string
   pid: number
+  /** `<boot id>:<start time>` of the recording process (Linux), or null: a reused pid is not the writer. */
+  process_start: string | null
   /** `<artifacts_dir>/<run id>`; retention removes it. */
   run_dir: string
   /** JSON of the effective configuration without secrets (`run:start.config`). */

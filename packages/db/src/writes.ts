@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { EngineEventMap, NodeResult, RunResult, SerializedError } from '@wtflow/core'
-import { sql, type CompiledQuery, type Kysely } from 'kysely'
+import { sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely'
 import type { HistorySchema, NewArtifactRow, NewAttemptRow, NewNodeRow, NewRunRow, NodeUpdate } from './schema.js'
 
 type Db = Kysely<HistorySchema>
@@ -14,6 +14,8 @@ type Db = Kysely<HistorySchema>
 export interface ProcessIdentity {
   host: string
   pid: number
+  /** See `processStart`. */
+  start: string | null
 }
 
 export function errorColumns(error: SerializedError | null): { error_message: string | null; error_detail: string | null } {
@@ -109,6 +111,7 @@ export function runRow(event: RunStart, who: ProcessIdentity): NewRunRow {
     heartbeat_at: Date.now(),
     host: who.host,
     pid: who.pid,
+    process_start: who.start,
     run_dir: event.runDir,
     config: JSON.stringify(event.config),
     node_count: event.nodeCount,
@@ -321,12 +324,13 @@ export function markRunEnded(db: Db, result: RunResult): CompiledQuery {
     .compile()
 }
 
-export function heartbeat(t: StatementTemplates, runIds: readonly string[], at: number): CompiledQuery {
-  return t.bind(`heartbeat:${runIds.length}`, ['running', at, ...runIds], (db, [running, beat, ...ids]) =>
+export function heartbeat(t: StatementTemplates, runIds: readonly string[], clock: RawBuilder<number> | null): CompiledQuery {
+  const values = clock === null ? ['running', Date.now(), ...runIds] : ['running', ...runIds]
+  return t.bind(`heartbeat:${clock === null ? 'client' : 'server'}:${runIds.length}`, values, (db, [running, ...rest]) =>
     db
       .updateTable('runs')
-      .set({ heartbeat_at: beat as number })
-      .where('id', 'in', ids as string[])
+      .set({ heartbeat_at: clock ?? (rest[0] as number) })
+      .where('id', 'in', (clock === null ? rest.slice(1) : rest) as string[])
       .where('status', '=', running as string)
       .compile(),
   )

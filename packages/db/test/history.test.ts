@@ -35,7 +35,7 @@ describe.each(DIALECTS)('history queries: $label', dialect => {
     expect(await db.migrateToLatest()).toEqual([])
     const again = await t.open()
     expect(await again.migrateToLatest()).toEqual([])
-    expect(LATEST_MIGRATION).toBe('0002_ordinal_keys')
+    expect(LATEST_MIGRATION).toBe('0003_milestone_2')
   })
 
   it('upgrades a history written with path keys (0001) to ordinal keys, keeping every row', async () => {
@@ -70,8 +70,8 @@ describe.each(DIALECTS)('history queries: $label', dialect => {
       for (const { node_ordinal: _, ...artifact } of artifactRows(run.id, node, i)) await kdb.insertInto('artifacts').values({ ...artifact, node_path: node.path }).execute()
     }
 
-    expect(await db.migrateToLatest({ onUpgrade })).toEqual(['0002_ordinal_keys'])
-    expect(told).toEqual([['0002_ordinal_keys']])
+    expect(await db.migrateToLatest({ onUpgrade })).toEqual(['0002_ordinal_keys', '0003_milestone_2'])
+    expect(told).toEqual([['0002_ordinal_keys', '0003_milestone_2']])
     expect(await db.getRun(run.id)).toEqual(toRunDocument(run))
     const leaf = run.nodes[5]!
     const node = await db.getNode(run.id, leaf.path)

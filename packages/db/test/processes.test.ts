@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { isPidAlive, type HistoryDatabase } from '../src/index.js'
 import { insertRuns, syntheticRun } from '../src/internal.js'
 import { DIALECTS, eventually, spawnFixture, withPg, type TestDatabase } from './helpers.js'
@@ -26,6 +26,23 @@ describe.each(DIALECTS)('crash detection and concurrent processes: $label', dial
       }
     }
     await t?.dispose()
+  })
+
+  it('keeps a live run running when the reader’s wall clock jumps an hour ahead (its writer is known alive)', async () => {
+    const child = spawnFixture('record-run.ts', [JSON.stringify({ target: t.target, options: t.options, dir: t.dir, mode: 'crash' })])
+    await child.waitFor('SLEEPING ')
+    const runId = /SLEEPING (\S+)/.exec(child.output().stdout)![1]!
+    strays.push(Number(await eventually(async () => (await fs.readFile(path.join(t.dir, 'sleeper.pid'), 'utf8').catch(() => '')).trim() || undefined)))
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 })
+    try {
+      expect((await db.listRuns())[0]).toMatchObject({ id: runId, status: 'running' })
+      expect((await db.getRun(runId)).status).toBe('running')
+    } finally {
+      vi.useRealTimers()
+    }
+    child.child.kill('SIGKILL')
+    await child.exited
+    expect((await db.getRun(runId)).status).toBe('crashed')
   })
 
   it('reports a run whose process was killed (SIGKILL) as crashed, with its unfinished nodes', async () => {

@@ -129,7 +129,7 @@ describe.each(DIALECTS)('recorder (synthetic events): $label', dialect => {
     markNodeEnded(templates, nodeRow(run.id, run.nodes[1]!, 1, 0))
     templatedRows(templates, 'attempts', attemptRows(run.id, node, 2), (kdb, rows) => insertAttempts(kdb, rows, 1000))
     templatedRows(templates, 'artifacts', artifactRows(run.id, node, 2), (kdb, rows) => upsertArtifacts(kdb, rows, 1000))
-    heartbeat(templates, [run.id], Date.now())
+    heartbeat(templates, [run.id], db.dialect.clock)
     expect([...templates.untemplated]).toEqual([])
   })
 

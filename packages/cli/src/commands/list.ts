@@ -8,7 +8,7 @@ import { outputFor, padEnd, writeOut } from '../terminal.js'
 /** `wtflow list [FILE]`: the workflows a script exports. */
 export async function listCommand(file: string | undefined, options: ListCommandOptions): Promise<number> {
   // @wtflow/core is imported above, before tsx registers its (slower) hooks.
-  const script = await loadScript(file)
+  const script = await loadScript(file, undefined, { structureOnly: true })
   const rows = []
   for (const { exportName, workflow } of script.workflows) {
     const checked = await check(workflow)
@@ -30,7 +30,7 @@ export async function listCommand(file: string | undefined, options: ListCommand
   const nameWidth = Math.max(...rows.map(row => row.name.length))
   const lines = [`${script.shown}: ${plural(rows.length, 'workflow')}`]
   for (const row of rows) {
-    const exported = row.export === 'default' ? 'export default' : `export ${row.export}`
+    const exported = script.document !== undefined ? `${script.document.format} flow` : row.export === 'default' ? 'export default' : `export ${row.export}`
     const size = row.nodes === null ? style.red('invalid') : plural(row.nodes, 'node')
     lines.push(`  ${style.bold(padEnd(row.name, nameWidth))}  ${padEnd(size, 9)}  ${style.dim(exported)}${row.description === null ? '' : `  ${row.description}`}`)
     if (row.error !== undefined) lines.push(`    ${style.red(row.error)}`)

@@ -23,13 +23,14 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
     // slower path): @wtflow/core statically above, @wtflow/db with its driver and the command
     // runtime here.
     await Promise.all([tracked ? import('@wtflow/db').then(db => db.preloadDatabaseDriver(config.database)) : null, preloadCommandRuntime()])
-    const script = await loadScript(file)
+    const script = await loadScript(file, undefined, { inputs: options.input, secrets: config.secrets })
     const selected = selectWorkflows(script, options.workflow)
-    const engine = new Engine({ config, handleSignals: false })
+    // A flow's own secrets are masked like those of the configuration.
+    const engine = new Engine({ config, handleSignals: false, secrets: script.secrets })
     const plans: RunPlan[] = []
     for (const { workflow } of selected) plans.push(await validate(engine, workflow, script.shown))
     if (options.dryRun === true) {
-      printPlans(plans, script.shown, options.json === true, Object.values(config.secrets))
+      printPlans(plans, script.shown, options.json === true, [...Object.values(config.secrets), ...(script.secrets ?? [])])
       return ExitCode.ok
     }
 
@@ -53,7 +54,14 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   const jsonLog = options.logFormat === 'json' ? new JsonLog(line => writeOut(process.stderr, line)) : null
   const display = jsonLog ?? createDisplay(out)
   // Once the runs end, history gets 10 s more to take what is left (a database that stopped answering must not hold the process).
-  const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000 })
+  let toldRetry = false
+  const onRetry = (error: unknown) => {
+    if (toldRetry) return
+    toldRetry = true
+    const why = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    writeOut(process.stderr, `wtflow: history writes are waiting (${why}); they are kept and tried again, the run goes on\n`)
+  }
+  const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000, onRetry })
   const tracked = recorder !== null
   interrupts.arm(display)
   const detach = jsonLog?.follow(engine) ?? followEngine(engine, display)
@@ -65,7 +73,8 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
       // Interrupted between two workflows: the rest do not run.
       if (interrupts.cancelled) exitCode = ExitCode.interrupted
       if (interrupts.cancelled) break
-      const result: RunResult = await engine.run(plan, { signal: interrupts.signal })
+      // The run's row is written before its first command starts: a run killed at once is still in history.
+      const result: RunResult = await engine.run(plan, { signal: interrupts.signal, beforeNodes: () => recorder?.flush() })
       documents.push(toRunDocument(result))
       exitCode = worse(exitCode, result.exitCode)
       display.close()

@@ -207,7 +207,7 @@ export class LiveDisplay implements RunDisplay {
       if (node.startedAt !== null && node.status !== 'skipped') {
         parts.push(style.dim(formatDuration((node.endedAt?.getTime() ?? now) - node.startedAt.getTime())))
       }
-      const detail = this.#detail(node, now)
+      const detail = this.#detail(node)
       if (detail !== '') parts.push(detail)
       lines.push({ text: `${padEnd(head, nameWidth)}  ${parts.join('  ')}`.trimEnd(), path: node.plan.path, status: node.status })
     }
@@ -215,7 +215,7 @@ export class LiveDisplay implements RunDisplay {
     return lines
   }
 
-  #detail(node: NodeProgress, now: number): string {
+  #detail(node: NodeProgress): string {
     const style = this.#out.style
     const max = node.plan.attempts
     switch (node.status) {

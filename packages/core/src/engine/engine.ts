@@ -33,6 +33,12 @@ export interface RunOptions {
   signal?: AbortSignal
   /** Use this run id instead of a new UUID. */
   runId?: string
+  /**
+   * Awaited after `run:start` and before any node starts (a rejection is ignored): the CLI lets
+   * its recorder write the run's row first, so that a run killed at once is still in history
+   * and what it left running can be found.
+   */
+  beforeNodes?: () => Promise<unknown> | void
 }
 
 /**
@@ -90,6 +96,7 @@ export class Engine extends TypedEmitter {
       secrets: plan.secrets.length === 0 ? this.#secrets : [...this.#secrets, ...plan.secrets],
       cwd: this.#cwd,
       runId: options.runId ?? randomUUID(),
+      beforeNodes: options.beforeNodes,
       emit: (name, event) => this.emit(name, event),
       listens: name => this.hasListeners(name),
     })

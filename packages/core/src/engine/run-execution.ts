@@ -27,6 +27,7 @@ export interface ExecutionSettings {
   secrets: string[]
   cwd: string
   runId: string
+  beforeNodes: (() => Promise<unknown> | void) | undefined
   emit: Emit
   listens: (name: EngineEventName) => boolean
 }
@@ -115,6 +116,13 @@ export class RunExecution {
       if (this.#settings.listens('run:start')) {
         const secrets = this.#settings.secrets
         emit('run:start', { runId, workflow: this.#plan.name, plan: this.#plan, startedAt, runDir: this.#runDir, config: describeConfig(config), mask: text => maskSecrets(text, secrets) })
+      }
+      if (this.#settings.beforeNodes !== undefined) {
+        try {
+          await this.#settings.beforeNodes()
+        } catch {
+          // Only a record of the run could be late: the run itself goes on.
+        }
       }
       await this.#runAll()
     } finally {

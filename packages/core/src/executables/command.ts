@@ -1,5 +1,5 @@
-import { once } from 'node:events'
 import type { Readable } from 'node:stream'
+import type * as Spawn from '@wtflow/spawn'
 import { NodeFailure, serializeError } from '../errors/errors.js'
 import { Executable, type ExecutableCapabilities, type ExecutableSpec, type ExecutionContext, type ExecutionOutcome } from '../model/executable.js'
 import { isRef, type ArtifactRef, type Ref, type ResultRef } from '../model/refs.js'
@@ -79,53 +79,35 @@ export class Command extends Executable<void> {
   }
 
   async execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {
-    // Large outputs are nearly always stdout: let the child write it straight to its file when
-    // nothing needs to see the bytes. stderr goes through a pipe (created lazily, usually empty).
-    const { execa } = await import('execa')
+    const { spawnProcess } = await (spawnModule ??= import('@wtflow/spawn'))
     sweeperOf(ctx)
     const marker = `${ctx.runId}:${++commandsStarted}`
-    const common = {
-      cwd: ctx.cwd,
-      env: { ...hostEnvWith(ctx.env), ...this.options.env, [PROCESS_MARKER]: marker },
-      extendEnv: false,
-      // Own process group (setsid), so the whole tree can be signalled; we clean up ourselves.
-      detached: true,
-      cleanup: false,
-      stdin: 'ignore',
-      // Typed as 'pipe' because execa's types cannot express "a file descriptor or a pipe";
-      // `subprocess.stdout` is null at runtime when a descriptor was given.
-      stdout: (ctx.directStdout() ?? 'pipe') as 'pipe',
-      stderr: 'pipe',
-      buffer: false,
-      reject: false,
-      encoding: 'buffer',
-      stripFinalNewline: false,
-    } as const
-    let subprocess
+    const env = { ...hostEnvWith(ctx.env), ...this.options.env, [PROCESS_MARKER]: marker }
+    let program: { file: string; args?: string[]; shell?: boolean }
     if (typeof this.command === 'string') {
-      subprocess = execa(this.command, { ...common, shell: true })
+      program = { file: this.command, shell: true }
     } else {
       const argv: string[] = []
       for (const arg of this.command) argv.push(typeof arg === 'string' ? arg : await resolveArg(ctx, arg))
       const [file, ...args] = argv as [string, ...string[]]
-      subprocess = execa(file, args, common)
+      program = { file, args }
     }
-
-    const pgid = subprocess.pid
-    const exited = once(subprocess, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
-    exited.catch(() => {})
-    if (pgid === undefined) {
-      // Spawn failed (no such program, bad cwd…): execa resolves with the reason.
-      const result = await subprocess
-      const cause = result.cause ?? new Error(result.message)
+    let subprocess: Spawn.Subprocess
+    try {
+      // Its own session and process group, so that the whole tree can be signalled. Large outputs
+      // are nearly always stdout: the child writes it straight to its file when nothing needs to
+      // see the bytes; stderr goes through a pipe.
+      subprocess = await spawnProcess({ ...program, cwd: ctx.cwd, env, stdout: ctx.directStdout() ?? 'pipe', stderr: 'pipe' })
+    } catch (cause) {
+      // No such program, a bad working directory, an environment too large…
       const failure = new NodeFailure(`could not start the command: ${cause instanceof Error ? cause.message : String(cause)}`, { code: 'WTFLOW_SPAWN_FAILED' }, { cause })
       return { exitCode: null, signal: null, error: serializeError(failure) }
     }
-
+    const pgid = subprocess.pid
     trackProcessGroup(pgid)
     let pipesClosed = false
-    const stdoutDone = (subprocess.stdout as Readable | null) === null ? Promise.resolve() : pump(subprocess.stdout, ctx.stdout)
-    const stderrDone = pump(subprocess.stderr, ctx.stderr)
+    const stdoutDone = subprocess.stdout === null ? Promise.resolve() : pump(subprocess.stdout, ctx.stdout)
+    const stderrDone = subprocess.stderr === null ? Promise.resolve() : pump(subprocess.stderr, ctx.stderr)
     const pipes = Promise.all([stdoutDone, stderrDone]).then(() => void (pipesClosed = true))
     const grace = ctx.config.killGraceMs
     let stopping: Promise<void> | undefined
@@ -136,7 +118,7 @@ export class Command extends Executable<void> {
     const unlisten = ctx.onStop(stop)
 
     try {
-      const [code, signal] = await exited
+      const { exitCode: code, signal } = await subprocess.exited
       // The leader is gone; anything left in its group (a background grandchild) goes too.
       if (!stopping && processGroupAlive(pgid)) stop()
       await stopping
@@ -144,10 +126,9 @@ export class Command extends Executable<void> {
       // started with setsid) holds them: after a moment it is found by its marker and stopped,
       // and our ends are closed. A node never waits for such a process.
       if (!pipesClosed && !(await within(pipes, PIPE_GRACE_MS))) await terminateMarkedProcesses(marker, grace)
-      ;(subprocess.stdout as Readable | null)?.destroy()
-      subprocess.stderr.destroy()
+      subprocess.stdout?.destroy()
+      subprocess.stderr?.destroy()
       await pipes
-      await subprocess
       if (code === 0) return { exitCode: 0, signal: null, error: null }
       const failure =
         signal !== null
@@ -161,13 +142,16 @@ export class Command extends Executable<void> {
   }
 }
 
+/** `@wtflow/spawn`, loaded by the first command (Func workers, which import core, never run one). */
+let spawnModule: Promise<typeof Spawn> | undefined
+
 /**
- * Loads what running a Command needs. Importing it on first use keeps `@wtflow/core` quick to
- * import (execa is most of that time, and Func workers, which import the workflow script and
- * so core, never run a Command); a CLI that is about to run commands can load it up front.
+ * Loads what running a Command needs (the spawn addon): a CLI that is about to run commands
+ * loads it up front, before module hooks (tsx) make imports slower.
  */
 export async function preloadCommandRuntime(): Promise<void> {
-  await import('execa')
+  const { spawnBackend } = await (spawnModule ??= import('@wtflow/spawn'))
+  spawnBackend()
 }
 
 /** How long the pipes may stay open once a command's process group is gone. */

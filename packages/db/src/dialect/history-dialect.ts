@@ -1,4 +1,4 @@
-import type { CompiledQuery, Kysely } from 'kysely'
+import type { CompiledQuery, Kysely, RawBuilder } from 'kysely'
 import type { HistorySchema } from '../schema.js'
 
 /** The dialects history can live in. */
@@ -27,4 +27,10 @@ export interface HistoryDialect {
   isTransientError(error: unknown): boolean
   /** The tables that exist where history's tables go (SQLite: the file; PostgreSQL: the schema). */
   listTables(db: Kysely<HistorySchema>): Promise<string[]>
+  /**
+   * The database's clock, in epoch ms, as SQL: heartbeats are written and judged by one clock
+   * (a PostgreSQL server's, shared by every host), not by each host's. Null where the database
+   * lives on the one host that uses it (SQLite): its clock is that host's.
+   */
+  readonly clock: RawBuilder<number> | null
 }

@@ -98,6 +98,7 @@ export function postgresHistoryDialect(url: string, options: PostgresHistoryOpti
       return new Kysely<HistorySchema>({ dialect: new PostgresDialect({ pool }) })
     },
     isTransientError: isTransientPostgresError,
+    clock: sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
     async listTables(db) {
       const { rows } = await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = ${schema}`.execute(db)
       return rows.map(row => row.name)

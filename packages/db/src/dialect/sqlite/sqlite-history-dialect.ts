@@ -67,6 +67,7 @@ export function sqliteHistoryDialect(file: string, options: SqliteHistoryOptions
       await kysely.connection().execute(async () => cache!.runInTransaction(statements))
     },
     isTransientError: isTransientSqliteError,
+    clock: null,
     async listTables(db) {
       const { rows } = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db)
       return rows.map(row => row.name)
