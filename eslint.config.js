@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
@@ -17,5 +18,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // The web UI's scripts run in the browser.
+    files: ['packages/server/assets/**/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'module' },
+    rules: { 'no-empty': ['error', { allowEmptyCatch: true }] },
   },
 )

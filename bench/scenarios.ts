@@ -370,6 +370,7 @@ export function scenarios(quick: boolean): Scenario[] {
     ...flowScenarios(quick, commands),
     ...dbScenarios,
     ...cliScenarios(seed),
+    ...serverScenarios(seed, quick),
   ]
 }
 
@@ -415,6 +416,91 @@ function flowScenarios(quick: boolean, commands: number): Scenario[] {
       evaluate: ratioTarget(1.05),
     },
   ]
+}
+
+/** Null when @wtflow/server is built and Debian's chromium is there (for the page scenario). */
+async function serverAvailable(needsBrowser: boolean): Promise<string | null> {
+  try {
+    await import('@wtflow/server')
+  } catch (error) {
+    return `@wtflow/server not available: ${error instanceof Error ? error.message : String(error)}`
+  }
+  const browser = process.env.WTFLOW_CHROMIUM ?? '/usr/bin/chromium'
+  return needsBrowser && !fs.existsSync(browser) ? `no Chromium at ${browser} (apt-get install chromium)` : null
+}
+
+/** `wtflow serve`: API latency at a steady rate, live-log delivery, the run page in Chromium. */
+function serverScenarios(seed: SeedPlan, quick: boolean): Scenario[] {
+  const seconds = quick ? 3 : 10
+  const history = `${seed.runs.toLocaleString('en')} runs × ${seed.nodes} nodes`
+  const list = (dialect: 'sqlite' | 'postgres'): Scenario => {
+    let params: Record<string, unknown> = {}
+    return {
+      id: `server-${dialect === 'sqlite' ? 'sqlite' : 'pg'}-list`,
+      title: `(server) \`GET /api/v1/runs?limit=50\` at 200 requests/s for ${seconds} s, ${dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'} history of ${history}`,
+      target: 'p99 ≤ 20 ms',
+      available: async () => (await serverAvailable(false)) ?? (dialect === 'postgres' ? await pgAvailable() : await dbAvailable()),
+      async setup(ctx) {
+        await ensureSeed(dialect, seed, ctx)
+        params = seedTarget(dialect, seed, ctx)
+      },
+      engine: {
+        kind: 'child',
+        side: 'server-list',
+        get params() {
+          return { ...params, rate: 200, seconds }
+        },
+      },
+      evaluate: percentileTarget(20, 'p99'),
+    }
+  }
+  return [
+    list('sqlite'),
+    list('postgres'),
+    {
+      id: 'server-log',
+      title: `(server) a log line written by a command → delivered to an SSE client, while the node prints 10 MB/s for ${seconds} s`,
+      target: 'p99 ≤ 100 ms',
+      available: () => serverAvailable(false),
+      engine: child('server-log', { rate: Number(process.env.BENCH_LOG_RATE ?? 10 * 1000 * 1000), seconds }),
+      evaluate: percentileTarget(100, 'p99'),
+    },
+    {
+      id: 'server-log-view',
+      title: `(server) a node's page in headless Chromium following its log while it prints 10 MB/s for ${seconds} s: longest gap between frames`,
+      target: 'longest frame gap ≤ 200 ms',
+      available: () => serverAvailable(true),
+      engine: child('server-log-view', { rate: Number(process.env.BENCH_LOG_RATE ?? 10 * 1000 * 1000), seconds }),
+      evaluate: (engine: Aggregate): Evaluation => {
+        const p99 = Math.min(...engine.runs.map(r => Number(r.extra?.p99Ms ?? Infinity)))
+        const note = `p99 frame ${formatMs(p99)}`
+        return engine.wallMs <= 200 ? { status: 'pass', note } : { status: 'fail', note: `${note}; longest ${formatMs(engine.wallMs)} > 200 ms` }
+      },
+    },
+    {
+      id: 'server-page',
+      title: '(server) first load of the page of a 1,000-node run in headless Chromium: transferred, time to interactive',
+      target: '≤ 300 KB, ≤ 1 s',
+      available: () => serverAvailable(true),
+      engine: child('server-page', { nodes: 1000 }),
+      evaluate: (engine: Aggregate): Evaluation => {
+        const bytes = Math.max(...engine.runs.map(r => Number(r.extra?.transferredBytes ?? Infinity)))
+        const misses: string[] = []
+        if (bytes > 300 * 1024) misses.push(`${(bytes / 1024).toFixed(0)} KB > 300 KB`)
+        if (engine.wallMs > 1000) misses.push(`interactive after ${formatMs(engine.wallMs)} > 1 s`)
+        return { status: misses.length === 0 ? 'pass' : 'fail', note: [`${(bytes / 1024).toFixed(0)} KB transferred`, ...misses].join('; ') }
+      },
+    },
+  ]
+}
+
+/** Pass when the side's wall time (a latency percentile) is ≤ maxMs; shows p50 too. */
+function percentileTarget(maxMs: number, label: string) {
+  return (engine: Aggregate): Evaluation => {
+    const p50 = engine.runs.map(r => r.extra?.p50Ms).filter((v): v is number => typeof v === 'number')
+    const note = p50.length ? `p50 ${formatMs(Math.min(...p50))}` : undefined
+    return engine.wallMs <= maxMs ? { status: 'pass', note } : { status: 'fail', note: [note, `${label} ${formatMs(engine.wallMs)} > ${maxMs} ms`].filter(Boolean).join('; ') }
+  }
 }
 
 function cliScenarios(seed: SeedPlan): Scenario[] {

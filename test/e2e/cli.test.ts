@@ -33,7 +33,7 @@ describe('without a database', () => {
     [['bogus'], /unknown command 'bogus'/],
     [['run', '--bogus'], /unknown option '--bogus'/],
     [['runs', '--limit', '0'], /argument '0' is invalid/],
-    [['runs', '--status', 'lost'], /Allowed choices are running, succeeded, failed, cancelled, crashed/],
+    [['runs', '--status', 'lost'], /Allowed choices are queued, running, succeeded, failed, cancelled, crashed/],
     [['show'], /missing required argument 'run-id'/],
     [[], /Usage: wtflow/],
   ])('usage error %j exits 2', async (args, message) => {

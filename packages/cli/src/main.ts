@@ -33,13 +33,22 @@ export interface ShowCommandOptions {
   config?: string
 }
 
+export interface ServeCommandOptions {
+  host?: string
+  port?: number
+  token?: string
+  runOnStart?: boolean
+  allowInlineFlows?: boolean
+  config?: string
+}
+
 export interface LogsCommandOptions {
   stderr?: boolean
   follow?: boolean
   config?: string
 }
 
-const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'crashed']
+const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'crashed']
 
 const CONFIG_HELP = 'INI configuration file (default: $WTFLOW_CONFIG, else ./wtflow.ini if present)'
 
@@ -206,6 +215,39 @@ a second Ctrl-C kills everything at once.`,
       process.stdout.write(`${JSON.stringify(flowJsonSchema(), null, 2)}\n`)
     })
 
+  program
+    .command('serve')
+    .summary('serve the REST API and web UI, and run workflows on request')
+    .description(
+      'Serve run history, live logs and the web UI over HTTP, and run the workflows of the given scripts on request ' +
+        '(POST /api/v1/runs, or the UI). At most [server] max_runs (WTFLOW_SERVER_MAX_RUNS, default 4) run at once; more wait as queued, ' +
+        'recorded in history. Starting, cancelling and resuming runs needs the token (printed with the URL; --token or WTFLOW_SERVER_TOKEN to choose it); ' +
+        'on a non-loopback address every request needs it.',
+    )
+    .argument('[files...]', 'workflow scripts whose workflows it runs by name')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('-p, --port <port>', 'port to listen on (0: any free port)', parsePort, 7070)
+    .option('--token <token>', 'the token clients must send (default: $WTFLOW_SERVER_TOKEN, else a new one)')
+    .option('--run-on-start', 'run every workflow of the scripts once at start')
+    .option('--allow-inline-flows', 'accept POSTed flow documents ({"flow": …}): they run arbitrary commands')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ wtflow serve examples/ci.ts                      UI and API on http://127.0.0.1:7070
+  $ wtflow serve examples/*.ts --port 8080 --run-on-start
+  $ curl -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+      -d '{"workflow":"ci"}' http://127.0.0.1:7070/api/v1/runs
+  $ curl http://127.0.0.1:7070/api/v1/runs?status=failed
+
+Ctrl-C stops it: runs in progress are cancelled, queued runs start at its next start.`,
+    )
+    .action(async (files: string[], options: ServeCommandOptions) => {
+      const { serveCommand } = await import('./commands/serve.js')
+      setExitCode(await serveCommand(files, options))
+    })
+
   return program
 }
 
@@ -226,6 +268,11 @@ function collectInput(value: string, previous: Record<string, string> | undefine
   const equals = value.indexOf('=')
   if (equals <= 0) throw new InvalidArgumentError('expected NAME=VALUE (the value may be empty: NAME=).')
   return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) }
+}
+
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535.')
+  return Number(value)
 }
 
 function parsePositiveInt(value: string): number {

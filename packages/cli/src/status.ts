@@ -5,6 +5,7 @@ type AnyStatus = NodeStatus | RunStatus
 
 const SYMBOLS: Record<AnyStatus, string> = {
   pending: '·',
+  queued: '…',
   running: '●',
   succeeded: '✓',
   failed: '✗',
@@ -29,6 +30,7 @@ export function colorFor(status: AnyStatus, style: Style): (text: string) => str
     case 'running':
       return style.cyan
     case 'pending':
+    case 'queued':
     case 'skipped':
       return style.dim
   }

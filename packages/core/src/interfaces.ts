@@ -30,8 +30,11 @@ export type NodeStatus =
   | 'cancelled'
   | 'skipped'
 
-/** Status of a run. `crashed` is only ever reported by history: the process died mid-run. */
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'crashed'
+/**
+ * Status of a run. `crashed` is only ever reported by history: the process died mid-run.
+ * `queued`: accepted by `wtflow serve`, waiting for a free slot (`[server] max_runs`).
+ */
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'crashed'
 
 /** When a child runs, relative to how its parent ended. */
 export type RunIf = 'success' | 'failure' | 'always'
@@ -105,7 +108,7 @@ export interface NodeResult {
 export interface RunResult {
   id: string
   workflow: string
-  status: Exclude<RunStatus, 'running' | 'crashed'>
+  status: Exclude<RunStatus, 'queued' | 'running' | 'crashed'>
   /** 0 succeeded, 1 a node failed, 130 cancelled. */
   exitCode: number
   startedAt: Date

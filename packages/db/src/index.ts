@@ -23,4 +23,5 @@ export type {
   NodesTable,
   AttemptsTable,
   ArtifactsTable,
+  RunRequestsTable,
 } from './schema.js'

@@ -204,6 +204,22 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       // Which process records a run, beyond its pid: `<boot id>:<start time>` tells a live writer
       // from a later process that got its pid, whatever the clocks say.
       await db.schema.alterTable('runs').addColumn('process_start', 'text').execute()
+      // `wtflow serve` records what it was asked to run before the run starts: a run waiting for a
+      // slot is a `runs` row with status `queued` (digest '' until it starts) plus its request
+      // here, so that it still starts after a server restart. `claimed_by` (`host:pid` of the
+      // server that took it) keeps two servers on one history from starting it twice.
+      await db.schema
+        .createTable('run_requests')
+        .addColumn('run_id', 'text', c => c.primaryKey().references('runs.id').onDelete('cascade'))
+        .addColumn('kind', 'text', c => c.notNull())
+        .addColumn('workflow', 'text', c => c.notNull())
+        .addColumn('script', 'text')
+        .addColumn('request', 'text', c => c.notNull())
+        .addColumn('queued_at', 'bigint', c => c.notNull())
+        .addColumn('claimed_by', 'text')
+        .addColumn('claimed_at', 'bigint')
+        .addColumn('error', 'text')
+        .execute()
     },
   },
 }

@@ -74,7 +74,7 @@ export interface NodeSummary {
   display: string | null
 }
 
-export const RUN_STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'cancelled', 'crashed']
+export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'crashed']
 
 export function iso(ms: number): string {
   return new Date(ms).toISOString()

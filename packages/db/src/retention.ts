@@ -11,7 +11,7 @@ import type { HistorySchema } from './schema.js'
  * directories. Crashed runs must have been reaped first (the caller does).
  */
 export async function deleteRunsBefore(db: Kysely<HistorySchema>, before: Date, options: { removeArtifacts?: boolean } = {}): Promise<RetentionResult> {
-  const doomed = await db.selectFrom('runs').select(['id', 'run_dir']).where('started_at', '<', before.getTime()).where('status', '!=', 'running').execute()
+  const doomed = await db.selectFrom('runs').select(['id', 'run_dir']).where('started_at', '<', before.getTime()).where('status', 'not in', ['running', 'queued']).execute()
   const result: RetentionResult = { deletedRuns: [], removedDirs: [], failures: [] }
   for (let i = 0; i < doomed.length; i += 500) {
     const ids = doomed.slice(i, i + 500).map(run => run.id)

@@ -12,6 +12,7 @@ export interface HistorySchema {
   nodes: NodesTable
   attempts: AttemptsTable
   artifacts: ArtifactsTable
+  run_requests: RunRequestsTable
 }
 
 /** Epoch milliseconds. */
@@ -28,7 +29,7 @@ export interface RunsTable {
   id: string
   workflow: string
   digest: string
-  /** `running | succeeded | failed | cancelled | crashed` */
+  /** `queued | running | succeeded | failed | cancelled | crashed` (`queued`: waiting for a `wtflow serve` slot) */
   status: string
   exit_code: number | null
   started_at: Millis
@@ -98,6 +99,24 @@ export interface ArtifactsTable {
   path: string
   size: number
   sha256: string
+}
+
+/** What `wtflow serve` was asked to run (migration 0003): one row per run it accepted. */
+export interface RunRequestsTable {
+  run_id: string
+  /** `workflow` (registered from a script) or `flow` (a posted flow document). */
+  kind: string
+  workflow: string
+  /** Absolute path of the script that defines the workflow (kind `workflow`). */
+  script: string | null
+  /** JSON: `{ inputs, flow? }`. */
+  request: string
+  queued_at: Millis
+  /** `host:pid` of the server that started it, or `cancelled`; null while it waits. */
+  claimed_by: string | null
+  claimed_at: Millis | null
+  /** Why it could not be started, if it could not. */
+  error: string | null
 }
 
 export type RunRow = Selectable<RunsTable>

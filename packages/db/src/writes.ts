@@ -187,11 +187,34 @@ export function insertWorkflow(db: Db, name: string, digest: string, at: number)
     .compile()
 }
 
+/**
+ * The run row written at `run:start`. A row already there is kept (a batch sent again), unless
+ * it is the `queued` placeholder `wtflow serve` wrote while the run waited for a slot: the start
+ * replaces it.
+ */
 export function insertRun(db: Db, row: NewRunRow): CompiledQuery {
   return db
     .insertInto('runs')
     .values(row)
-    .onConflict(oc => oc.column('id').doNothing())
+    .onConflict(oc =>
+      oc
+        .column('id')
+        .doUpdateSet(eb => ({
+          digest: eb.ref('excluded.digest'),
+          status: eb.ref('excluded.status'),
+          exit_code: eb.ref('excluded.exit_code'),
+          started_at: eb.ref('excluded.started_at'),
+          ended_at: eb.ref('excluded.ended_at'),
+          heartbeat_at: eb.ref('excluded.heartbeat_at'),
+          host: eb.ref('excluded.host'),
+          pid: eb.ref('excluded.pid'),
+          process_start: eb.ref('excluded.process_start'),
+          run_dir: eb.ref('excluded.run_dir'),
+          config: eb.ref('excluded.config'),
+          node_count: eb.ref('excluded.node_count'),
+        }))
+        .where('runs.status', '=', 'queued'),
+    )
     .compile()
 }
 

@@ -26,6 +26,7 @@ export interface ConfigOverrides {
   maxParallel?: number
   killGraceMs?: number
   workerMemoryMb?: number
+  maxRuns?: number
   secrets?: Record<string, string>
 }
 

@@ -81,6 +81,15 @@ export const KEY_SPECS = {
     doc: 'Heap limit of each Func worker thread in MB; a Func that exceeds it fails and its worker is replaced.',
     accepts: 'an integer >= 16',
   } satisfies KeySpec<number>,
+  maxRuns: {
+    section: 'server',
+    key: 'max_runs',
+    env: 'WTFLOW_SERVER_MAX_RUNS',
+    default: '4',
+    parse: integerAtLeast(1),
+    doc: 'Runs `wtflow serve` executes at once; more wait as `queued` runs, recorded in history (they still start after a restart).',
+    accepts: 'an integer >= 1',
+  } satisfies KeySpec<number>,
 } as const
 
 export type KeyField = keyof typeof KEY_SPECS

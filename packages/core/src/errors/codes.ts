@@ -39,6 +39,19 @@ export const ERROR_CODES = {
   WTFLOW_DB_NEWER: 'The history database was written by a newer wtflow; nothing was changed.',
   WTFLOW_DB_FOREIGN: 'The database named as history holds another application’s tables; nothing was changed.',
   WTFLOW_DB_WRITE: 'Some history writes failed even after retries; the run’s record is incomplete.',
+  // -- the server (HTTP status in parentheses) ----------------------------------------------------
+  WTFLOW_SERVER_BAD_REQUEST: 'The request is malformed: a body that is not JSON, an unknown field, an input of the wrong kind (400).',
+  WTFLOW_SERVER_UNAUTHORIZED: 'The request needs the server’s token, and did not carry the right one (401).',
+  WTFLOW_SERVER_FORBIDDEN: 'The request came from a foreign Origin, or named a foreign Host (403).',
+  WTFLOW_SERVER_INLINE_FLOWS_OFF: 'A flow document was posted to a server started without --allow-inline-flows (403).',
+  WTFLOW_SERVER_NOT_FOUND: 'No such run, node, log or artifact (404).',
+  WTFLOW_SERVER_UNKNOWN_WORKFLOW: 'The server runs no workflow of that name (404).',
+  WTFLOW_SERVER_RUN_ENDED: 'The run has already ended: it cannot be cancelled (409).',
+  WTFLOW_SERVER_RUN_ELSEWHERE: 'The run is executed by another process that cannot be reached from here (409).',
+  WTFLOW_SERVER_BODY_TOO_LARGE: 'The request body is over the server’s limit (413).',
+  WTFLOW_SERVER_NOT_AVAILABLE: 'The server cannot do this (501).',
+  WTFLOW_SERVER_DATABASE: 'The history database does not answer (503).',
+  WTFLOW_SERVER_START: 'A run could not be started (500).',
   // -- warnings --------------------------------------------------------------------------------------
   WTFLOW_LISTENER_ERROR: 'A lifecycle event listener threw (a process warning; the run goes on).',
 } as const satisfies Record<string, string>
