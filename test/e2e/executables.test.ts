@@ -70,6 +70,8 @@ describe('bad executables through the CLI', () => {
     ['missing', 'root/notify: plugin "wtflow-plugin-nowhere" cannot be found from'],
     ['bad-url', 'root/fetch: Http: "http//example" is not a valid URL'],
     ['bad-options', 'root/query: plugin "sql": invalid options: query: '],
+    ['no-plugin', 'root/notify: plugin "./plugins/not-a-plugin.ts" exports no plugin: its default export is a function'],
+    ['throws', 'root/notify: plugin "notify" could not make its executable: channel is required (where to send the message)'],
   ])('%s: exit 2, the node path and the plugin named, nothing run', async (workflow, message) => {
     ws = await makeWorkspace('sqlite')
     const run = await ws.run(['run', path.join(FIXTURES, 'bad-plugins.ts'), '--workflow', workflow])
@@ -78,5 +80,17 @@ describe('bad executables through the CLI', () => {
     expect(run.stderr).toContain(message)
     expect(run.stderr).not.toContain('hunter2')
     expect(existsSync(path.join(ws.dir, 'ran.marker'))).toBe(false)
+  })
+})
+
+describe('wtflow run --dry-run', () => {
+  it('masks what an Http node holds (its authorization header), as text and as JSON', async () => {
+    ws = await makeWorkspace('sqlite')
+    for (const args of [[], ['--json']]) {
+      const run = await ws.run(['run', path.join(FIXTURES, 'bad-plugins.ts'), '--workflow', 'with-token', '--dry-run', ...args])
+      expect(run.code, run.stderr).toBe(0)
+      expect(run.stdout).toContain('http://127.0.0.1:9/x')
+      expect(run.stdout + run.stderr).not.toContain('tok-dry-run-4242')
+    }
   })
 })
