@@ -245,6 +245,9 @@ export function scenarios(quick: boolean): Scenario[] {
   // Func threads: the engine's pool has min(maxParallel, availableParallelism()) threads.
   const threads = Math.min(concurrency, availableParallelism())
   const funcs = quick ? 100 : 1000
+  const diamondNodes = quick ? 100 : 1000
+  const diamondRuns = quick ? 2 : 10
+  const httpRequests = quick ? 100 : 1000
   const tree = quick ? { small: 2, big: 10, perGroup: 100 } : { small: 10, big: 100, perGroup: 1000 }
   const treeNodes = (groups: number) => 1 + groups + groups * tree.perGroup
   const seed: SeedPlan = quick ? { runs: 200, nodes: 100 } : { runs: 10_000, nodes: 100 }
@@ -347,6 +350,22 @@ export function scenarios(quick: boolean): Scenario[] {
       engine: child('engine-func-tree', { groups: tree.big, perGroup: tree.perGroup, concurrency }),
       baseline: child('engine-func-tree', { groups: tree.small, perGroup: tree.perGroup, concurrency }),
       evaluate: scalingTarget(treeNodes(tree.big), treeNodes(tree.small), 1.25, 1024),
+    },
+    {
+      id: 'f',
+      title: `(f) diamond of ${diamondNodes} no-op executables by \`after\` (1 → ${diamondNodes - 2} parallel → 1), ${diamondRuns} runs, vs the same shape as a tree`,
+      target: '≤ 1.10×',
+      engine: child('engine-diamond', { nodes: diamondNodes, shape: 'after', runs: diamondRuns, concurrency }),
+      baseline: child('engine-diamond', { nodes: diamondNodes, shape: 'tree', runs: diamondRuns, concurrency }),
+      evaluate: ratioTarget(1.1),
+    },
+    {
+      id: 'g',
+      title: `(g) ${httpRequests} \`Http\` GETs to a local server, maxParallel ${concurrency} vs a fetch loop with ${concurrency} in flight`,
+      target: '≤ 1.5×',
+      engine: child('engine-http', { count: httpRequests, concurrency }),
+      baseline: child('fetch-pool', { count: httpRequests, concurrency }),
+      evaluate: ratioTarget(1.5),
     },
     ...flowScenarios(quick, commands),
     ...dbScenarios,

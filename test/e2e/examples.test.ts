@@ -124,6 +124,59 @@ for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`examples o
     expect(artifactText(nodes['etl/audit'], 'stdout').trim()).toBe(`5 ${extractStdout}`)
   })
 
+  it('fan-in: three batches fan out from fetch, aggregate takes all three and starts only after each ended', async () => {
+    ws = await makeWorkspace(kind)
+    const run = await ws.run(['run', example('fan-in.ts'), '--json'])
+    expect(run.code, run.stderr).toBe(0)
+    const nodes = byPath(parseJson<RunDocument>(run.stdout))
+    expect(Object.values(nodes).map(n => [n.path, n.status])).toEqual([
+      ['pipeline', 'succeeded'],
+      ['pipeline/report', 'succeeded'],
+      ['pipeline/aggregate', 'succeeded'],
+      ['pipeline/batch-1', 'succeeded'],
+      ['pipeline/batch-2', 'succeeded'],
+      ['pipeline/batch-3', 'succeeded'],
+      ['pipeline/fetch', 'succeeded'],
+    ])
+    expect(['batch-1', 'batch-2', 'batch-3'].map(name => JSON.parse(artifactText(nodes[`pipeline/${name}`], 'result')))).toEqual([55278, 166167, 278055])
+    expect(JSON.parse(artifactText(nodes['pipeline/aggregate'], 'result'))).toBe('Total: 499500')
+    expect(artifactText(nodes['pipeline/report'], 'stdout')).toBe('Total: 499500\n')
+    const time = (value: string | null) => new Date(value!).getTime()
+    for (const name of ['batch-1', 'batch-2', 'batch-3']) {
+      expect(time(nodes[`pipeline/${name}`]!.startedAt)).toBeGreaterThanOrEqual(time(nodes['pipeline/fetch']!.endedAt))
+      expect(time(nodes['pipeline/aggregate']!.startedAt)).toBeGreaterThanOrEqual(time(nodes[`pipeline/${name}`]!.endedAt))
+    }
+  })
+
+  it('http: its own API on 127.0.0.1; a retry on 503, a redirect, a POST of an upstream result; the token never shows', async () => {
+    ws = await makeWorkspace(kind)
+    const token = 'tok-e2e-5eb1c2d7'
+    const run = await ws.run(['run', example('http.ts'), '--json'], { env: { DEMO_API_TOKEN: token } })
+    expect(run.code, run.stderr).toBe(0)
+    const doc = parseJson<RunDocument>(run.stdout)
+    const nodes = byPath(doc)
+    expect(Object.values(nodes).map(n => [n.path, n.status, n.attempts])).toEqual([
+      ['api', 'succeeded', 0],
+      ['api/health', 'succeeded', 1],
+      ['api/settings', 'succeeded', 1],
+      ['api/reports', 'succeeded', 0],
+      ['api/reports/daily', 'succeeded', 2],
+      ['api/reports/weekly', 'succeeded', 1],
+      ['api/publish', 'succeeded', 1],
+    ])
+    const weekly = JSON.parse(artifactText(nodes['api/reports/weekly'], 'result'))
+    expect(weekly).toMatchObject({ status: 200, body: { week: 'last', orders: 301 } })
+    expect(weekly.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/reports\/weekly$/)
+    expect(JSON.parse(artifactText(nodes['api/publish'], 'result'))).toMatchObject({ status: 201, body: { published: true, orders: 42 } })
+    expect(artifactText(nodes['api/reports/daily'], 'stdout.attempt-1')).toBe('{"error":"busy, try again"}')
+    expect(JSON.parse(artifactText(nodes['api/settings'], 'result'))).toEqual({ API_URL: null, TZ: null })
+    // The token: not in the output, the artifacts, the run document or history.
+    const show = await ws.run(['show', doc.id, '--json'])
+    let everything = run.stdout + run.stderr + show.stdout
+    for (const node of doc.nodes) for (const artifact of node.artifacts) everything += readFileSync(artifact.path, 'utf8')
+    expect(everything).not.toContain(token)
+  })
+
   it('retry: a timeout, then a failure, then success on the third attempt; every attempt kept', async () => {
     ws = await makeWorkspace(kind)
     const run = await ws.run(['run', example('retry.ts'), '--json'])

@@ -12,6 +12,8 @@ export interface RunCommandOptions {
   json?: boolean
   /** `--input NAME=VALUE`, repeatable: a flow's inputs. */
   input?: Record<string, string>
+  /** `text` (default: the live tree on a terminal, plain lines otherwise) or `json` (one JSON line per lifecycle event on stderr). */
+  logFormat?: 'text' | 'json'
 }
 
 export interface ListCommandOptions {
@@ -115,6 +117,11 @@ ${configurationHelp()}`,
     .option('-n, --dry-run', 'print the tree (names, executables, parallel or sequential, options) and run nothing')
     .option('-c, --config <ini>', CONFIG_HELP)
     .option('--json', 'print the run document as JSON on stdout (an array for several workflows); progress goes to stderr')
+    .addOption(
+      new Option('--log-format <format>', 'progress as text (the live tree, or plain lines when not a terminal) or json (every lifecycle event as one JSON line on stderr, secrets masked)')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
     .addHelpText(
       'after',
       `
@@ -125,6 +132,7 @@ Examples:
   $ wtflow run flow.ts --json | jq .status
   $ wtflow run examples/ci.yaml                  a flow file: the same engine, the same history
   $ wtflow run report.yaml --input day=monday
+  $ wtflow run ci.ts --log-format json 2>&1 >/dev/null | jq -c 'select(.event == "node:end") | {path, status}'
 
 Ctrl-C cancels the run (every process is stopped, the run is recorded as cancelled, exit 130);
 a second Ctrl-C kills everything at once.`,

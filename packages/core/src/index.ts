@@ -47,6 +47,22 @@ export {
   type FuncLocation,
   type FuncOptions,
 } from './executables/func/index.js'
+export { Http, type HttpBody, type HttpOptions, type HttpResult } from './executables/http.js'
+export { Env, type EnvOptions, type EnvResult } from './executables/env.js'
+export {
+  definePlugin,
+  isPlugin,
+  createExecutable,
+  PluginError,
+  type Plugin,
+  type PluginContext,
+  type PluginDefinition,
+  type PluginErrorReason,
+  type PluginLike,
+} from './plugins/plugin.js'
+export { loadPlugin, type LoadPluginOptions } from './plugins/load.js'
+export { usePlugin, type UsePluginOptions } from './plugins/use-plugin.js'
+export type { StandardSchemaV1 } from './plugins/standard-schema.js'
 export {
   toRunDocument,
   toNodeDocument,

@@ -2,6 +2,7 @@ import { Engine, isWtflowError, toRunDocument, type EngineEventMap, type EngineE
 import { Interrupts, killAllProcessGroups, maskDeep, maskSecrets, preloadCommandRuntime } from '@wtflow/core/internal'
 import type { HistoryDatabase, Recorder } from '@wtflow/db'
 import { createDisplay, type RunDisplay } from '../display/display.js'
+import { JsonLog } from '../display/json-log.js'
 import { printPlan } from '../display/plan.js'
 import { RunProgress } from '../display/progress.js'
 import { printSummary } from '../display/summary.js'
@@ -50,7 +51,8 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   const json = options.json === true
   // With --json, stdout holds the document only: progress goes to stderr.
   const out = outputFor(json ? process.stderr : process.stdout)
-  const display = createDisplay(out)
+  const jsonLog = options.logFormat === 'json' ? new JsonLog(line => writeOut(process.stderr, line)) : null
+  const display = jsonLog ?? createDisplay(out)
   // Once the runs end, history gets 10 s more to take what is left (a database that stopped answering must not hold the process).
   let toldRetry = false
   const onRetry = (error: unknown) => {
@@ -62,7 +64,7 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000, onRetry })
   const tracked = recorder !== null
   interrupts.arm(display)
-  const detach = followEngine(engine, display)
+  const detach = jsonLog?.follow(engine) ?? followEngine(engine, display)
 
   const documents: RunDocument[] = []
   let exitCode: number = ExitCode.ok
@@ -76,7 +78,7 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
       documents.push(toRunDocument(result))
       exitCode = worse(exitCode, result.exitCode)
       display.close()
-      await printSummary(out, result, tracked)
+      if (jsonLog === null) await printSummary(out, result, tracked)
     }
   } finally {
     detach()
@@ -94,19 +96,22 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   // says what history says).
   interrupts.settle()
   if (json) writeJson(plans.length === 1 ? documents[0] : documents)
-  if (engine.config.database.kind === 'none' && !json) out.write(out.style.dim(`history is off (database.url = none): nothing was recorded\n`))
+  if (engine.config.database.kind === 'none' && jsonLog !== null) jsonLog.note('history is off (database.url = none): nothing was recorded')
+  else if (engine.config.database.kind === 'none' && !json) out.write(out.style.dim(`history is off (database.url = none): nothing was recorded\n`))
   return exitCode
 }
 
 /** `--dry-run`: the plans, secrets masked. */
 function printPlans(plans: readonly RunPlan[], scriptShown: string, json: boolean, secrets: readonly string[]): void {
+  // Besides the configured secrets, what executables hold (an Http authorization header).
+  const secretsOf = (plan: RunPlan) => (plan.secrets.length === 0 ? secrets : [...secrets, ...plan.secrets])
   if (json) {
-    const documents = plans.map(plan => maskDeep(plan.toJSON(), secrets))
+    const documents = plans.map(plan => maskDeep(plan.toJSON(), secretsOf(plan)))
     writeJson(documents.length === 1 ? documents[0] : documents)
     return
   }
   const out = outputFor(process.stdout)
-  for (const plan of plans) printPlan(out, plan, scriptShown, text => maskSecrets(text, secrets))
+  for (const plan of plans) printPlan(out, plan, scriptShown, text => maskSecrets(text, secretsOf(plan)))
 }
 
 /** Validates before anything runs; an invalid tree is an error that names the workflow and the node. */

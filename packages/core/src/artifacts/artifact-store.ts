@@ -137,6 +137,14 @@ interface DirectTail {
  * two opens cost more than running a no-op node, and most nodes print nothing on stderr.
  * `finish()` resolves to null for an artifact that never got a byte, unless `createEmpty`.
  */
+/**
+ * Directories artifacts were recently opened in: a node's second file (its result after its
+ * stdout) skips the mkdir, a synchronous call on the event loop's thread that a run of many
+ * small nodes (Http requests) pays per file. Bounded: cleared when full.
+ */
+const madeDirs = new Set<string>()
+const MADE_DIRS_KEPT = 1024
+
 export class ArtifactSink extends Writable {
   readonly name: string
   readonly path: string
@@ -300,7 +308,19 @@ export class ArtifactSink extends Writable {
   }
 
   #open(): void {
-    mkdirSync(path.dirname(this.path), { recursive: true })
+    const dir = path.dirname(this.path)
+    if (madeDirs.has(dir)) {
+      try {
+        this.#fd = openSync(this.path, 'w')
+        return
+      } catch (error) {
+        // Removed since: make it again.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      }
+    }
+    mkdirSync(dir, { recursive: true })
+    if (madeDirs.size >= MADE_DIRS_KEPT) madeDirs.clear()
+    madeDirs.add(dir)
     this.#fd = openSync(this.path, 'w')
   }
 

@@ -92,7 +92,8 @@ export class Engine extends TypedEmitter {
     const execution = new RunExecution(plan, {
       resources,
       config: this.config,
-      secrets: this.#secrets,
+      // The executables' own secrets (an Authorization header) are masked like configured ones.
+      secrets: plan.secrets.length === 0 ? this.#secrets : [...this.#secrets, ...plan.secrets],
       cwd: this.#cwd,
       runId: options.runId ?? randomUUID(),
       beforeNodes: options.beforeNodes,

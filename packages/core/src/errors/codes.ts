@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   WTFLOW_FUNC_OUT_OF_MEMORY: 'A Func’s worker reached `run.worker_memory_mb`; the worker was replaced.',
   WTFLOW_FUNC_ARGS: 'A Func’s arguments could not be sent to its worker (not structured-clone-able).',
   WTFLOW_FUNC_POOL_CLOSED: 'A Func was still running, or was started, after its run had ended.',
+  WTFLOW_HTTP_STATUS: 'An `Http` request was answered with a status outside its `expect` list (default 200–299).',
+  WTFLOW_HTTP_REQUEST: 'An `Http` request got no usable answer: the connection failed, was reset, or the body broke off.',
+  WTFLOW_ENV_MISSING: 'An `Env` node’s required environment variable is not set.',
+  WTFLOW_EXECUTABLE_FAILED: 'An executable (a plugin’s, say) reported an error of its own; the message says what.',
   // -- history -------------------------------------------------------------------------------------
   WTFLOW_RUN_NOT_FOUND: 'No recorded run has that id (or id prefix).',
   WTFLOW_RUN_AMBIGUOUS: 'Several recorded runs start with that id prefix.',

@@ -88,6 +88,8 @@ export interface ExecutableSpec {
 /** What the default `prepare()` returns: one settled promise for every executable, not one each. */
 const PREPARED: Promise<void> = Promise.resolve()
 
+const NO_SECRETS: readonly string[] = Object.freeze([])
+
 const NO_CAPABILITIES: ExecutableCapabilities = Object.freeze({ result: false, cwd: false })
 
 /**
@@ -126,6 +128,14 @@ export abstract class Executable<R = void> {
    */
   toSpec(): ExecutableSpec {
     return { uses: this.kind, with: { describe: this.describe() } }
+  }
+  /**
+   * Values this executable holds that must never be shown (an `Authorization` header, a password
+   * in a URL): the engine masks them as `***` like configured secrets, in artifacts, errors,
+   * displays and history. Default: none.
+   */
+  secrets(): readonly string[] {
+    return NO_SECRETS
   }
   /** Text that changes whenever the behaviour changes but `toSpec()` would not show it (a function's source). */
   digestExtra(): string | null {

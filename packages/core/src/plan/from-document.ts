@@ -1,11 +1,16 @@
-import { BUILTIN_EXECUTABLES } from '../executables/builtins.js'
+import { BUILTIN_PLUGINS } from '../executables/builtins.js'
+import type { Plugin, PluginLike } from '../plugins/plugin.js'
 import type { RunPlan } from './run-plan.js'
 import { workflowFromDocument, type ExecutableFactory, type PlanDocument } from './serialize.js'
 import { validateWorkflow } from './validate.js'
 
 export interface PlanFromDocumentOptions {
-  /** Executables besides the built-in ones (`command`, `func`), by the name their spec `uses`. */
+  /** Plugins besides the built-in ones (`command`, `func`, `http`, `env`), by the name their spec `uses`. */
+  plugins?: Iterable<Plugin>
+  /** The same as `plugins`, for factories written before plugins existed. */
   executables?: Iterable<ExecutableFactory>
+  /** Directory relative paths in executables' options are resolved from (default: the working directory). */
+  baseDir?: string
 }
 
 /**
@@ -19,7 +24,7 @@ export interface PlanFromDocumentOptions {
  * copy.digest === plan.digest // true
  */
 export async function planFromDocument(document: PlanDocument, options: PlanFromDocumentOptions = {}): Promise<RunPlan> {
-  const factories = new Map(BUILTIN_EXECUTABLES)
-  for (const factory of options.executables ?? []) factories.set(factory.name, factory)
-  return validateWorkflow(workflowFromDocument(document, factories))
+  const factories = new Map<string, PluginLike>(BUILTIN_PLUGINS.map(plugin => [plugin.name, plugin]))
+  for (const factory of [...(options.executables ?? []), ...(options.plugins ?? [])]) factories.set(factory.name, factory)
+  return validateWorkflow(await workflowFromDocument(document, factories, options.baseDir ?? process.cwd()))
 }

@@ -27,10 +27,8 @@ export class PlanNode {
   readonly depth: number
   readonly children: PlanNode[] = []
   readonly executable: Executable<unknown> | undefined
-  /** The executable's kind, or `group`; only shown. */
-  readonly kind: string
-  /** The command line, the function name…; null for a group. */
-  readonly display: string | null
+  #kind: string | undefined
+  #display: string | null | undefined
   readonly parallel: boolean
   readonly runIf: RunIf
   /** Milliseconds per attempt, or null for none. */
@@ -67,8 +65,6 @@ export class PlanNode {
     this.index = index
     this.depth = parent === null ? 0 : parent.depth + 1
     this.executable = node.executable
-    this.kind = node.executable?.kind ?? 'group'
-    this.display = node.executable?.describe() ?? null
     this.parallel = node.parallel
     this.runIf = node.runIf
     this.timeout = o.timeout ?? null
@@ -81,6 +77,20 @@ export class PlanNode {
     this.env = o.env ?? null
     this.cwd = o.cwd ?? null
     this.artifacts = o.artifacts ?? NO_ARTIFACTS
+  }
+
+  /**
+   * The executable's kind, or `group`; only shown. Read once validation is done (a plugin's
+   * executable knows its kind once loaded).
+   */
+  get kind(): string {
+    return (this.#kind ??= this.executable?.kind ?? 'group')
+  }
+
+  /** The command line, the function name…; null for a group. Read once validation is done, like `kind`. */
+  get display(): string | null {
+    if (this.#display === undefined) this.#display = this.executable?.describe() ?? null
+    return this.#display
   }
 
   /** The parent's path, or null for the root. */

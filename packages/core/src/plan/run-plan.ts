@@ -20,6 +20,7 @@ export class RunPlan {
   #byPath: Map<string, PlanNode> | null = null
   #digest: string | null = null
   #nodeDigests: Array<string | undefined> | null = null
+  #secrets: readonly string[] | null = null
 
   /** @internal Made by validation. */
   constructor(workflow: Workflow, nodes: readonly PlanNode[], byNode: ReadonlyMap<Node<unknown>, PlanNode>) {
@@ -70,6 +71,20 @@ export class RunPlan {
   nodeDigest(node: PlanNode): string {
     const digests = (this.#nodeDigests ??= new Array<string | undefined>(this.nodes.length))
     return (digests[node.ordinal] ??= nodeDigest(this, node))
+  }
+
+  /**
+   * Values the plan's executables hold that must never be shown (`Executable.secrets()`: an
+   * `Authorization` header…). The engine masks them besides the configured secrets; mask them
+   * too in what you show of the plan yourself (`toJSON()` holds them in clear, to be rebuilt).
+   */
+  get secrets(): readonly string[] {
+    if (this.#secrets === null) {
+      const found = new Set<string>()
+      for (const node of this.nodes) for (const secret of node.executable?.secrets() ?? []) if (secret !== '') found.add(secret)
+      this.#secrets = Object.freeze([...found])
+    }
+    return this.#secrets
   }
 
   /** The plan as JSON data: what history records and `--dry-run --json` prints. */

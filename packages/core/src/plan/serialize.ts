@@ -5,6 +5,7 @@
 import { ValidationError } from '../errors/errors.js'
 import type { RunIf } from '../interfaces.js'
 import type { Executable, ExecutableSpec } from '../model/executable.js'
+import { createExecutable, type PluginContext, type PluginLike } from '../plugins/plugin.js'
 import { assembleNode, Node, Workflow, type NodeOptions } from '../model/node.js'
 import { isRef, type Ref } from '../model/refs.js'
 import { RETRY_DEFAULTS, type PlanNode } from './plan-node.js'
@@ -118,10 +119,13 @@ function encodeValue(value: unknown, pathOf: (node: Node<unknown>) => string): u
   return value
 }
 
-/** Builds an executable from its spec (`uses` → a factory); references are already `Ref` objects. */
+/**
+ * Builds an executable from its spec (`uses` → a factory); references are already `Ref` objects.
+ * A plugin (`definePlugin`) is one; this shape remains for factories written before plugins.
+ */
 export interface ExecutableFactory {
   readonly name: string
-  create(options: unknown): Executable<unknown>
+  create(options: unknown, ctx: PluginContext): Executable<unknown>
 }
 
 /**
@@ -129,7 +133,7 @@ export interface ExecutableFactory {
  * options and executables, each executable made by the factory its `uses` names. A `when`
  * predicate cannot be rebuilt from its source text: such a plan must be loaded from its script.
  */
-export function workflowFromDocument(document: PlanDocument, factories: ReadonlyMap<string, ExecutableFactory>): Workflow {
+export async function workflowFromDocument(document: PlanDocument, factories: ReadonlyMap<string, PluginLike>, baseDir: string): Promise<Workflow> {
   if (document?.version !== 1 || !Array.isArray(document.nodes) || document.nodes.length === 0) {
     throw new ValidationError(null, 'not a run plan document (expected { version: 1, workflow, nodes: [...] })')
   }
@@ -174,7 +178,7 @@ export function workflowFromDocument(document: PlanDocument, factories: Readonly
       if (factory === undefined) {
         throw new ValidationError(doc.path, `its executable "${doc.executable.uses}" cannot be rebuilt here: no executable of that name is registered`)
       }
-      executable = factory.create(decodeValue(doc.executable.with, encoded => decodeRef(encoded, doc.path)))
+      executable = await createExecutable(factory, decodeValue(doc.executable.with, encoded => decodeRef(encoded, doc.path)), { nodePath: doc.path, baseDir })
     }
     const after = (doc.options.after ?? []).map(target => {
       const node = byPath.get(target)
