@@ -13,6 +13,10 @@ export async function migrateToLatest(db: Kysely<HistorySchema>, dialect: Histor
   // The common case, an up-to-date database, costs one small query (kysely's Migrator
   // introspects every schema of the database first).
   const applied = await appliedMigrations(db)
+  if (applied !== null && applied.length > 0 && !applied.some(name => name in MIGRATIONS)) {
+    // Another kysely application's migrations, not a newer wtflow's.
+    throw foreign(dialect, ['kysely_migration'])
+  }
   const unknown = applied?.filter(name => !(name in MIGRATIONS)) ?? []
   if (unknown.length > 0) {
     throw new HistoryMismatchError(
@@ -23,13 +27,9 @@ export async function migrateToLatest(db: Kysely<HistorySchema>, dialect: Histor
   if (applied?.includes(LATEST_MIGRATION)) return []
   if (applied === null) {
     // No wtflow history here yet: never add tables beside another application's.
-    const tables = await dialect.listTables(db)
-    if (tables.length > 0) {
-      throw new HistoryMismatchError(
-        'WTFLOW_DB_FOREIGN',
-        `${dialect.description} is not a wtflow run history: it already holds other tables (${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}); point WTFLOW_DB_URL at a new file or an empty database (or PostgreSQL schema). Nothing was changed`,
-      )
-    }
+    // Kysely's own tables may be another wtflow process migrating this new database right now.
+    const tables = (await dialect.listTables(db)).filter(table => !MIGRATOR_TABLES.has(table))
+    if (tables.length > 0) throw foreign(dialect, tables)
   }
   if (applied !== null && applied.length > 0) onUpgrade?.(Object.keys(MIGRATIONS).sort().filter(name => !applied.includes(name)))
   for (let attempt = 1; ; attempt++) {
@@ -54,6 +54,15 @@ export async function migrateToLatest(db: Kysely<HistorySchema>, dialect: Histor
     const failed = results?.find(r => r.status === 'Error')?.migrationName ?? null
     throw new MigrationError(failed, dialect.description, { cause: error })
   }
+}
+
+const MIGRATOR_TABLES = new Set(['kysely_migration', 'kysely_migration_lock'])
+
+function foreign(dialect: HistoryDialect, tables: string[]): HistoryMismatchError {
+  return new HistoryMismatchError(
+    'WTFLOW_DB_FOREIGN',
+    `${dialect.description} is not a wtflow run history: it already holds other tables (${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}); point WTFLOW_DB_URL at a new file or an empty database (or PostgreSQL schema). Nothing was changed`,
+  )
 }
 
 /** The names of the applied migrations; null for a database without the migration table (a new one). */

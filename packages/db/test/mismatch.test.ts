@@ -55,6 +55,30 @@ describe('a database that holds another application’s tables', () => {
     expect(tables).toEqual(['invoices'])
   })
 
+  it('SQLite: refuses another kysely application’s migrations rather than calling them a newer wtflow', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'wtflow-db-foreign-'))
+    cleanups.push(() => fs.rm(dir, { recursive: true, force: true }))
+    const target: DatabaseTarget = { kind: 'sqlite', path: path.join(dir, 'app.db') }
+    const raw = (await openDatabase(target, { migrate: false }))!
+    await sql`create table kysely_migration (name varchar(255) primary key, timestamp varchar(255) not null)`.execute(raw.db)
+    await sql`insert into kysely_migration (name, timestamp) values ('2023_add_users', '2023-01-01T00:00:00.000Z')`.execute(raw.db)
+    await raw.close()
+    const error = await openDatabase(target, {}).catch((e: unknown) => e)
+    expect(isWtflowError(error, 'WTFLOW_DB_FOREIGN')).toBe(true)
+  })
+
+  it('SQLite: takes a new database whose only tables are the migrator’s (another wtflow process is creating it)', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'wtflow-db-foreign-'))
+    cleanups.push(() => fs.rm(dir, { recursive: true, force: true }))
+    const target: DatabaseTarget = { kind: 'sqlite', path: path.join(dir, 'new.db') }
+    const raw = (await openDatabase(target, { migrate: false }))!
+    await sql`create table kysely_migration_lock (id varchar(255) primary key, is_locked integer default 0 not null)`.execute(raw.db)
+    await raw.close()
+    const db = await openDatabase(target, {})
+    expect(await db!.dialect.listTables(db!.db)).toContain('runs')
+    await db!.close()
+  })
+
   it.skipIf(PG_URL === undefined)('PostgreSQL: refuses a schema that holds other tables, without adding one', async () => {
     const schema = `wtflow_foreign_${randomBytes(4).toString('hex')}`
     cleanups.push(() => withPg(client => client.query(`drop schema if exists "${schema}" cascade`)).then(() => {}))

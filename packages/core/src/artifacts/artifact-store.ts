@@ -130,14 +130,6 @@ interface DirectTail {
 }
 
 /**
- * A Writable that streams one artifact to disk as it is produced: secrets masked, size and
- * sha256 computed on the way, constant memory (backpressure reaches the producer).
- *
- * The file (and its directories) are created with the first byte: on some disks a mkdir and
- * two opens cost more than running a no-op node, and most nodes print nothing on stderr.
- * `finish()` resolves to null for an artifact that never got a byte, unless `createEmpty`.
- */
-/**
  * Directories artifacts were recently opened in: a node's second file (its result after its
  * stdout) skips the mkdir, a synchronous call on the event loop's thread that a run of many
  * small nodes (Http requests) pays per file. Bounded: cleared when full.
@@ -145,6 +137,14 @@ interface DirectTail {
 const madeDirs = new Set<string>()
 const MADE_DIRS_KEPT = 1024
 
+/**
+ * A Writable that streams one artifact to disk as it is produced: secrets masked, size and
+ * sha256 computed on the way, constant memory (backpressure reaches the producer).
+ *
+ * The file (and its directories) are created with the first byte: on some disks a mkdir and
+ * two opens cost more than running a no-op node, and most nodes print nothing on stderr.
+ * `finish()` resolves to null for an artifact that never got a byte, unless `createEmpty`.
+ */
 export class ArtifactSink extends Writable {
   readonly name: string
   readonly path: string
