@@ -16,7 +16,8 @@ describe.each(DATABASES)('wtflow serve on %s', kind => {
     const server = ws.start(['serve', path.join(EXAMPLES, 'quickstart.ts'), '--port', '0', '--run-on-start'])
     try {
       const [, origin, token] = await server.waitForStdout(/listening on (http:\/\/127\.0\.0\.1:\d+)\/\?token=(\S+)\n/)
-      expect(server.stderr()).toContain('workflows: example')
+      // Written to stderr just after the stdout line: it may still be on its way.
+      await waitFor(() => server.stderr().includes('workflows: example'), { what: 'the served workflows on stderr' })
       const first = await waitFor(async () => {
         const runs = parseJson<RunSummary[]>(await (await fetch(`${origin}/api/v1/runs`)).text())
         return runs[0]?.status === 'succeeded' ? runs[0] : undefined

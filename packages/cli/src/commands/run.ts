@@ -36,9 +36,13 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
 
     // Only now, with a valid workflow to run, is history opened (and created if need be).
     const db = tracked ? await openHistoryForRun(config) : null
+    // A run of this history killed earlier (SIGKILL, the OOM killer) is recorded crashed and what
+    // it left running is stopped, alongside this run rather than before it.
+    const reaping = db?.reapCrashedRuns().catch(() => [])
     try {
       return await runPlans(engine, db, plans, options, interrupts)
     } finally {
+      await reaping
       await db?.close()
     }
   } finally {
