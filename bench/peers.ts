@@ -59,7 +59,14 @@ export async function timeCommand(command: Command, options: ProcessRun): Promis
 }
 
 function side(label: string, make: (options: ProcessRun) => Command): SideSpec {
-  return { kind: 'process', label, run: options => timeCommand(make(options), options) }
+  return {
+    kind: 'process',
+    label,
+    run: options => {
+      fs.mkdirSync(options.tmpDir, { recursive: true })
+      return timeCommand(make(options), options)
+    },
+  }
 }
 
 /** `wtflow run peer-tree.ts`: `shape` chain | wide | one | out, history off unless `history`. */
