@@ -159,7 +159,7 @@ steps:
     const result = await runFlow(await loadFlow(file), ws.dir)
     const nodes = byPath(result)
     expect([nodes['after/all/report']!.status, nodes['after/all/report']!.skipReason]).toEqual(['succeeded', null])
-    expect(Date.parse(nodes['after/all/report']!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(nodes['after/all/build']!.endedAt!))
+    expect(nodes['after/all/report']!.startedAt!.getTime()).toBeGreaterThanOrEqual(nodes['after/all/build']!.endedAt!.getTime())
     expect(nodes['after/all/never']!.status).toBe('skipped')
     expect(nodes['after/all/never']!.skipReason).toContain('after/all/broken')
   })
