@@ -56,6 +56,7 @@ describe('the public contract of @wtflow/core', () => {
         "INTERRUPT_SIGNALS",
         "Interrupts",
         "PROCESS_MARKER",
+        "assembleNode",
         "encodePathSegment",
         "findMarkedProcesses",
         "killAllProcessGroups",
