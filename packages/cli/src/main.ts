@@ -42,6 +42,14 @@ export interface ServeCommandOptions {
   config?: string
 }
 
+export interface ResumeCommandOptions {
+  rerun?: string[]
+  script?: string
+  json?: boolean
+  config?: string
+  logFormat?: 'text' | 'json'
+}
+
 export interface LogsCommandOptions {
   stderr?: boolean
   follow?: boolean
@@ -140,6 +148,38 @@ a second Ctrl-C kills everything at once.`,
     .action(async (file: string | undefined, options: RunCommandOptions) => {
       const { runCommand } = await import('./commands/run.js')
       setExitCode(await runCommand(file, options))
+    })
+
+  program
+    .command('resume')
+    .summary('run a finished run again, reusing what succeeded')
+    .description(
+      'Start a new run of the same workflow as RUN_ID (from the script recorded with it), reusing the outcome of every node that can be: ' +
+        'it succeeded (or was reused) in RUN_ID, its definition is unchanged (command, arguments, options; a Func\'s source text), ' +
+        'everything it depends on (parent, after, references) is reused too, and its artifacts still exist. Reused nodes end "cached" and their ' +
+        'artifacts are hard-linked into the new run\'s directory; everything else runs. Any finished run can be resumed (failed, cancelled, crashed, succeeded).',
+    )
+    .argument('<run-id>', 'a run id or any unique prefix of one')
+    .option('-r, --rerun <path>', 'run this node and everything under it again, even if it could be reused (repeatable)', collectList)
+    .option('--script <file>', 'the script (or flow file) to load the workflow from, if it moved since the run')
+    .option('--json', 'print the new run document as JSON on stdout; progress goes to stderr')
+    .addOption(new Option('--log-format <format>', 'progress as text or json lines on stderr (see wtflow run --help)').choices(['text', 'json']).default('text'))
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ wtflow resume 3f2a9c1e                          re-run what failed, reuse what succeeded
+  $ wtflow resume 3f2a --rerun ci/deploy            run ci/deploy (and what is under it) again anyway
+  $ wtflow resume 3f2a --script scripts/ci.ts       the script moved since the run
+
+Exit codes as for wtflow run; 2 (nothing run) when the run is still running or unknown, its script is gone,
+the script no longer exports the workflow, or the tree's nodes changed. Nodes whose artifacts were deleted run again,
+and it says so.`,
+    )
+    .action(async (runId: string, options: ResumeCommandOptions) => {
+      const { resumeCommand } = await import('./commands/resume.js')
+      setExitCode(await resumeCommand(runId, options))
     })
 
   program
@@ -268,6 +308,11 @@ function collectInput(value: string, previous: Record<string, string> | undefine
   const equals = value.indexOf('=')
   if (equals <= 0) throw new InvalidArgumentError('expected NAME=VALUE (the value may be empty: NAME=).')
   return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) }
+}
+
+/** A repeatable option's values, in order. */
+function collectList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
 }
 
 function parsePort(value: string): number {

@@ -31,6 +31,7 @@ describe('the public contract of @wtflow/core', () => {
         "Workflow",
         "WtflowError",
         "createExecutable",
+        "decideReuse",
         "definePlugin",
         "describeConfig",
         "describeDatabase",
