@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { CONFIG_KEYS } from '@wtflow/core'
+import { durationMs } from '@wtflow/core/internal'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { CliError, ExitCode, exitCodeOf, printError } from './errors.js'
 import { survivePipeClose } from './terminal.js'
@@ -48,6 +49,17 @@ export interface ResumeCommandOptions {
   json?: boolean
   config?: string
   logFormat?: 'text' | 'json'
+}
+
+export interface GcCommandOptions {
+  /** Milliseconds. */
+  olderThan?: number
+  keepLast?: number
+  status?: string[]
+  dryRun?: boolean
+  json?: boolean
+  vacuum?: boolean
+  config?: string
 }
 
 export interface LogsCommandOptions {
@@ -240,6 +252,39 @@ and it says so.`,
     })
 
   program
+    .command('gc')
+    .summary('delete old runs: history rows and artifact directories')
+    .description(
+      'Delete whole runs (history rows, then artifact directories) that ended before the cutoff, keeping the newest N runs of each workflow whatever their age. ' +
+        'A running run is never touched (a crashed one counts as ended). Also removes run directories that history no longer knows (older than the cutoff, or an hour). ' +
+        'Prints runs, nodes and bytes freed. Interrupted, it leaves no half-deleted run in history: simply run it again. ' +
+        'Without --older-than/--keep-last it applies the [retention] settings, which `wtflow run` also applies after each run, at most once an hour.',
+    )
+    .option('--older-than <duration>', 'delete runs that ended longer ago than this: 45s, 90m, 12h, 30d, 2w', parseDuration)
+    .option('--keep-last <n>', 'keep the newest N runs of each workflow whatever their age (alone: delete all older ones)', parseNonNegativeInt)
+    .option('-s, --status <status>', `only runs with this status (repeatable): ${GC_STATUSES.join(', ')}`, collectStatus)
+    .option('-n, --dry-run', 'print what would be deleted; delete nothing')
+    .option('--json', 'print what was (or would be) deleted as JSON: runs, nodes, bytes, orphanDirs, failures')
+    .option('--vacuum', 'then compact the SQLite file (VACUUM), giving the space back to the file system')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ wtflow gc --older-than 30d --dry-run         what would go
+  $ wtflow gc --older-than 30d --keep-last 10    keep at least the 10 newest runs of each workflow
+  $ wtflow gc --keep-last 50 --status failed --status cancelled
+  $ wtflow gc --older-than 7d --vacuum
+
+Automatic: [retention] older_than = 30d and keep_last = 10 in wtflow.ini (or WTFLOW_RETENTION_OLDER_THAN / _KEEP_LAST)
+apply this after each wtflow run, at most once an hour.`,
+    )
+    .action(async (options: GcCommandOptions) => {
+      const { gcCommand } = await import('./commands/gc.js')
+      setExitCode(await gcCommand(options))
+    })
+
+  program
     .command('schema')
     .summary('print the JSON Schema of flow files')
     .description(
@@ -313,6 +358,25 @@ function collectInput(value: string, previous: Record<string, string> | undefine
 /** A repeatable option's values, in order. */
 function collectList(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value]
+}
+
+/** Statuses gc may select: ended ones (a running run is never deleted). */
+const GC_STATUSES = ['succeeded', 'failed', 'cancelled', 'crashed']
+
+function collectStatus(value: string, previous: string[] | undefined): string[] {
+  if (!GC_STATUSES.includes(value)) throw new InvalidArgumentError(`expected one of ${GC_STATUSES.join(', ')} (a running run is never deleted).`)
+  return [...(previous ?? []), value]
+}
+
+function parseDuration(value: string): number {
+  const ms = durationMs(value)
+  if (ms === null) throw new InvalidArgumentError('expected a number and a unit: 45s, 90m, 12h, 30d or 2w.')
+  return ms
+}
+
+function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number ≥ 0.')
+  return Number(value)
 }
 
 function parsePort(value: string): number {

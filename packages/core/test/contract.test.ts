@@ -57,6 +57,7 @@ describe('the public contract of @wtflow/core', () => {
         "INTERRUPT_SIGNALS",
         "Interrupts",
         "PROCESS_MARKER",
+        "durationMs",
         "encodePathSegment",
         "findMarkedProcesses",
         "killAllProcessGroups",

@@ -20,6 +20,7 @@ import {
   type RetentionResult,
   type RunInfo,
 } from './records.js'
+import { claimMaintenance, collectGarbage, type GcOptions, type GcResult } from './gc.js'
 import { deleteRunsBefore } from './retention.js'
 import type { HistorySchema, RunRow } from './schema.js'
 import { pathKey } from './writes.js'
@@ -319,6 +320,32 @@ export class HistoryDatabase {
   async deleteRunsBefore(before: Date, options: { removeArtifacts?: boolean } = {}): Promise<RetentionResult> {
     await this.reapCrashedRuns()
     return deleteRunsBefore(this.db, before, options)
+  }
+
+  /**
+   * Retention (`wtflow gc`): deletes whole runs that ended before `endedBefore`, keeping the
+   * newest `keepLast` of each workflow whatever their age, never a running one (crashed runs are
+   * marked first and count as ended): rows in batches, then artifact directories; then sweeps run
+   * directories history does not know. Interrupted, it leaves no half-deleted run; run it again.
+   *
+   * @example
+   * const freed = await db.collectGarbage({ endedBefore: new Date(Date.now() - 30 * 86_400_000), keepLast: 10, artifactsDir })
+   */
+  async collectGarbage(options: GcOptions): Promise<GcResult> {
+    await this.reapCrashedRuns()
+    return collectGarbage(this.db, options)
+  }
+
+  /** Compacts a SQLite file (VACUUM) after deletions; resolves false on PostgreSQL, whose autovacuum does it. */
+  async vacuum(): Promise<boolean> {
+    if (this.dialect.name !== 'sqlite') return false
+    await sql`vacuum`.execute(this.db)
+    return true
+  }
+
+  /** True for exactly one caller per `everyMs` (across processes): who applies `[retention]` now. */
+  claimMaintenance(task: string, everyMs: number): Promise<boolean> {
+    return claimMaintenance(this.db, task, everyMs)
   }
 
   /**

@@ -11,6 +11,7 @@ export { openDatabase, preloadDatabaseDriver, type OpenDatabaseOptions } from '.
 export { HistoryDatabase } from './history.js'
 export type { CrashReport } from './crash.js'
 export type { ListRunsOptions, RunInfo, NodeRecord, NodeSummary, AttemptRecord, ArtifactRecord, RetentionResult, ResumeSource } from './records.js'
+export type { GcOptions, GcResult } from './gc.js'
 export { attachRecorder, Recorder, type RecorderOptions, type EngineEvents } from './recorder.js'
 export { AmbiguousRunIdError, HistoryMismatchError, MigrationError, NodeNotFoundError, RecordingError, RunNotFinishedError, RunNotFoundError } from './errors.js'
 export { DEFAULT_HEARTBEAT_MS, DEFAULT_STALE_AFTER_MS, isPidAlive, type LivenessOptions } from './liveness.js'

@@ -230,8 +230,14 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       await db.schema.alterTable('runs').addColumn('resumed_from', 'text').execute()
       await db.schema.alterTable('nodes').addColumn('reused_from_run', 'text').execute()
       await db.schema.alterTable('nodes').addColumn('reused_from_path', 'text').execute()
-      // Retention finds the oldest ended runs of each workflow by end time.
+      // Retention finds ended runs by end time; `maintenance` remembers when it last ran (`[retention]`
+      // settings apply it after a run at most once an hour, whichever process gets there first).
       await db.schema.createIndex('runs_ended_at_idx').on('runs').columns(['ended_at', 'id']).execute()
+      await db.schema
+        .createTable('maintenance')
+        .addColumn('task', 'text', c => c.primaryKey())
+        .addColumn('last_at', 'bigint', c => c.notNull())
+        .execute()
     },
   },
 }

@@ -13,6 +13,13 @@ export interface HistorySchema {
   attempts: AttemptsTable
   artifacts: ArtifactsTable
   run_requests: RunRequestsTable
+  maintenance: MaintenanceTable
+}
+
+/** When a periodic task (retention) last ran (migration 0003). */
+export interface MaintenanceTable {
+  task: string
+  last_at: number
 }
 
 /** Epoch milliseconds. */

@@ -43,7 +43,7 @@ describe.each(DIALECTS)('history queries: $label', dialect => {
     // The 0001 tables are not in HistorySchema: rows of any shape.
     const kdb = db.db as unknown as Kysely<Record<string, Record<string, unknown>>>
     const dropAll = async () => {
-      for (const table of ['run_requests', 'artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
+      for (const table of ['maintenance', 'run_requests', 'artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
         await sql`drop table if exists ${sql.table(table)}`.execute(kdb)
       }
     }

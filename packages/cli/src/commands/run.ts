@@ -106,6 +106,10 @@ export async function runPlans(
   // says what history says).
   interrupts.settle()
   if (json) writeJson(plans.length === 1 ? documents[0] : documents)
+  if (db !== null) {
+    const { applyRetention } = await import('./gc.js')
+    await applyRetention(db, engine.config, line => (jsonLog !== null ? jsonLog.note(line) : writeOut(process.stderr, `wtflow: ${line}\n`)))
+  }
   if (engine.config.database.kind === 'none' && jsonLog !== null) jsonLog.note('history is off (database.url = none): nothing was recorded')
   else if (engine.config.database.kind === 'none' && !json) out.write(out.style.dim(`history is off (database.url = none): nothing was recorded\n`))
   return exitCode
