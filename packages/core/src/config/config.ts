@@ -27,6 +27,8 @@ export interface ConfigOverrides {
   killGraceMs?: number
   workerMemoryMb?: number
   maxRuns?: number
+  retentionOlderThan?: string
+  retentionKeepLast?: number
   secrets?: Record<string, string>
 }
 

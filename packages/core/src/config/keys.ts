@@ -2,7 +2,7 @@
  * The configuration keys: one table, from which loading, `describeConfig`, the CLI's `--help`
  * and `config.example.ini` are all derived (a test fails when the example file disagrees).
  */
-import { describeDatabase, integerAtLeast, parseBoolean, parseDatabaseUrl, parsePath, type DatabaseTarget, type RawValue } from './values.js'
+import { describeDatabase, integerAtLeast, optionalIntegerAtLeast, parseBoolean, parseDatabaseUrl, parseOptionalDuration, parsePath, type DatabaseTarget, type RawValue } from './values.js'
 
 /** One configuration key: where it is read from, how it is parsed, and what it means. */
 export interface KeySpec<T> {
@@ -90,6 +90,26 @@ export const KEY_SPECS = {
     doc: 'Runs `wtflow serve` executes at once; more wait as `queued` runs, recorded in history (they still start after a restart).',
     accepts: 'an integer >= 1',
   } satisfies KeySpec<number>,
+  retentionOlderThan: {
+    section: 'retention',
+    key: 'older_than',
+    env: 'WTFLOW_RETENTION_OLDER_THAN',
+    default: '',
+    parse: parseOptionalDuration,
+    show: value => value ?? '',
+    doc: 'After each `wtflow run` (at most once an hour), delete the runs that ended longer ago than this, with their artifacts (as `wtflow gc --older-than`). Empty: keep them.',
+    accepts: 'a duration such as 30d, 12h or 2w; empty for none',
+  } satisfies KeySpec<number | null>,
+  retentionKeepLast: {
+    section: 'retention',
+    key: 'keep_last',
+    env: 'WTFLOW_RETENTION_KEEP_LAST',
+    default: '',
+    parse: optionalIntegerAtLeast(0),
+    show: value => value ?? '',
+    doc: 'With `older_than`: always keep the newest N runs of each workflow whatever their age; alone: keep only them (as `wtflow gc --keep-last`). Empty: no limit.',
+    accepts: 'an integer >= 0; empty for none',
+  } satisfies KeySpec<number | null>,
 } as const
 
 export type KeyField = keyof typeof KEY_SPECS

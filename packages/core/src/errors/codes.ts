@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   WTFLOW_RUN_NOT_FOUND: 'No recorded run has that id (or id prefix).',
   WTFLOW_RUN_AMBIGUOUS: 'Several recorded runs start with that id prefix.',
   WTFLOW_NODE_NOT_FOUND: 'The run has no node at that path.',
+  WTFLOW_RUN_NOT_FINISHED: 'The run is still running (or queued): only a finished run can be resumed.',
+  WTFLOW_RESUME: 'A run cannot be resumed as asked: its script moved or no longer exports the workflow, or the tree’s nodes changed. Nothing ran.',
   WTFLOW_RUN_CRASHED: 'The process that ran the run died before it ended (recorded on its nodes).',
   WTFLOW_DB_MIGRATION: 'The history database could not be brought up to date.',
   WTFLOW_DB_NEWER: 'The history database was written by a newer wtflow; nothing was changed.',
