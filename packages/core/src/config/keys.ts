@@ -2,7 +2,7 @@
  * The configuration keys: one table, from which loading, `describeConfig`, the CLI's `--help`
  * and `config.example.ini` are all derived (a test fails when the example file disagrees).
  */
-import { describeDatabase, integerAtLeast, parseBoolean, parseDatabaseUrl, parsePath, type DatabaseTarget, type RawValue } from './values.js'
+import { describeDatabase, integerAtLeast, parseCpuCount, parseBoolean, parseDatabaseUrl, parsePath, type DatabaseTarget, type RawValue } from './values.js'
 
 /** One configuration key: where it is read from, how it is parsed, and what it means. */
 export interface KeySpec<T> {
@@ -62,6 +62,15 @@ export const KEY_SPECS = {
     parse: integerAtLeast(1),
     doc: 'Most executables (Commands and Funcs) running at once, across the whole tree.',
     accepts: 'an integer >= 1',
+  } satisfies KeySpec<number>,
+  maxFuncs: {
+    section: 'run',
+    key: 'max_funcs',
+    env: 'WTFLOW_MAX_FUNCS',
+    default: 'auto',
+    parse: parseCpuCount,
+    doc: "Most Funcs running at once (worker threads, and child processes of `isolation: 'process'`), within max_parallel; more wait for a worker, and a Func's timeout and duration count from when a worker takes it.",
+    accepts: 'an integer >= 1, or auto (the number of CPUs)',
   } satisfies KeySpec<number>,
   killGraceMs: {
     section: 'run',

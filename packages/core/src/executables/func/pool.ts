@@ -50,7 +50,7 @@ export interface FuncTask {
 }
 
 export interface FuncPoolOptions {
-  /** Worker threads at most (default: `min(maxParallel, availableParallelism())`). */
+  /** Worker threads at most (default: `availableParallelism()`). */
   threads?: number
   /** Heap limit of each worker thread, in MB. */
   workerMemoryMb: number
@@ -66,6 +66,8 @@ class Task {
   received = 0
   exitCode: number | null = null
   aborted = false
+  /** Settles the outcome of a task still waiting for a worker (null once it has one). */
+  waiting: ((outcome: Promise<ExecutionOutcome>) => void) | null = null
   /** Removes the stop listener from the attempt's context. */
   unlisten: (() => void) | null = null
   #listener: (() => void) | null = null
@@ -87,6 +89,12 @@ class Task {
   abort(): void {
     if (this.aborted) return
     this.aborted = true
+    if (this.waiting !== null) {
+      // Stopped before any worker took it: it never ran.
+      this.waiting(Promise.resolve(STOPPED))
+      this.waiting = null
+      return
+    }
     const listener = this.#listener
     this.#listener = null
     listener?.()
@@ -109,6 +117,11 @@ export class FuncPool {
   #channelWanted = false
   #nextId = 1
   #closed = false
+  /** Tasks handed to tinypool: at most `threads`, so that each one is running, not queued there. */
+  #busy = 0
+  /** Tasks waiting for a worker, first come first served (the engine starts nodes in tree order). */
+  readonly #queue: Task[] = []
+  #queueHead = 0
 
   constructor(options: FuncPoolOptions) {
     this.threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()))
@@ -127,10 +140,10 @@ export class FuncPool {
     this.#pool.on('error', () => {})
   }
 
-  /** A pool sized for a run: `min(maxParallel, availableParallelism())` threads. */
+  /** A pool sized for a run: `min(max_parallel, max_funcs)` threads. */
   static forConfig(config: WtflowConfig): FuncPool {
     return new FuncPool({
-      threads: Math.min(config.maxParallel, availableParallelism()),
+      threads: Math.min(config.maxParallel, config.maxFuncs),
       workerMemoryMb: config.workerMemoryMb,
     })
   }
@@ -141,7 +154,7 @@ export class FuncPool {
    * Funcs (bench/README.md, "Why the hot paths look the way they do").
    */
   run(task: FuncTask, ctx: ExecutionContext): Promise<ExecutionOutcome> {
-    if (this.#closed) return Promise.resolve(failed(new NodeFailure('the Func worker pool is closed: the run has ended', { code: 'WTFLOW_FUNC_POOL_CLOSED' })))
+    if (this.#closed) return Promise.resolve(closedOutcome())
     if (ctx.stopReason !== null) return Promise.resolve(STOPPED)
     const id = this.#nextId++
     // Only what is needed crosses the thread: every field costs on both sides.
@@ -150,11 +163,41 @@ export class FuncPool {
     if (hasKeys(ctx.env)) message.env = { ...ctx.env }
     const state = new Task(id, ctx, message)
     state.unlisten = ctx.onStop(() => state.abort())
-    this.#tasks.set(id, state)
+    if (this.#busy < this.threads) return this.#start(state)
+    // Every worker is busy: it waits, and its timeout does not run meanwhile (the engine arms it
+    // when `started()` says a worker has taken it).
+    return new Promise<ExecutionOutcome>(resolve => {
+      state.waiting = resolve as (outcome: Promise<ExecutionOutcome>) => void
+      this.#queue.push(state)
+    })
+  }
+
+  /** Hands a task to a free worker (tinypool has one idle, or booting after a replacement). */
+  #start(state: Task): Promise<ExecutionOutcome> {
+    this.#busy++
+    state.ctx.started?.()
+    this.#tasks.set(state.id, state)
     const channels = this.#channels.size + this.#offered
     // Offer a channel while some live worker may lack one (`threads` is an array built per call).
-    const offer = this.#channelWanted || (channels < this.threads && channels < this.#pool.threads.length) ? this.#offer(message) : null
+    const offer = this.#channelWanted || (channels < this.threads && channels < this.#pool.threads.length) ? this.#offer(state.message) : null
     return this.#send(state, offer)
+  }
+
+  /** A worker is free: the first task still waiting takes it. */
+  #next(): void {
+    while (this.#queueHead < this.#queue.length) {
+      const state = this.#queue[this.#queueHead]!
+      this.#queue[this.#queueHead++] = undefined as never
+      if (this.#queueHead === this.#queue.length) {
+        this.#queue.length = 0
+        this.#queueHead = 0
+      }
+      const waiting = state.waiting
+      if (waiting === null) continue // stopped while it waited
+      state.waiting = null
+      waiting(this.#closed ? Promise.resolve(closedOutcome()) : this.#start(state))
+      return
+    }
   }
 
   #send(state: Task, offer: MessagePort | null): Promise<ExecutionOutcome> {
@@ -198,12 +241,15 @@ export class FuncPool {
   #end(state: Task): void {
     state.unlisten?.()
     this.#tasks.delete(state.id)
+    this.#busy--
+    this.#next()
   }
 
   /** Stops every worker (tasks still running end as failed) and releases the channels. */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    while (this.#queueHead < this.#queue.length) this.#next()
     await this.#pool.destroy()
     for (const port of this.#channels) port.close()
     this.#channels.clear()
@@ -323,6 +369,10 @@ function reported(state: Task, error: NodeFailure, exitCode: number | null = nul
   const serialized = serializeError(error)
   state.ctx.stderr.write(`${error.name}: ${error.message}\n`)
   return { exitCode, signal: null, error: serialized }
+}
+
+function closedOutcome(): ExecutionOutcome {
+  return failed(new NodeFailure('the Func worker pool is closed: the run has ended', { code: 'WTFLOW_FUNC_POOL_CLOSED' }))
 }
 
 function failed(error: NodeFailure): ExecutionOutcome {
