@@ -3,7 +3,7 @@
  * function leaves behind, output volume, memory, process isolation.
  */
 import { existsSync, writeFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -23,6 +23,24 @@ afterEach(async () => {
 function engine(overrides: ConfigOverrides = {}): Engine {
   const config = loadConfig({ cwd: dir, env: {}, overrides: { artifactsDir, ...overrides } })
   return new Engine({ config, handleSignals: false })
+}
+
+/** Process warnings emitted while `during` runs. */
+async function warningsDuring<T>(during: (warnings: Error[]) => Promise<T>): Promise<{ value: T; warnings: Error[] }> {
+  const warnings: Error[] = []
+  const listener = (warning: Error): void => void warnings.push(warning)
+  process.on('warning', listener)
+  try {
+    return { value: await during(warnings), warnings }
+  } finally {
+    process.off('warning', listener)
+  }
+}
+
+async function result(run: RunResult, nodePath: string): Promise<unknown> {
+  const info = node(run, nodePath).artifacts.find(a => a.name === 'result')
+  if (info === undefined) throw new Error(`no result on ${nodePath}`)
+  return JSON.parse(await readFile(info.path, 'utf8'))
 }
 
 function node(result: RunResult, nodePath: string): NodeResult {
@@ -60,5 +78,41 @@ describe('waiting for a worker', () => {
     expect(quick).toMatchObject({ status: 'succeeded', error: null })
     expect(quick.startedAt!.getTime()).toBeGreaterThanOrEqual(releasedAt)
     expect(quick.attempts[0]!.startedAt.getTime()).toBeGreaterThanOrEqual(releasedAt)
+  })
+})
+
+describe('what a finished Func leaves behind', () => {
+  it.each([
+    ['a plain function', false],
+    ['an async function', true],
+  ])('reports an error thrown by a timer %s left behind, never fails the next Func with it, and replaces the worker', async (_, async) => {
+    const { value: run, warnings } = await warningsDuring(() => engine({ maxFuncs: 1 }).run(steps.leftoverThenOthers(async)))
+    expect(run.status).toBe('succeeded')
+    expect(node(run, 'root/next')).toMatchObject({ status: 'succeeded', error: null })
+    const leftBy = await result(run, 'root/left')
+    expect(await result(run, 'root/next')).toBe(leftBy)
+    expect(await result(run, 'root/after')).not.toBe(leftBy)
+    const leftovers = warnings.filter(w => (w as Error & { code?: string }).code === 'WTFLOW_FUNC_LEFTOVER')
+    expect(leftovers).toHaveLength(1)
+    expect(leftovers[0]!.message).toMatch(
+      new RegExp(`^the Func ${async ? 'leaveThrowBehindAsync' : 'leaveThrowBehind'} of node "root/left" left code behind \\(a timer, a callback or a promise\\) that threw after the Func had returned: Error: thrown by a timer left behind\n\\s+at `),
+    )
+    expect(leftovers[0]!.message).toContain('No other Func got the error; the worker thread is replaced.')
+  })
+
+  it('reports a leftover that throws while no Func runs, and the next Func runs on another worker', async () => {
+    const release = path.join(dir, 'release')
+    const { value: run, warnings } = await warningsDuring(async warnings => {
+      const running = engine({ maxFuncs: 1 }).run(steps.leftoverWhileIdle(release))
+      try {
+        await vi.waitFor(() => expect(warnings.map(w => w.message).join('\n')).toContain('thrown by a timer left behind'), { timeout: 20_000, interval: 10 })
+      } finally {
+        writeFileSync(release, '')
+      }
+      return running
+    })
+    expect(run.status).toBe('succeeded')
+    expect(await result(run, 'root/after')).not.toBe(await result(run, 'root/left'))
+    expect(warnings.filter(w => (w as Error & { code?: string }).code === 'WTFLOW_FUNC_LEFTOVER')).toHaveLength(1)
   })
 })

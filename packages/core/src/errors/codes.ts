@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   WTFLOW_SERVER_START: 'A run could not be started (500).',
   // -- warnings --------------------------------------------------------------------------------------
   WTFLOW_LISTENER_ERROR: 'A lifecycle event listener threw (a process warning; the run goes on).',
+  WTFLOW_FUNC_LEFTOVER: 'Code a Func left behind (a timer, a promise) threw after the Func had returned (a process warning naming the Func; no other Func gets the error; its worker is replaced).',
 } as const satisfies Record<string, string>
 
 /** A stable error code. */

@@ -14,9 +14,12 @@ import type { ExecutionContext, ExecutionOutcome } from '../../model/executable.
 import {
   CHUNK_STDOUT,
   EXIT,
+  LEFTOVER,
   NEED_CHANNEL,
+  RETIRED,
   type ArtifactArg,
   type ChannelMessage,
+  type Leftover,
   type TaskMessage,
   type TaskResponse,
 } from './protocol.js'
@@ -26,6 +29,9 @@ import {
  * why it stopped the attempt, decides its status and error.
  */
 const STOPPED: ExecutionOutcome = Object.freeze({ exitCode: null, signal: null, error: null })
+
+/** How many ended tasks a leftover's warning can still name the node of. */
+const ENDED_KEPT = 256
 
 /** The key of the pool among a run's resources. */
 export const FUNC_POOL_RESOURCE = 'wtflow:func-pool'
@@ -66,6 +72,8 @@ class Task {
   received = 0
   exitCode: number | null = null
   aborted = false
+  /** Its worker had a leftover and did not run it: send it again once that worker is replaced. */
+  retired = false
   /** Settles the outcome of a task still waiting for a worker (null once it has one). */
   waiting: ((outcome: Promise<ExecutionOutcome>) => void) | null = null
   /** Removes the stop listener from the attempt's context. */
@@ -117,6 +125,8 @@ export class FuncPool {
   #channelWanted = false
   #nextId = 1
   #closed = false
+  /** Node paths of the tasks that ended last, by task id (see ENDED_KEPT). */
+  readonly #ended = new Map<number, string>()
   /** Tasks handed to tinypool: at most `threads`, so that each one is running, not queued there. */
   #busy = 0
   /** Tasks waiting for a worker, first come first served (the engine starts nodes in tree order). */
@@ -135,6 +145,9 @@ export class FuncPool {
       minThreads: this.threads,
       maxThreads: this.threads,
       resourceLimits: { maxOldGenerationSizeMb: this.workerMemoryMb },
+      // An idle worker keeps its event loop turning (with atomics it would block waiting for the
+      // next task): what a finished function left behind runs, and is reported, at once.
+      useAtomics: false,
     })
     // Errors outside a task (a worker that died idle) only mean the worker is replaced.
     this.#pool.on('error', () => {})
@@ -226,12 +239,18 @@ export class FuncPool {
   }
 
   /** The task did not answer: it was stopped, its worker died, or its message could not be sent. */
-  #lost(state: Task, error: unknown, offer: MessagePort | null): ExecutionOutcome {
+  #lost(state: Task, error: unknown, offer: MessagePort | null): ExecutionOutcome | Promise<ExecutionOutcome> {
     if (offer !== null) {
       // The worker that had the offer is gone (or never got it): nothing more comes on it.
       this.#offered--
       this.#drainPort(offer)
       offer.close()
+    }
+    if (state.retired && !this.#closed && state.ctx.stopReason === null) {
+      // It never ran: stopping it replaced the worker that had a leftover. Again, on another.
+      state.retired = false
+      state.aborted = false
+      return this.#send(state, this.#offer(state.message))
     }
     this.#drain(state, Infinity)
     this.#end(state)
@@ -241,6 +260,9 @@ export class FuncPool {
   #end(state: Task): void {
     state.unlisten?.()
     this.#tasks.delete(state.id)
+    // A leftover of its function may still throw: its warning names the node.
+    this.#ended.set(state.id, state.ctx.nodePath)
+    if (this.#ended.size > ENDED_KEPT) this.#ended.delete(this.#ended.keys().next().value!)
     this.#busy--
     this.#next()
   }
@@ -277,9 +299,15 @@ export class FuncPool {
   }
 
   #dispatch([id, kind, data]: ChannelMessage): void {
+    if (kind === LEFTOVER) return this.#warnLeftover(data)
     const state = this.#tasks.get(id)
     // Output of a task that has ended (a timer it left behind) has no node to go to.
     if (state === undefined) return
+    if (kind === RETIRED) {
+      state.retired = true
+      state.abort()
+      return
+    }
     if (kind === EXIT) {
       state.exitCode = data
       state.abort()
@@ -287,6 +315,21 @@ export class FuncPool {
     }
     state.received++
     ;(kind === CHUNK_STDOUT ? state.ctx.stdout : state.ctx.stderr).write(data)
+  }
+
+  /** Code a finished function left behind threw: no node gets it, the user is told. */
+  #warnLeftover({ task, func, error }: Leftover): void {
+    const nodePath = task === null ? undefined : (this.#tasks.get(task)?.ctx.nodePath ?? this.#ended.get(task))
+    const who =
+      task === null
+        ? `a Func that ran earlier in this worker thread (the last one was ${func ?? 'unknown'})`
+        : `the Func ${func ?? 'unknown'}${nodePath === undefined ? '' : ` of node "${nodePath}"`}`
+    const text = error.stack !== undefined && error.stack.includes(error.message) ? error.stack : `${error.name}: ${error.message}`
+    process.emitWarning(
+      `${who} left code behind (a timer, a callback or a promise) that threw after the Func had returned: ${text}\n` +
+        'No other Func got the error; the worker thread is replaced. Clear timers and await promises before a Func returns.',
+      { code: 'WTFLOW_FUNC_LEFTOVER' },
+    )
   }
 
   /**

@@ -62,7 +62,29 @@ export const CHUNK_STDERR = 2
 /** The function called `process.exit(code)`: the worker thread is ending. */
 export const EXIT = 3
 
+/**
+ * Code a function left behind (a timer, a promise) threw after it had settled: no node gets the
+ * error; the main thread reports it as a warning, and the worker runs no other function.
+ */
+export const LEFTOVER = 4
+/**
+ * The worker had a leftover (see `LEFTOVER`) and did not run this task: the main thread stops
+ * the task, which replaces the worker, and sends the task again.
+ */
+export const RETIRED = 5
+
+/** What a `LEFTOVER` message says: the function that left the code behind (if known), and the error. */
+export interface Leftover {
+  /** The task of the function that left it, or null when it cannot be told. */
+  task: number | null
+  /** `exportName` of that function, or of the last one this worker ran when it cannot be told. */
+  func: string | null
+  error: SerializedError
+}
+
 /** A channel message: `[task id, kind, data]` (data: a chunk, or the exit code). */
 export type ChannelMessage =
   | [id: number, kind: typeof CHUNK_STDOUT | typeof CHUNK_STDERR, data: string | Uint8Array]
   | [id: number, kind: typeof EXIT, code: number]
+  | [id: number, kind: typeof LEFTOVER, leftover: Leftover]
+  | [id: number, kind: typeof RETIRED, unused: null]

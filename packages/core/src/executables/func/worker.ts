@@ -18,7 +18,9 @@ import {
   CHUNK_STDERR,
   CHUNK_STDOUT,
   EXIT,
+  LEFTOVER,
   NEED_CHANNEL,
+  RETIRED,
   type ChannelMessage,
   type TaskMessage,
   type TaskResponse,
@@ -27,9 +29,13 @@ import { toResultJson } from './result-json.js'
 
 interface RunningTask {
   readonly id: number
+  /** The export that runs: names the function in a leftover's warning. */
+  readonly func: string
   chunks: number
   /** The function has settled: what it left behind no longer reaches its node. */
   done: boolean
+  /** Fails the pending function with an error its own callbacks threw (set while it is awaited). */
+  fail: ((error: unknown) => void) | null
 }
 
 let channel: MessagePort | null = null
@@ -95,6 +101,67 @@ function captureWrites(stream: NodeJS.WriteStream, kind: typeof CHUNK_STDOUT | t
 
 captureWrites(process.stdout, CHUNK_STDOUT)
 captureWrites(process.stderr, CHUNK_STDERR)
+
+// ----- errors thrown outside any function ----------------------------------------------------------
+
+/**
+ * The task whose timer callback is running, for timers set before `tasks` was on (a plain
+ * function's `setTimeout`): their callbacks carry no async context of their own.
+ */
+let timerOwner: RunningTask | null = null
+/** The task of the function that ran last in this thread: named when a leftover's owner is unknown. */
+let lastTask: RunningTask | null = null
+/** A leftover was reported: this worker runs no other function (see RETIRED). */
+let retiring = false
+
+function wrapTimer<F extends (callback: (...args: unknown[]) => void, ...rest: unknown[]) => unknown>(original: F): F {
+  const wrapped = function (this: unknown, callback: unknown, ...rest: unknown[]): unknown {
+    const owner = tracking || typeof callback !== 'function' ? null : runningTask()
+    if (owner === null) return original.call(this, callback as never, ...rest)
+    const run = callback as (...args: unknown[]) => void
+    return original.call(
+      this,
+      function (this: unknown, ...args: unknown[]) {
+        // Not reset in a `finally`: a throw reaches onUncaught, which reads and resets it.
+        timerOwner = owner
+        run.apply(this, args)
+        timerOwner = null
+      },
+      ...rest,
+    )
+  }
+  // util.promisify(setTimeout) and friends keep working.
+  for (const key of Reflect.ownKeys(original)) {
+    if (!(key in wrapped)) Object.defineProperty(wrapped, key, Object.getOwnPropertyDescriptor(original, key)!)
+  }
+  return wrapped as unknown as F
+}
+
+globalThis.setTimeout = wrapTimer(globalThis.setTimeout as never)
+globalThis.setInterval = wrapTimer(globalThis.setInterval as never)
+globalThis.setImmediate = wrapTimer(globalThis.setImmediate as never)
+
+/**
+ * An error no function caught: a running function's own callbacks threw (it fails), or code a
+ * finished function left behind did (a leftover: reported, and this worker retires). It never
+ * reaches a function it does not belong to.
+ */
+function onUncaught(error: unknown): void {
+  const owner = (tracking ? tasks.getStore() : undefined) ?? timerOwner ?? untracked
+  timerOwner = null
+  if (owner !== null && owner !== undefined && !owner.done && owner.fail !== null) {
+    owner.fail(error)
+    return
+  }
+  const known = owner ?? null
+  const leftover = { task: known?.id ?? null, func: (known ?? lastTask)?.func ?? null, error: toSerializedError(error) }
+  retiring = true
+  if (channel !== null) post([known?.id ?? 0, LEFTOVER, leftover])
+  else writeStderr(`wtflow: code a Func left behind threw after the Func had finished: ${leftover.error.stack ?? leftover.error.message}\n`)
+}
+
+process.on('uncaughtException', onUncaught)
+process.on('unhandledRejection', onUncaught)
 
 // ----- process.exit ----------------------------------------------------------------------------
 
@@ -213,6 +280,12 @@ export default function runFuncTask(task: TaskMessage): TaskResponse | typeof NE
   } else if (channel === null) {
     return NEED_CHANNEL
   }
+  if (retiring) {
+    // Code left behind here threw: run nothing more. The main thread stops this task, which
+    // replaces this worker, and sends it again; until then the task stays pending.
+    post([task.id, RETIRED, null])
+    return new Promise<never>(() => {})
+  }
   const fn = functions.get(task.moduleUrl)?.get(task.exportName)
   if (fn === undefined || (task.artifacts !== undefined && fileArtifact === undefined)) return loadAndCall(task, adopted)
   return callFunction(fn, task, adopted)
@@ -230,7 +303,8 @@ async function loadAndCall(task: TaskMessage, adopted: boolean): Promise<TaskRes
 }
 
 function callFunction(fn: (...args: unknown[]) => unknown, task: TaskMessage, adopted: boolean): TaskResponse | Promise<TaskResponse> {
-  const current: RunningTask = { id: task.id, chunks: 0, done: false }
+  const current: RunningTask = { id: task.id, func: task.exportName, chunks: 0, done: false, fail: null }
+  lastTask = current
   const restoreEnv = task.env === undefined ? null : applyEnv(task.env)
   const args = materializeArgs(task)
   tracking ||= isAsyncFunction(fn)
@@ -263,7 +337,11 @@ function callFunction(fn: (...args: unknown[]) => unknown, task: TaskMessage, ad
 async function awaitFunction(promise: PromiseLike<unknown>, current: RunningTask, restoreEnv: (() => void) | null, adopted: boolean): Promise<TaskResponse> {
   let value: unknown
   try {
-    value = await promise
+    // Its own callbacks' uncaught errors fail it too (see onUncaught).
+    value = await new Promise((resolve, reject) => {
+      current.fail = reject
+      promise.then(resolve, reject)
+    })
   } catch (error) {
     return { chunks: current.chunks, adopted, error: withoutWorkerFrames(toSerializedError(error)) }
   } finally {
@@ -275,6 +353,7 @@ async function awaitFunction(promise: PromiseLike<unknown>, current: RunningTask
 /** The function has settled: what it left behind no longer reaches its node. */
 function settle(current: RunningTask, restoreEnv: (() => void) | null): void {
   current.done = true
+  current.fail = null
   if (untracked === current) untracked = null
   restoreEnv?.()
 }
