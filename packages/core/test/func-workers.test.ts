@@ -2,7 +2,8 @@
  * The life of Func workers under a real engine: waiting for a free worker, what a finished
  * function leaves behind, output volume, memory, process isolation.
  */
-import { existsSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, statSync, writeFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -115,4 +116,35 @@ describe('what a finished Func leaves behind', () => {
     expect(await result(run, 'root/after')).not.toBe(await result(run, 'root/left'))
     expect(warnings.filter(w => (w as Error & { code?: string }).code === 'WTFLOW_FUNC_LEFTOVER')).toHaveLength(1)
   })
+})
+
+describe('Func output', () => {
+  it('streams 200 MiB of console.error to its artifact in bounded memory', async () => {
+    /** The peak RSS of this process (the engine's) while a run of `lines` lines goes. */
+    async function peakRss(lines: number): Promise<{ run: RunResult; peak: number }> {
+      let peak = process.memoryUsage.rss()
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5)
+      try {
+        const run = await engine().run(steps.flooding(lines))
+        return { run, peak: Math.max(peak, process.memoryUsage.rss()) }
+      } finally {
+        clearInterval(sampler)
+      }
+    }
+    // The same run printing 1 MiB: what the pool's worker threads take by themselves.
+    const { peak: base } = await peakRss(1024)
+    const lines = 200 * 1024
+    const { run, peak } = await peakRss(lines)
+    expect(run.status).toBe('succeeded')
+    const stderr = node(run, 'flood').artifacts.find(a => a.name === 'stderr')!
+    const expected = createHash('sha256')
+    const line = `${'x'.repeat(1023)}\n`
+    for (let i = 0; i < lines; i++) expected.update(line)
+    expect(statSync(stderr.path).size).toBe(lines * 1024)
+    expect(stderr.sha256).toBe(expected.digest('hex'))
+    // Without flow control the chunks queued up in this process faster than they were written:
+    // +210 MB over the 1 MiB run here (and 1.08 GB for 1 GiB). With it, +60 MB (garbage, not a queue).
+    expect(peak).toBeLessThan(300 * 2 ** 20)
+    expect(peak - base).toBeLessThan(128 * 2 ** 20)
+  }, 120_000)
 })

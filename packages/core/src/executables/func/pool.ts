@@ -12,11 +12,13 @@ import { NodeFailure, serializeError } from '../../errors/errors.js'
 import type { SerializedError } from '../../interfaces.js'
 import type { ExecutionContext, ExecutionOutcome } from '../../model/executable.js'
 import {
+  CHUNK_STDERR,
   CHUNK_STDOUT,
   EXIT,
   LEFTOVER,
   NEED_CHANNEL,
   RETIRED,
+  chunkLength,
   type ArtifactArg,
   type ChannelMessage,
   type Leftover,
@@ -120,6 +122,8 @@ export class FuncPool {
   readonly #tasks = new Map<number, Task>()
   /** Main-thread ends of the channels adopted by live workers. */
   readonly #channels = new Set<MessagePort>()
+  /** The flow counter of each channel (see OUTPUT_WINDOW). */
+  readonly #flows = new WeakMap<MessagePort, BigInt64Array>()
   #offered = 0
   /** A worker answered NEED_CHANNEL and has not adopted one since: offer with every task. */
   #channelWanted = false
@@ -279,10 +283,13 @@ export class FuncPool {
 
   #offer(message: TaskMessage): MessagePort {
     const { port1, port2 } = new MessageChannel()
-    port1.on('message', (data: ChannelMessage) => this.#dispatch(data))
+    const flow = new BigInt64Array(new SharedArrayBuffer(8))
+    this.#flows.set(port1, flow)
+    port1.on('message', (data: ChannelMessage) => this.#dispatch(data, flow))
     // Outcomes never wait on channel events (they drain), so channels never keep the process alive.
     port1.unref()
     message.channel = port2
+    message.flow = flow.buffer as SharedArrayBuffer
     this.#offered++
     return port1
   }
@@ -298,11 +305,14 @@ export class FuncPool {
     }
   }
 
-  #dispatch([id, kind, data]: ChannelMessage): void {
+  #dispatch([id, kind, data]: ChannelMessage, flow: BigInt64Array): void {
     if (kind === LEFTOVER) return this.#warnLeftover(data)
     const state = this.#tasks.get(id)
-    // Output of a task that has ended (a timer it left behind) has no node to go to.
-    if (state === undefined) return
+    if (state === undefined) {
+      // Output of a task that has ended (its worker was stopped) has no node to go to.
+      if (kind === CHUNK_STDOUT || kind === CHUNK_STDERR) written(flow, chunkLength(data as string | Uint8Array))
+      return
+    }
     if (kind === RETIRED) {
       state.retired = true
       state.abort()
@@ -314,7 +324,9 @@ export class FuncPool {
       return
     }
     state.received++
-    ;(kind === CHUNK_STDOUT ? state.ctx.stdout : state.ctx.stderr).write(data)
+    const length = chunkLength(data)
+    // Counted as written once the sink has taken it: the worker waits while too much is not.
+    ;(kind === CHUNK_STDOUT ? state.ctx.stdout : state.ctx.stderr).write(data, () => written(flow, length))
   }
 
   /** Code a finished function left behind threw: no node gets it, the user is told. */
@@ -346,8 +358,9 @@ export class FuncPool {
   }
 
   #drainPort(port: MessagePort): void {
+    const flow = this.#flows.get(port)!
     for (let entry = receiveMessageOnPort(port); entry !== undefined; entry = receiveMessageOnPort(port)) {
-      this.#dispatch(entry.message as ChannelMessage)
+      this.#dispatch(entry.message as ChannelMessage, flow)
     }
   }
 
@@ -395,6 +408,12 @@ export class FuncPool {
     writeError(ctx, serialized)
     return { exitCode: 1, signal: null, error: serialized }
   }
+}
+
+/** The main thread has written `length` more of a channel's output: a waiting worker may go on. */
+function written(flow: BigInt64Array, length: number): void {
+  Atomics.add(flow, 0, BigInt(length))
+  Atomics.notify(flow, 0)
 }
 
 function hasKeys(record: Readonly<Record<string, string>>): boolean {

@@ -39,6 +39,22 @@ export interface TaskMessage {
   env?: Record<string, string>
   /** A channel offered to a worker that may not have one yet (transferred). */
   channel?: MessagePort
+  /** The channel's flow counter (see `OUTPUT_WINDOW`), offered with it. */
+  flow?: SharedArrayBuffer
+}
+
+/**
+ * Output a worker may have posted on its channel that the main thread has not yet written, in
+ * units of chunk length (string length, or bytes): past it, a writing function waits. The
+ * channel's *flow* is a `BigInt64Array` over a SharedArrayBuffer: the main thread adds the length
+ * of each chunk once its node's sink has taken it, and notifies. Without it a function printing
+ * faster than the artifact is written queues its whole output in memory.
+ */
+export const OUTPUT_WINDOW = 4 * 1024 * 1024
+
+/** The length a chunk counts for in the flow (both sides must agree). */
+export function chunkLength(data: string | Uint8Array): number {
+  return typeof data === 'string' ? data.length : data.byteLength
 }
 
 /** worker → main: the task needs a channel to report output (the worker has none yet). */

@@ -20,7 +20,9 @@ import {
   EXIT,
   LEFTOVER,
   NEED_CHANNEL,
+  OUTPUT_WINDOW,
   RETIRED,
+  chunkLength,
   type ChannelMessage,
   type TaskMessage,
   type TaskResponse,
@@ -39,6 +41,9 @@ interface RunningTask {
 }
 
 let channel: MessagePort | null = null
+/** The channel's flow (see OUTPUT_WINDOW) and what this worker has posted on it. */
+let flow: BigInt64Array | null = null
+let posted = 0
 
 /*
  * Which task a write belongs to. An AsyncLocalStorage tells it for code that runs later (after
@@ -93,10 +98,22 @@ function captureWrites(stream: NodeJS.WriteStream, kind: typeof CHUNK_STDOUT | t
     }
     post([task.id, kind, data])
     task.chunks++
+    posted += chunkLength(data)
+    if (flow !== null && posted - Number(Atomics.load(flow, 0)) > OUTPUT_WINDOW) awaitFlow(flow)
     const done = typeof encoding === 'function' ? encoding : callback
     if (typeof done === 'function') process.nextTick(done as () => void)
     return true
   } as Write
+}
+
+/**
+ * Blocks (a write is synchronous) until the main thread has written enough of what this worker
+ * posted. In slices, so that a worker being terminated (a timeout) stops between them.
+ */
+function awaitFlow(counter: BigInt64Array): void {
+  for (let written = Atomics.load(counter, 0); posted - Number(written) > OUTPUT_WINDOW; written = Atomics.load(counter, 0)) {
+    Atomics.wait(counter, 0, written, 50)
+  }
 }
 
 captureWrites(process.stdout, CHUNK_STDOUT)
@@ -273,6 +290,7 @@ export default function runFuncTask(task: TaskMessage): TaskResponse | typeof NE
   if (task.channel !== undefined) {
     if (channel === null) {
       channel = task.channel
+      flow = new BigInt64Array(task.flow!)
       adopted = true
     } else {
       task.channel.close()
