@@ -148,3 +148,25 @@ describe('Func output', () => {
     expect(peak - base).toBeLessThan(128 * 2 ** 20)
   }, 120_000)
 })
+
+describe('Func memory', () => {
+  it('fails a Func that hoards Buffers at the worker memory limit, and keeps the process small', async () => {
+    let peak = process.memoryUsage.rss()
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5)
+    let run: RunResult
+    try {
+      run = await engine({ workerMemoryMb: 128, maxFuncs: 1 }).run(steps.hoardThenRecover())
+    } finally {
+      clearInterval(sampler)
+    }
+    const hoard = node(run, 'root/hoard')
+    expect(hoard.status).toBe('failed')
+    expect(hoard.error).toMatchObject({ name: 'NodeFailure', code: 'WTFLOW_FUNC_OUT_OF_MEMORY' })
+    expect(hoard.error!.message).toMatch(
+      /^the function ran out of memory: its worker thread reached its memory limit of 128 MB \(JS heap plus Buffers: \d+ MB in use\)\. Raise \[run\] worker_memory_mb \(WTFLOW_WORKER_MEMORY_MB\) or make the function use less memory\.$/,
+    )
+    expect(node(run, 'root/after').status).toBe('succeeded')
+    // Unbounded, it grows until the kernel's OOM killer ends this process.
+    expect(peak).toBeLessThan(512 * 2 ** 20)
+  }, 60_000)
+})

@@ -87,7 +87,7 @@ export const KEY_SPECS = {
     env: 'WTFLOW_WORKER_MEMORY_MB',
     default: '2048',
     parse: integerAtLeast(16),
-    doc: 'Heap limit of each Func worker thread in MB; a Func that exceeds it fails and its worker is replaced.',
+    doc: "Memory limit of each Func worker in MB: a worker thread's JS heap plus its Buffers, or the whole RSS of an `isolation: 'process'` child; a Func that exceeds it fails (WTFLOW_FUNC_OUT_OF_MEMORY) and its worker is replaced.",
     accepts: 'an integer >= 16',
   } satisfies KeySpec<number>,
   maxRuns: {

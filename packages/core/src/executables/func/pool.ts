@@ -16,6 +16,7 @@ import {
   CHUNK_STDOUT,
   EXIT,
   LEFTOVER,
+  MEMORY,
   NEED_CHANNEL,
   RETIRED,
   chunkLength,
@@ -24,6 +25,7 @@ import {
   type Leftover,
   type TaskMessage,
   type TaskResponse,
+  type WorkerSettings,
 } from './protocol.js'
 
 /**
@@ -74,6 +76,8 @@ class Task {
   received = 0
   exitCode: number | null = null
   aborted = false
+  /** Bytes its worker had in use when it went over the memory limit counting Buffers (see worker.ts). */
+  memoryUsed: number | null = null
   /** Its worker had a leftover and did not run it: send it again once that worker is replaced. */
   retired = false
   /** Settles the outcome of a task still waiting for a worker (null once it has one). */
@@ -149,6 +153,7 @@ export class FuncPool {
       minThreads: this.threads,
       maxThreads: this.threads,
       resourceLimits: { maxOldGenerationSizeMb: this.workerMemoryMb },
+      workerData: { memoryLimit: this.workerMemoryMb * 2 ** 20 } satisfies WorkerSettings,
       // An idle worker keeps its event loop turning (with atomics it would block waiting for the
       // next task): what a finished function left behind runs, and is reported, at once.
       useAtomics: false,
@@ -323,6 +328,11 @@ export class FuncPool {
       state.abort()
       return
     }
+    if (kind === MEMORY) {
+      state.memoryUsed = data
+      state.abort()
+      return
+    }
     state.received++
     const length = chunkLength(data)
     // Counted as written once the sink has taken it: the worker waits while too much is not.
@@ -379,11 +389,15 @@ export class FuncPool {
     }
     if (ctx.stopReason !== null) return STOPPED
     const code = (error as { code?: unknown } | null)?.code
-    if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    if (state.memoryUsed !== null || code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      const what =
+        state.memoryUsed === null
+          ? `the heap limit of ${this.workerMemoryMb} MB`
+          : `its memory limit of ${this.workerMemoryMb} MB (JS heap plus Buffers: ${Math.round(state.memoryUsed / 2 ** 20)} MB in use)`
       return reported(
         state,
         new NodeFailure(
-          `the function ran out of memory: its worker thread reached the heap limit of ${this.workerMemoryMb} MB. ` +
+          `the function ran out of memory: its worker thread reached ${what}. ` +
             'Raise [run] worker_memory_mb (WTFLOW_WORKER_MEMORY_MB) or make the function use less memory.',
           { code: 'WTFLOW_FUNC_OUT_OF_MEMORY' },
           { cause: error },

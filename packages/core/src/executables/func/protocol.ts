@@ -89,6 +89,18 @@ export const LEFTOVER = 4
  */
 export const RETIRED = 5
 
+/**
+ * The function's worker went over its memory limit counting Buffers (data: the bytes in use):
+ * the worker thread is ending, like `EXIT`.
+ */
+export const MEMORY = 6
+
+/** What the main thread tells each worker thread when it starts it (tinypool's `workerData`). */
+export interface WorkerSettings {
+  /** The worker's memory limit in bytes: JS heap plus Buffers and other external memory. */
+  memoryLimit: number
+}
+
 /** What a `LEFTOVER` message says: the function that left the code behind (if known), and the error. */
 export interface Leftover {
   /** The task of the function that left it, or null when it cannot be told. */
@@ -104,3 +116,4 @@ export type ChannelMessage =
   | [id: number, kind: typeof EXIT, code: number]
   | [id: number, kind: typeof LEFTOVER, leftover: Leftover]
   | [id: number, kind: typeof RETIRED, unused: null]
+  | [id: number, kind: typeof MEMORY, bytes: number]

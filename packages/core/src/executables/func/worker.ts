@@ -10,7 +10,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { isAsyncFunction } from 'node:util/types'
-import type { MessagePort } from 'node:worker_threads'
+import { getHeapStatistics } from 'node:v8'
+import { workerData, type MessagePort } from 'node:worker_threads'
 import type { SerializedError } from '../../interfaces.js'
 import type { FileArtifact } from './artifact.js'
 import { serializeError } from '../../errors/errors.js'
@@ -19,6 +20,7 @@ import {
   CHUNK_STDOUT,
   EXIT,
   LEFTOVER,
+  MEMORY,
   NEED_CHANNEL,
   OUTPUT_WINDOW,
   RETIRED,
@@ -26,6 +28,7 @@ import {
   type ChannelMessage,
   type TaskMessage,
   type TaskResponse,
+  type WorkerSettings,
 } from './protocol.js'
 import { toResultJson } from './result-json.js'
 
@@ -179,6 +182,43 @@ function onUncaught(error: unknown): void {
 
 process.on('uncaughtException', onUncaught)
 process.on('unhandledRejection', onUncaught)
+
+// ----- memory --------------------------------------------------------------------------------
+
+/*
+ * A worker thread's heap is bounded by its resourceLimits, but Buffers live outside the heap:
+ * a function that allocates them in a loop would grow the process until the kernel's OOM killer
+ * takes wtflow itself. So Buffer allocations are counted, and every BUFFER_CHECK bytes the
+ * isolate's heap plus external memory is compared with the limit (v8.getHeapStatistics is
+ * per isolate, and costs microseconds). Over it, the thread ends and its task fails, like
+ * process.exit. (An ArrayBuffer made directly, `new Uint8Array(n)`, is not counted: see the
+ * README; `isolation: 'process'` bounds a Func's whole RSS.)
+ */
+const BUFFER_CHECK = 8 * 1024 * 1024
+const memoryLimit = ((workerData as [unknown, WorkerSettings | undefined] | undefined)?.[1]?.memoryLimit) ?? Infinity
+let allocatedSinceCheck = 0
+
+function checkMemory(size: unknown): void {
+  if (typeof size !== 'number' || (allocatedSinceCheck += size) < BUFFER_CHECK) return
+  allocatedSinceCheck = 0
+  const { used_heap_size: heap, external_memory: external } = getHeapStatistics() as ReturnType<typeof getHeapStatistics> & { external_memory: number }
+  const used = heap + external + size
+  if (used <= memoryLimit) return
+  const task = runningTask()
+  if (task !== null && channel !== null) {
+    post([task.id, MEMORY, used])
+    exitThread(1)
+  }
+  throw new RangeError(`a Func's worker thread is over its memory limit of ${Math.round(memoryLimit / 2 ** 20)} MB (JS heap plus Buffers)`)
+}
+
+for (const name of ['alloc', 'allocUnsafe', 'allocUnsafeSlow'] as const) {
+  const original = Buffer[name] as (size: number, ...rest: unknown[]) => Buffer
+  Buffer[name] = function (this: unknown, size: number, ...rest: unknown[]): Buffer {
+    checkMemory(size)
+    return original.call(this, size, ...rest)
+  } as never
+}
 
 // ----- process.exit ----------------------------------------------------------------------------
 
