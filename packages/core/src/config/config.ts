@@ -24,6 +24,7 @@ export interface ConfigOverrides {
   artifactsDir?: string
   ignoreFailure?: boolean
   maxParallel?: number
+  maxFuncs?: number
   killGraceMs?: number
   workerMemoryMb?: number
   maxRuns?: number

@@ -2,7 +2,7 @@
  * The configuration keys: one table, from which loading, `describeConfig`, the CLI's `--help`
  * and `config.example.ini` are all derived (a test fails when the example file disagrees).
  */
-import { describeDatabase, integerAtLeast, optionalIntegerAtLeast, parseBoolean, parseDatabaseUrl, parseOptionalDuration, parsePath, type DatabaseTarget, type RawValue } from './values.js'
+import { describeDatabase, integerAtLeast, optionalIntegerAtLeast, parseBoolean, parseCpuCount, parseDatabaseUrl, parseOptionalDuration, parsePath, type DatabaseTarget, type RawValue } from './values.js'
 
 /** One configuration key: where it is read from, how it is parsed, and what it means. */
 export interface KeySpec<T> {
@@ -63,6 +63,15 @@ export const KEY_SPECS = {
     doc: 'Most executables (Commands and Funcs) running at once, across the whole tree.',
     accepts: 'an integer >= 1',
   } satisfies KeySpec<number>,
+  maxFuncs: {
+    section: 'run',
+    key: 'max_funcs',
+    env: 'WTFLOW_MAX_FUNCS',
+    default: 'auto',
+    parse: parseCpuCount,
+    doc: "Most Funcs running at once (worker threads, and child processes of `isolation: 'process'`), within max_parallel; more wait for a worker, and a Func's timeout and duration count from when a worker takes it.",
+    accepts: 'an integer >= 1, or auto (the number of CPUs)',
+  } satisfies KeySpec<number>,
   killGraceMs: {
     section: 'run',
     key: 'kill_grace_ms',
@@ -78,7 +87,7 @@ export const KEY_SPECS = {
     env: 'WTFLOW_WORKER_MEMORY_MB',
     default: '2048',
     parse: integerAtLeast(16),
-    doc: 'Heap limit of each Func worker thread in MB; a Func that exceeds it fails and its worker is replaced.',
+    doc: "Memory limit of each Func worker in MB: a worker thread's JS heap plus its Buffers, or the whole RSS of an `isolation: 'process'` child; a Func that exceeds it fails (WTFLOW_FUNC_OUT_OF_MEMORY) and its worker is replaced.",
     accepts: 'an integer >= 16',
   } satisfies KeySpec<number>,
   maxRuns: {

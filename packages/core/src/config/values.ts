@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { ConfigError } from '../errors/errors.js'
 
@@ -36,6 +37,12 @@ export function integerAtLeast(min: number): (raw: RawValue, key: string) => num
     }
     return Number(value)
   }
+}
+
+/** `auto` (the number of CPUs, `os.availableParallelism()`) or an integer >= 1. */
+export function parseCpuCount(raw: RawValue, key: string): number {
+  if (raw.value.trim().toLowerCase() === 'auto') return availableParallelism()
+  return integerAtLeast(1)(raw, key)
 }
 
 /** A database target as text, with any password replaced by `***`. */

@@ -79,6 +79,7 @@ export class RunExecution {
       dirOf: state => this.#context.dirOf(state),
       cwdOf: state => this.#context.cwdOf(state),
       envOf: state => this.#context.envOf(state),
+      begin: attempt => this.#begin(attempt),
     }
     const { nodes } = plan
     for (let i = 0; i < nodes.length; i++) {
@@ -385,19 +386,16 @@ export class RunExecution {
   #runAttempt(state: NodeState, attempt: number): void {
     this.#free--
     const startedAt = new Date()
-    if (attempt === 1) {
-      transition(state, 'running')
-      state.startedAt = startedAt
-    }
-    const { plan } = state
-    if (this.#settings.listens('node:start')) this.#settings.emit('node:start', { runId: this.#settings.runId, ordinal: plan.ordinal, path: plan.path, attempt, startedAt })
+    if (attempt === 1) transition(state, 'running')
+    const executable = state.plan.executable!
     const ctx = new AttemptContext(this.#attemptHost, state, attempt, startedAt)
+    // One that waits for a worker of its own begins (start time, node:start, timeout) when it gets one.
+    if (executable.capabilities.startsLater !== true) this.#begin(ctx)
     if (this.cancelled) ctx.stop('cancel')
     this.#runningAttempts.add(ctx)
-    if (plan.timeout !== null) ctx.timer = setTimeout(() => ctx.stop('timeout'), plan.timeout)
     let running: Promise<ExecutionOutcome>
     try {
-      running = plan.executable!.execute(ctx)
+      running = executable.execute(ctx)
     } catch (error) {
       running = Promise.reject(error)
     }
@@ -407,6 +405,16 @@ export class RunExecution {
         error => this.#executed(ctx, { exitCode: null, signal: null, error: serializeError(error) }),
       )
       .catch(error => this.#crash(error))
+  }
+
+  /** The attempt begins to run: its node's start time, `node:start`, its timeout. */
+  #begin(ctx: AttemptContext): void {
+    ctx.begun = true
+    const { state, attempt, startedAt } = ctx
+    const { plan } = state
+    if (attempt === 1) state.startedAt = startedAt
+    if (this.#settings.listens('node:start')) this.#settings.emit('node:start', { runId: this.#settings.runId, ordinal: plan.ordinal, path: plan.path, attempt, startedAt })
+    if (plan.timeout !== null && ctx.stopReason === null) ctx.timer = setTimeout(() => ctx.stop('timeout'), plan.timeout)
   }
 
   /** The executable has settled: stores what the attempt produced, frees its slot, decides what comes next. */

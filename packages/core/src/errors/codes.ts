@@ -23,7 +23,7 @@ export const ERROR_CODES = {
   WTFLOW_ARTIFACT_MISSING: 'A declared artifact file was not there when the node ended.',
   WTFLOW_FUNC_RESULT: 'A Func returned a value JSON cannot hold faithfully (BigInt, Map, Date, a cycle…).',
   WTFLOW_FUNC_EXIT: 'A Func called `process.exit()`; its worker was replaced.',
-  WTFLOW_FUNC_OUT_OF_MEMORY: 'A Func’s worker reached `run.worker_memory_mb`; the worker was replaced.',
+  WTFLOW_FUNC_OUT_OF_MEMORY: 'A Func’s worker reached `run.worker_memory_mb` (JS heap plus Buffers; a process-isolated Func’s RSS); the worker was replaced.',
   WTFLOW_FUNC_ARGS: 'A Func’s arguments could not be sent to its worker (not structured-clone-able).',
   WTFLOW_FUNC_POOL_CLOSED: 'A Func was still running, or was started, after its run had ended.',
   WTFLOW_HTTP_STATUS: 'An `Http` request was answered with a status outside its `expect` list (default 200–299).',
@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   WTFLOW_SERVER_START: 'A run could not be started (500).',
   // -- warnings --------------------------------------------------------------------------------------
   WTFLOW_LISTENER_ERROR: 'A lifecycle event listener threw (a process warning; the run goes on).',
+  WTFLOW_FUNC_LEFTOVER: 'Code a Func left behind (a timer, a promise) threw after the Func had returned (a process warning naming the Func; no other Func gets the error; its worker is replaced).',
 } as const satisfies Record<string, string>
 
 /** A stable error code. */
