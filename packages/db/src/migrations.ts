@@ -220,6 +220,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .addColumn('claimed_at', 'bigint')
         .addColumn('error', 'text')
         .execute()
+      // A failure `continueOnFailure` tolerated (shown `failed (tolerated)`, `"tolerated": true`).
+      await db.schema.alterTable('nodes').addColumn('tolerated', 'integer', c => c.notNull().defaultTo(0)).execute()
     },
   },
 }

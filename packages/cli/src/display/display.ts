@@ -1,5 +1,5 @@
 import type { PlanNode } from '@wtflow/core'
-import { SPINNER, colorFor, statusSymbol, statusWord } from '../status.js'
+import { SPINNER, TOLERATED, colorFor, nodeSymbol, statusSymbol, statusWord } from '../status.js'
 import { formatClock, formatDuration, oneLine, padEnd, shortId, stripAnsi, truncate, visibleWidth, type Output } from '../terminal.js'
 import { describeOutcome, type NodeProgress, type RunProgress } from './progress.js'
 import { layoutTree } from './tree.js'
@@ -56,6 +56,11 @@ export class PlainDisplay implements RunDisplay {
   nodeEnded(progress: RunProgress, node: NodeProgress): void {
     const took = node.startedAt !== null && node.endedAt !== null ? ` (${formatDuration(node.endedAt.getTime() - node.startedAt.getTime())})` : ''
     const path = node.plan.path
+    if (node.result?.tolerated === true) {
+      const what = node.plan.executable === undefined ? 'a node under it failed' : describeOutcome(node.result)
+      this.#line(`FAILED ${path}: ${what}${took}, ${TOLERATED}: the run goes on`)
+      return
+    }
     if (node.plan.executable === undefined && (node.status === 'failed' || node.status === 'cancelled')) {
       // A group's status repeats what happened under it, which has lines of its own.
       this.#line(node.status === 'failed' ? `FAILED ${path}: a node under it failed${took}` : `cancel ${path}${took}`)
@@ -201,7 +206,7 @@ export class LiveDisplay implements RunDisplay {
     const nameWidth = Math.min(48, Math.max(...tree.map(line => visibleWidth(line.prefix) + 2 + visibleWidth(line.item.node.plan.name))))
     for (const { item, prefix } of tree) {
       const node = item.node
-      const symbol = node.status === 'running' && node.retry === null ? style.cyan(SPINNER[this.#frame % SPINNER.length]!) : statusSymbol(node.status, style)
+      const symbol = node.status === 'running' && node.retry === null ? style.cyan(SPINNER[this.#frame % SPINNER.length]!) : nodeSymbol({ status: node.status, tolerated: node.result?.tolerated }, style)
       const head = `${style.dim(prefix)}${symbol} ${node.plan.name}`
       const parts: string[] = []
       if (node.startedAt !== null && node.status !== 'skipped') {
@@ -233,6 +238,7 @@ export class LiveDisplay implements RunDisplay {
       default: {
         const what = node.result === null ? statusWord(node.status) : describeOutcome(node.result)
         const attempts = node.attempt > 1 ? ` (${node.attempt} attempts)` : ''
+        if (node.result?.tolerated === true) return style.yellow(`${TOLERATED}: ${what}${attempts}`)
         return colorFor(node.status, style)(`${what}${attempts}`)
       }
     }
