@@ -6,7 +6,8 @@ import { survivePipeClose } from './terminal.js'
 
 /** Options of `wtflow run`. */
 export interface RunCommandOptions {
-  workflow?: string
+  /** `-w NAME`, repeatable: these workflows, in this order. */
+  workflow?: string[]
   dryRun?: boolean
   config?: string
   json?: boolean
@@ -23,7 +24,11 @@ export interface ListCommandOptions {
 export interface RunsCommandOptions {
   workflow?: string
   status?: string
-  limit: number
+  /** Default 20 for the table, every match with --json. */
+  limit?: number
+  all?: boolean
+  /** From `--since 2d`: runs started at or after. */
+  since?: Date
   json?: boolean
   config?: string
 }
@@ -44,6 +49,10 @@ export interface ServeCommandOptions {
 
 export interface LogsCommandOptions {
   stderr?: boolean
+  /** 1-based; the last attempt by default. */
+  attempt?: number
+  /** A declared artifact (or `result`) instead of stdout. */
+  artifact?: string
   follow?: boolean
   config?: string
 }
@@ -112,7 +121,7 @@ ${configurationHelp()}`,
         'The run is recorded in the configured database (SQLite under .wtflow/ by default) and every output is stored as an artifact.',
     )
     .argument('[file]', 'workflow script or flow file (default: wtfile.ts)')
-    .option('-w, --workflow <name>', 'run only this workflow')
+    .option('-w, --workflow <name>', 'run only this workflow (repeatable: -w a -w b runs a, then b)', collectList)
     .option('-i, --input <name=value>', "set an input of a flow file (repeatable)", collectInput)
     .option('-n, --dry-run', 'print the tree (names, executables, parallel or sequential, options) and run nothing')
     .option('-c, --config <ini>', CONFIG_HELP)
@@ -128,6 +137,7 @@ ${configurationHelp()}`,
 Examples:
   $ wtflow run                                   runs wtfile.ts
   $ wtflow run examples/ci.ts --workflow ci
+  $ wtflow run flows.ts -w lint -w test         two workflows, one after the other
   $ wtflow run examples/etl.ts --dry-run
   $ wtflow run flow.ts --json | jq .status
   $ wtflow run examples/ci.yaml                  a flow file: the same engine, the same history
@@ -160,10 +170,12 @@ a second Ctrl-C kills everything at once.`,
     .description('List the runs recorded in history, newest first. A run whose process died shows as crashed.')
     .option('-w, --workflow <name>', 'only runs of this workflow')
     .addOption(new Option('-s, --status <status>', 'only runs with this status').choices(RUN_STATUSES))
-    .option('-l, --limit <n>', 'at most this many runs', parsePositiveInt, 20)
-    .option('--json', 'print an array of run summaries as JSON')
+    .option('-l, --limit <n>', 'at most this many runs (default: 20, or every match with --json)', parsePositiveInt)
+    .option('-a, --all', 'every matching run')
+    .option('--since <age>', 'only runs started within this age (30m, 12h, 2d, 1w) or since this date (2026-11-01)', parseSince)
+    .option('--json', 'print an array of run summaries as JSON (every match unless --limit is given)')
     .option('-c, --config <ini>', CONFIG_HELP)
-    .addHelpText('after', '\nExamples:\n  $ wtflow runs\n  $ wtflow runs --workflow ci --status failed --limit 5\n  $ wtflow runs --json | jq -r \'.[0].id\'')
+    .addHelpText('after', '\nExamples:\n  $ wtflow runs\n  $ wtflow runs --workflow ci --status failed --limit 5\n  $ wtflow runs --since 2d --all\n  $ wtflow runs --json | jq -r \'.[0].id\'')
     .action(async (options: RunsCommandOptions) => {
       const { runsCommand } = await import('./commands/runs.js')
       setExitCode(await runsCommand(options))
@@ -186,14 +198,19 @@ a second Ctrl-C kills everything at once.`,
     .command('logs')
     .summary("print a node's output")
     .description(
-      "Print the stdout (or stderr) a node wrote in a run. With --follow, keep printing while the node runs (from another terminal) and stop when it ends.",
+      "Print the stdout (or stderr, or a declared artifact) a node wrote in a run; a stream the node never wrote to prints nothing (exit 0). " +
+        'With --follow, keep printing while the node runs (from another terminal) and stop when it ends.',
     )
     .argument('<run-id>', 'a run id or any unique prefix of one')
     .argument('<node-path>', 'the node path, names joined by / (e.g. "Root Node/Node 1")')
     .option('-e, --stderr', 'print stderr instead of stdout')
+    .option('-a, --attempt <n>', "an earlier attempt's output (1 is the first; default: the last)", parsePositiveInt)
+    .option('--artifact <name>', 'print this artifact of the node (a declared one, or result) instead of stdout')
     .option('-f, --follow', 'wait for more output until the node ends')
     .option('-c, --config <ini>', CONFIG_HELP)
-    .addHelpText('after', `\nExamples:\n  $ wtflow logs 3f2a9c1e 'Root Node/Node 1'\n  $ wtflow logs 3f2a9c1e ci/checks/test --stderr --follow`)
+    .addHelpText('after', `\nExamples:\n  $ wtflow logs 3f2a9c1e 'Root Node/Node 1'\n  $ wtflow logs 3f2a9c1e ci/checks/test --stderr --follow
+  $ wtflow logs 3f2a9c1e deploy --attempt 1 --stderr     the first of its attempts
+  $ wtflow logs 3f2a9c1e build --artifact report`)
     .action(async (runId: string, nodePath: string, options: LogsCommandOptions) => {
       const { logsCommand } = await import('./commands/logs.js')
       setExitCode(await logsCommand(runId, nodePath, options))
@@ -263,11 +280,26 @@ function configurationHelp(): string {
   ].join('\n')
 }
 
+function collectList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
+
 /** `--input NAME=VALUE`, collected into one object; a name given twice keeps the last value. */
 function collectInput(value: string, previous: Record<string, string> | undefined): Record<string, string> {
   const equals = value.indexOf('=')
   if (equals <= 0) throw new InvalidArgumentError('expected NAME=VALUE (the value may be empty: NAME=).')
   return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) }
+}
+
+const AGE_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }
+
+/** `30m`, `12h`, `2d`, `1w` ago, or a date (`2026-11-01`, an ISO time). */
+function parseSince(value: string): Date {
+  const age = /^(\d+)\s*([smhdw])$/.exec(value.trim())
+  if (age !== null) return new Date(Date.now() - Number(age[1]) * AGE_UNITS[age[2]!]!)
+  const date = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : null
+  if (date === null || Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an age such as 30m, 12h, 2d or 1w, or a date such as 2026-11-01.')
+  return date
 }
 
 function parsePort(value: string): number {
