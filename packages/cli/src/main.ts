@@ -59,7 +59,7 @@ export interface LogsCommandOptions {
 
 const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'crashed']
 
-const CONFIG_HELP = 'INI configuration file (default: $WTFLOW_CONFIG, else ./wtflow.ini if present)'
+const CONFIG_HELP = 'INI configuration file (default: $WTFLOW_CONFIG, else wtflow.ini of the project root: the nearest directory from here up with wtflow.ini or .wtflow/)'
 
 /**
  * Runs the `wtflow` command line and resolves to the exit code: 0 success, 1 a node failed,
@@ -275,7 +275,8 @@ function configurationHelp(): string {
   return [
     'Configuration (environment variable, INI key, default; precedence: defaults < INI < environment < flags):',
     ...rows.map(([env, ini, fallback]) => `  ${env!.padEnd(widths[0]!)}  ${ini!.padEnd(widths[1]!)}  ${fallback}`),
-    '  WTFLOW_CONFIG: the INI file (default ./wtflow.ini); [secrets] NAME = value masks values everywhere.',
+    '  WTFLOW_CONFIG: the INI file (default: wtflow.ini of the project root, the nearest directory from here up',
+    '  holding wtflow.ini or .wtflow/; relative paths resolve there); [secrets] NAME = value masks values everywhere.',
     '  WTFLOW_DEBUG=1 shows stack traces. Every key is documented in config.example.ini.',
   ].join('\n')
 }
