@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { CONFIG_KEYS } from '@wtflow/core'
+import { CONFIG_KEYS, type OutputLogsMode } from '@wtflow/core'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { CliError, ExitCode, exitCodeOf, printError } from './errors.js'
 import { survivePipeClose } from './terminal.js'
@@ -13,6 +13,9 @@ export interface RunCommandOptions {
   json?: boolean
   /** `--input NAME=VALUE`, repeatable: a flow's inputs. */
   input?: Record<string, string>
+  /** `--output-logs`: what is printed of the nodes' output while the run goes (default: `[run] output_logs`). */
+  outputLogs?: OutputLogsMode
+  outputLogsGrouped?: boolean
   /** `text` (default: the live tree on a terminal, plain lines otherwise) or `json` (one JSON line per lifecycle event on stderr). */
   logFormat?: 'text' | 'json'
 }
@@ -127,6 +130,14 @@ ${configurationHelp()}`,
     .option('-c, --config <ini>', CONFIG_HELP)
     .option('--json', 'print the run document as JSON on stdout (an array for several workflows); progress goes to stderr')
     .addOption(
+      new Option(
+        '--output-logs <mode>',
+        "the nodes' output while the run goes: full (every line, prefixed with the node's path), errors (the output of a node that failed, when it ends), new (each node's output when it ends), none; " +
+          'default: [run] output_logs, auto = errors on a terminal, full elsewhere',
+      ).choices(['auto', 'full', 'errors', 'new', 'none']),
+    )
+    .option('--output-logs-grouped', "wrap each node's output in ::group::PATH / ::endgroup:: lines (GitHub Actions, other CI logs); printed when the node ends")
+    .addOption(
       new Option('--log-format <format>', 'progress as text (the live tree, or plain lines when not a terminal) or json (every lifecycle event as one JSON line on stderr, secrets masked)')
         .choices(['text', 'json'])
         .default('text'),
@@ -142,6 +153,8 @@ Examples:
   $ wtflow run flow.ts --json | jq .status
   $ wtflow run examples/ci.yaml                  a flow file: the same engine, the same history
   $ wtflow run report.yaml --input day=monday
+  $ wtflow run ci.ts --output-logs full          every line of every node, prefixed with its path
+  $ wtflow run ci.ts --output-logs-grouped       in CI: each node's output in a collapsible group
   $ wtflow run ci.ts --log-format json 2>&1 >/dev/null | jq -c 'select(.event == "node:end") | {path, status}'
 
 Ctrl-C cancels the run (every process is stopped, the run is recorded as cancelled, exit 130);

@@ -98,6 +98,9 @@ export class JsonLog implements RunDisplay {
     this.#line('note', { runId: this.#runId, path: null, status: null, message: text })
   }
 
+  /** Output is in the node:output lines already. */
+  print(): void {}
+
   runStarted(): void {}
   nodeStarted(): void {}
   attemptEnded(): void {}
