@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { CONFIG_KEYS } from '@wtflow/core'
+import { CONFIG_KEYS, type OutputLogsMode } from '@wtflow/core'
 import { durationMs } from '@wtflow/core/internal'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { CliError, ExitCode, exitCodeOf, printError } from './errors.js'
@@ -7,12 +7,16 @@ import { survivePipeClose } from './terminal.js'
 
 /** Options of `wtflow run`. */
 export interface RunCommandOptions {
-  workflow?: string
+  /** `-w NAME`, repeatable: these workflows, in this order. */
+  workflow?: string[]
   dryRun?: boolean
   config?: string
   json?: boolean
   /** `--input NAME=VALUE`, repeatable: a flow's inputs. */
   input?: Record<string, string>
+  /** `--output-logs`: what is printed of the nodes' output while the run goes (default: `[run] output_logs`). */
+  outputLogs?: OutputLogsMode
+  outputLogsGrouped?: boolean
   /** `text` (default: the live tree on a terminal, plain lines otherwise) or `json` (one JSON line per lifecycle event on stderr). */
   logFormat?: 'text' | 'json'
 }
@@ -24,7 +28,11 @@ export interface ListCommandOptions {
 export interface RunsCommandOptions {
   workflow?: string
   status?: string
-  limit: number
+  /** Default 20 for the table, every match with --json. */
+  limit?: number
+  all?: boolean
+  /** From `--since 2d`: runs started at or after. */
+  since?: Date
   json?: boolean
   config?: string
 }
@@ -64,13 +72,17 @@ export interface GcCommandOptions {
 
 export interface LogsCommandOptions {
   stderr?: boolean
+  /** 1-based; the last attempt by default. */
+  attempt?: number
+  /** A declared artifact (or `result`) instead of stdout. */
+  artifact?: string
   follow?: boolean
   config?: string
 }
 
 const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'crashed']
 
-const CONFIG_HELP = 'INI configuration file (default: $WTFLOW_CONFIG, else ./wtflow.ini if present)'
+const CONFIG_HELP = 'INI configuration file (default: $WTFLOW_CONFIG, else wtflow.ini of the project root: the nearest directory from here up with wtflow.ini or .wtflow/)'
 
 /**
  * Runs the `wtflow` command line and resolves to the exit code: 0 success, 1 a node failed,
@@ -132,11 +144,19 @@ ${configurationHelp()}`,
         'The run is recorded in the configured database (SQLite under .wtflow/ by default) and every output is stored as an artifact.',
     )
     .argument('[file]', 'workflow script or flow file (default: wtfile.ts)')
-    .option('-w, --workflow <name>', 'run only this workflow')
+    .option('-w, --workflow <name>', 'run only this workflow (repeatable: -w a -w b runs a, then b)', collectList)
     .option('-i, --input <name=value>', "set an input of a flow file (repeatable)", collectInput)
     .option('-n, --dry-run', 'print the tree (names, executables, parallel or sequential, options) and run nothing')
     .option('-c, --config <ini>', CONFIG_HELP)
     .option('--json', 'print the run document as JSON on stdout (an array for several workflows); progress goes to stderr')
+    .addOption(
+      new Option(
+        '--output-logs <mode>',
+        "the nodes' output while the run goes: full (every line, prefixed with the node's path), errors (the output of a node that failed, when it ends), new (each node's output when it ends), none; " +
+          'default: [run] output_logs, auto = errors on a terminal, full elsewhere',
+      ).choices(['auto', 'full', 'errors', 'new', 'none']),
+    )
+    .option('--output-logs-grouped', "wrap each node's output in ::group::PATH / ::endgroup:: lines (GitHub Actions, other CI logs); printed when the node ends")
     .addOption(
       new Option('--log-format <format>', 'progress as text (the live tree, or plain lines when not a terminal) or json (every lifecycle event as one JSON line on stderr, secrets masked)')
         .choices(['text', 'json'])
@@ -148,10 +168,13 @@ ${configurationHelp()}`,
 Examples:
   $ wtflow run                                   runs wtfile.ts
   $ wtflow run examples/ci.ts --workflow ci
+  $ wtflow run flows.ts -w lint -w test         two workflows, one after the other
   $ wtflow run examples/etl.ts --dry-run
   $ wtflow run flow.ts --json | jq .status
   $ wtflow run examples/ci.yaml                  a flow file: the same engine, the same history
   $ wtflow run report.yaml --input day=monday
+  $ wtflow run ci.ts --output-logs full          every line of every node, prefixed with its path
+  $ wtflow run ci.ts --output-logs-grouped       in CI: each node's output in a collapsible group
   $ wtflow run ci.ts --log-format json 2>&1 >/dev/null | jq -c 'select(.event == "node:end") | {path, status}'
 
 Ctrl-C cancels the run (every process is stopped, the run is recorded as cancelled, exit 130);
@@ -212,10 +235,12 @@ and it says so.`,
     .description('List the runs recorded in history, newest first. A run whose process died shows as crashed.')
     .option('-w, --workflow <name>', 'only runs of this workflow')
     .addOption(new Option('-s, --status <status>', 'only runs with this status').choices(RUN_STATUSES))
-    .option('-l, --limit <n>', 'at most this many runs', parsePositiveInt, 20)
-    .option('--json', 'print an array of run summaries as JSON')
+    .option('-l, --limit <n>', 'at most this many runs (default: 20, or every match with --json)', parsePositiveInt)
+    .option('-a, --all', 'every matching run')
+    .option('--since <age>', 'only runs started within this age (30m, 12h, 2d, 1w) or since this date (2026-11-01)', parseSince)
+    .option('--json', 'print an array of run summaries as JSON (every match unless --limit is given)')
     .option('-c, --config <ini>', CONFIG_HELP)
-    .addHelpText('after', '\nExamples:\n  $ wtflow runs\n  $ wtflow runs --workflow ci --status failed --limit 5\n  $ wtflow runs --json | jq -r \'.[0].id\'')
+    .addHelpText('after', '\nExamples:\n  $ wtflow runs\n  $ wtflow runs --workflow ci --status failed --limit 5\n  $ wtflow runs --since 2d --all\n  $ wtflow runs --json | jq -r \'.[0].id\'')
     .action(async (options: RunsCommandOptions) => {
       const { runsCommand } = await import('./commands/runs.js')
       setExitCode(await runsCommand(options))
@@ -238,14 +263,19 @@ and it says so.`,
     .command('logs')
     .summary("print a node's output")
     .description(
-      "Print the stdout (or stderr) a node wrote in a run. With --follow, keep printing while the node runs (from another terminal) and stop when it ends.",
+      "Print the stdout (or stderr, or a declared artifact) a node wrote in a run; a stream the node never wrote to prints nothing (exit 0). " +
+        'With --follow, keep printing while the node runs (from another terminal) and stop when it ends.',
     )
     .argument('<run-id>', 'a run id or any unique prefix of one')
     .argument('<node-path>', 'the node path, names joined by / (e.g. "Root Node/Node 1")')
     .option('-e, --stderr', 'print stderr instead of stdout')
+    .option('-a, --attempt <n>', "an earlier attempt's output (1 is the first; default: the last)", parsePositiveInt)
+    .option('--artifact <name>', 'print this artifact of the node (a declared one, or result) instead of stdout')
     .option('-f, --follow', 'wait for more output until the node ends')
     .option('-c, --config <ini>', CONFIG_HELP)
-    .addHelpText('after', `\nExamples:\n  $ wtflow logs 3f2a9c1e 'Root Node/Node 1'\n  $ wtflow logs 3f2a9c1e ci/checks/test --stderr --follow`)
+    .addHelpText('after', `\nExamples:\n  $ wtflow logs 3f2a9c1e 'Root Node/Node 1'\n  $ wtflow logs 3f2a9c1e ci/checks/test --stderr --follow
+  $ wtflow logs 3f2a9c1e deploy --attempt 1 --stderr     the first of its attempts
+  $ wtflow logs 3f2a9c1e build --artifact report`)
     .action(async (runId: string, nodePath: string, options: LogsCommandOptions) => {
       const { logsCommand } = await import('./commands/logs.js')
       setExitCode(await logsCommand(runId, nodePath, options))
@@ -343,19 +373,12 @@ function configurationHelp(): string {
   return [
     'Configuration (environment variable, INI key, default; precedence: defaults < INI < environment < flags):',
     ...rows.map(([env, ini, fallback]) => `  ${env!.padEnd(widths[0]!)}  ${ini!.padEnd(widths[1]!)}  ${fallback}`),
-    '  WTFLOW_CONFIG: the INI file (default ./wtflow.ini); [secrets] NAME = value masks values everywhere.',
+    '  WTFLOW_CONFIG: the INI file (default: wtflow.ini of the project root, the nearest directory from here up',
+    '  holding wtflow.ini or .wtflow/; relative paths resolve there); [secrets] NAME = value masks values everywhere.',
     '  WTFLOW_DEBUG=1 shows stack traces. Every key is documented in config.example.ini.',
   ].join('\n')
 }
 
-/** `--input NAME=VALUE`, collected into one object; a name given twice keeps the last value. */
-function collectInput(value: string, previous: Record<string, string> | undefined): Record<string, string> {
-  const equals = value.indexOf('=')
-  if (equals <= 0) throw new InvalidArgumentError('expected NAME=VALUE (the value may be empty: NAME=).')
-  return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) }
-}
-
-/** A repeatable option's values, in order. */
 function collectList(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value]
 }
@@ -377,6 +400,13 @@ function parseDuration(value: string): number {
 function parseNonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number ≥ 0.')
   return Number(value)
+}
+
+/** `--input NAME=VALUE`, collected into one object; a name given twice keeps the last value. */
+function collectInput(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const equals = value.indexOf('=')
+  if (equals <= 0) throw new InvalidArgumentError('expected NAME=VALUE (the value may be empty: NAME=).')
+  return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) }
 }
 
 function parsePort(value: string): number {

@@ -20,6 +20,8 @@ export interface NodeDocument {
   error: string | null
   /** Why a skipped node did not run, or null. */
   skipReason: string | null
+  /** Present (true) only on a failure `continueOnFailure` tolerated. */
+  tolerated?: true
   startedAt: string | null
   endedAt: string | null
   artifacts: ArtifactDocument[]
@@ -77,6 +79,7 @@ export function toNodeDocument(node: NodeResult): NodeDocument {
     attempts: node.attempts.length,
     error: node.error?.message ?? null,
     skipReason: node.skipReason,
+    ...(node.tolerated === true ? { tolerated: true as const } : {}),
     startedAt: node.startedAt?.toISOString() ?? null,
     endedAt: node.endedAt?.toISOString() ?? null,
     artifacts: node.artifacts.map(({ name, path, size, sha256 }) => ({ name, path, size, sha256 })),

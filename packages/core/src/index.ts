@@ -32,6 +32,7 @@ export {
   type ConfigOverrides,
   type DatabaseTarget,
   type LoadConfigOptions,
+  type OutputLogsMode,
   type WtflowConfig,
 } from './config/config.js'
 export { describeDatabase, redactUrlPassword } from './config/values.js'

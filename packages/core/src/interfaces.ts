@@ -98,6 +98,8 @@ export interface NodeResult {
   error: SerializedError | null
   /** Why a `skipped` node did not run. */
   skipReason: string | null
+  /** It failed (or timed out) under `continueOnFailure`: the run went on as if it had not. */
+  tolerated?: boolean
   attempts: AttemptResult[]
   startedAt: Date | null
   endedAt: Date | null

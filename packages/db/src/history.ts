@@ -108,10 +108,11 @@ export class HistoryDatabase {
     }
     if (options.since !== undefined) query = query.where('started_at', '>=', options.since.getTime())
     if (options.until !== undefined) query = query.where('started_at', '<', options.until.getTime())
+    query = query.orderBy('started_at', 'desc').orderBy('id', 'desc')
+    // SQLite takes OFFSET only after a LIMIT; -1 (SQLite) and ALL (PostgreSQL) are not portable.
+    if (options.limit === null && (options.offset ?? 0) === 0) return query.execute()
     return query
-      .orderBy('started_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(options.limit ?? 50)
+      .limit(options.limit === null ? Number.MAX_SAFE_INTEGER : (options.limit ?? 50))
       .offset(options.offset ?? 0)
       .execute()
   }
@@ -160,6 +161,7 @@ export class HistoryDatabase {
         attempts: node.attempts,
         error: node.error_message,
         skipReason: node.skip_reason,
+        ...(node.tolerated === 1 ? { tolerated: true as const } : {}),
         startedAt: node.started_at === null ? null : iso(node.started_at),
         endedAt: node.ended_at === null ? null : iso(node.ended_at),
         artifacts: artifactsOf.get(node.ordinal) ?? [],
@@ -379,7 +381,7 @@ export class HistoryDatabase {
   #documentNodes(runId: string) {
     return this.db
       .selectFrom('nodes')
-      .select(['ordinal', 'path', 'name', 'status', 'exit_code', 'signal', 'attempts', 'error_message', 'skip_reason', 'started_at', 'ended_at', 'reused_from_run', 'reused_from_path'])
+      .select(['ordinal', 'path', 'name', 'status', 'exit_code', 'signal', 'attempts', 'error_message', 'skip_reason', 'tolerated', 'started_at', 'ended_at', 'reused_from_run', 'reused_from_path'])
       .where('run_id', '=', runId)
       .orderBy('ordinal')
       .execute()

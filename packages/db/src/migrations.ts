@@ -238,6 +238,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .addColumn('task', 'text', c => c.primaryKey())
         .addColumn('last_at', 'bigint', c => c.notNull())
         .execute()
+      // A failure `continueOnFailure` tolerated (shown `failed (tolerated)`, `"tolerated": true`).
+      await db.schema.alterTable('nodes').addColumn('tolerated', 'integer', c => c.notNull().defaultTo(0)).execute()
     },
   },
 }

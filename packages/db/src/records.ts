@@ -6,8 +6,8 @@ export interface ListRunsOptions {
   status?: RunStatus | readonly RunStatus[]
   since?: Date
   until?: Date
-  /** Default 50. */
-  limit?: number
+  /** Default 50; null: every matching run. */
+  limit?: number | null
   offset?: number
 }
 

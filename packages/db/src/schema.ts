@@ -83,6 +83,8 @@ export interface NodesTable {
   /** JSON `{ name, stack, code }` of the error, or null. */
   error_detail: string | null
   skip_reason: string | null
+  /** 1: a failure `continueOnFailure` tolerated. */
+  tolerated: ColumnType<number, number | undefined, number>
   attempts: ColumnType<number, number | undefined, number>
   started_at: Millis | null
   ended_at: Millis | null

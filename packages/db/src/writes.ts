@@ -151,6 +151,7 @@ export function nodeEndRow(runId: string, node: NodeResult, ordinal: number): No
     signal: node.signal,
     ...errorColumns(node.error),
     skip_reason: node.skipReason,
+    tolerated: node.tolerated === true ? 1 : 0,
     attempts: node.attempts.length,
     started_at: millis(node.startedAt),
     ended_at: millis(node.endedAt),
@@ -258,6 +259,7 @@ export function upsertNodes(db: Db, rows: readonly NewNodeRow[], maxParameters: 
           error_message: eb.ref('excluded.error_message'),
           error_detail: eb.ref('excluded.error_detail'),
           skip_reason: eb.ref('excluded.skip_reason'),
+          tolerated: eb.ref('excluded.tolerated'),
           attempts: eb.ref('excluded.attempts'),
           started_at: eb.ref('excluded.started_at'),
           ended_at: eb.ref('excluded.ended_at'),
@@ -314,7 +316,7 @@ export function markNodeStarted(t: StatementTemplates, event: EngineEventMap['no
 }
 
 const NODE_END_COLUMNS = [
-  'status', 'exit_code', 'signal', 'error_message', 'error_detail', 'skip_reason', 'attempts', 'started_at', 'ended_at', 'reused_from_run', 'reused_from_path',
+  'status', 'exit_code', 'signal', 'error_message', 'error_detail', 'skip_reason', 'tolerated', 'attempts', 'started_at', 'ended_at', 'reused_from_run', 'reused_from_path',
 ] as const
 
 type NodeEndRow = Pick<NewNodeRow, 'run_id' | 'ordinal' | (typeof NODE_END_COLUMNS)[number]>

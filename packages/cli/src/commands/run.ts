@@ -3,6 +3,7 @@ import { Interrupts, killAllProcessGroups, maskDeep, maskSecrets, preloadCommand
 import type { HistoryDatabase, Recorder } from '@wtflow/db'
 import { createDisplay, type RunDisplay } from '../display/display.js'
 import { JsonLog } from '../display/json-log.js'
+import { OutputPrinter, resolveOutputLogs } from '../display/output-logs.js'
 import { printPlan } from '../display/plan.js'
 import { RunProgress } from '../display/progress.js'
 import { printSummary } from '../display/summary.js'
@@ -78,7 +79,15 @@ export async function runPlans(
   const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000, onRetry })
   const tracked = recorder !== null
   interrupts.arm(display)
-  const detach = jsonLog?.follow(engine) ?? followEngine(engine, display)
+  // With --log-format json the output is in its node:output lines already. Subscribed before
+  // the display: a node's last output lines come before the line that says it ended.
+  const outputLogs = jsonLog === null ? resolveOutputLogs(options.outputLogs ?? engine.config.outputLogs, out.interactive) : 'none'
+  const detachOutput = new OutputPrinter(outputLogs, options.outputLogsGrouped === true, out, text => display.print(text)).follow(engine)
+  const detachDisplay = jsonLog?.follow(engine) ?? followEngine(engine, display)
+  const detach = () => {
+    detachOutput()
+    detachDisplay()
+  }
 
   const documents: RunDocument[] = []
   let exitCode: number = ExitCode.ok

@@ -4,7 +4,7 @@ import { layoutTree, parentOf } from '../display/tree.js'
 import { CliError, ExitCode } from '../errors.js'
 import { openHistoryForReading, readConfig } from '../history.js'
 import type { ShowCommandOptions } from '../main.js'
-import { colorFor, statusSymbol, statusWord } from '../status.js'
+import { colorFor, nodeColor, nodeStatusWord, nodeSymbol, statusSymbol, statusWord } from '../status.js'
 import { formatBytes, formatDateTime, formatDuration, oneLine, outputFor, padEnd, shellQuote, shortId, visibleWidth, writeOut } from '../terminal.js'
 
 /** `wtflow show RUN_ID [--json]`: one run as a tree. */
@@ -44,8 +44,8 @@ export async function showCommand(runId: string, options: ShowCommandOptions): P
   const nameWidth = Math.min(48, Math.max(...tree.map(line => visibleWidth(line.prefix) + 2 + visibleWidth(line.item.node.name))))
   for (const { item, prefix, continuation } of tree) {
     const node = item.node
-    const head = `${style.dim(prefix)}${statusSymbol(node.status, style)} ${style.bold(node.name)}`
-    const facts = [colorFor(node.status, style)(statusWord(node.status))]
+    const head = `${style.dim(prefix)}${nodeSymbol(node, style)} ${style.bold(node.name)}`
+    const facts = [nodeColor(node, style)(nodeStatusWord(node))]
     if (node.exitCode !== null) facts.push(`exit ${node.exitCode}`)
     if (node.signal !== null) facts.push(node.signal)
     const duration = durationOf(node)
@@ -63,7 +63,7 @@ export async function showCommand(runId: string, options: ShowCommandOptions): P
       sub(`${style.dim(padEnd(artifact.name, nameColumn))}  ${padEnd(formatBytes(artifact.size), 9)}  ${artifact.path}`)
     }
   }
-  const failed = doc.nodes.find(node => node.status === 'failed' || node.status === 'timed_out')
+  const failed = doc.nodes.find(node => (node.status === 'failed' || node.status === 'timed_out') && node.tolerated !== true) ?? doc.nodes.find(node => node.status === 'failed' || node.status === 'timed_out')
   if (failed !== undefined) {
     lines.push('', style.dim(`output of a node: wtflow logs ${shortId(doc.id)} ${shellQuote(failed.path)} [--stderr]`))
   }

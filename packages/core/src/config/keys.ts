@@ -2,7 +2,11 @@
  * The configuration keys: one table, from which loading, `describeConfig`, the CLI's `--help`
  * and `config.example.ini` are all derived (a test fails when the example file disagrees).
  */
-import { describeDatabase, integerAtLeast, optionalIntegerAtLeast, parseBoolean, parseCpuCount, parseDatabaseUrl, parseOptionalDuration, parsePath, type DatabaseTarget, type RawValue } from './values.js'
+import { describeDatabase, integerAtLeast, oneOf, optionalIntegerAtLeast, parseBoolean, parseCpuCount, parseDatabaseUrl, parseOptionalDuration, parsePath, type DatabaseTarget, type RawValue } from './values.js'
+
+/** `[run] output_logs`: what `wtflow run` prints of the nodes' output while it runs. */
+export const OUTPUT_LOGS_MODES = ['auto', 'full', 'errors', 'new', 'none'] as const
+export type OutputLogsMode = (typeof OUTPUT_LOGS_MODES)[number]
 
 /** One configuration key: where it is read from, how it is parsed, and what it means. */
 export interface KeySpec<T> {
@@ -90,6 +94,15 @@ export const KEY_SPECS = {
     doc: "Memory limit of each Func worker in MB: a worker thread's JS heap plus its Buffers, or the whole RSS of an `isolation: 'process'` child; a Func that exceeds it fails (WTFLOW_FUNC_OUT_OF_MEMORY) and its worker is replaced.",
     accepts: 'an integer >= 16',
   } satisfies KeySpec<number>,
+  outputLogs: {
+    section: 'run',
+    key: 'output_logs',
+    env: 'WTFLOW_OUTPUT_LOGS',
+    default: 'auto',
+    parse: oneOf(OUTPUT_LOGS_MODES),
+    doc: "What `wtflow run` prints of the nodes' output while it runs: every line as it is written, prefixed with the node's path (full); the output of nodes that failed, when they end (errors); each node's output when it ends (new); nothing (none). auto is errors on a terminal, full elsewhere (CI logs).",
+    accepts: 'auto, full, errors, new or none',
+  } satisfies KeySpec<OutputLogsMode>,
   maxRuns: {
     section: 'server',
     key: 'max_runs',

@@ -29,6 +29,15 @@ export function parseBoolean(raw: RawValue, key: string): boolean {
   throw new ConfigError(key, raw.source, `"${raw.value}" is not a boolean; use 0, 1, true or false`)
 }
 
+/** One of a few words (case-insensitive). */
+export function oneOf<const T extends string>(values: readonly T[]): (raw: RawValue, key: string) => T {
+  return (raw, key) => {
+    const value = raw.value.trim().toLowerCase()
+    if ((values as readonly string[]).includes(value)) return value as T
+    throw new ConfigError(key, raw.source, `"${raw.value}" is not one of ${values.join(', ')}`)
+  }
+}
+
 export function integerAtLeast(min: number): (raw: RawValue, key: string) => number {
   return (raw, key) => {
     const value = raw.value.trim()

@@ -588,6 +588,7 @@ export class RunExecution {
       signal: state.signal,
       error: state.error,
       skipReason: state.skipReason,
+      ...(state.plan.continueOnFailure && (state.status === 'failed' || state.status === 'timed_out') ? { tolerated: true } : {}),
       attempts: state.attempts,
       startedAt: state.startedAt,
       endedAt: state.endedAt,
