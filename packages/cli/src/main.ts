@@ -402,6 +402,15 @@ function parseNonNegativeInt(value: string): number {
   return Number(value)
 }
 
+/** `30m`, `12h`, `2d`, `1w` ago, or a date (`2026-11-01`, an ISO time). */
+function parseSince(value: string): Date {
+  const age = durationMs(value.trim())
+  if (age !== null) return new Date(Date.now() - age)
+  const date = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : null
+  if (date === null || Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an age such as 30m, 12h, 2d or 1w, or a date such as 2026-11-01.')
+  return date
+}
+
 /** `--input NAME=VALUE`, collected into one object; a name given twice keeps the last value. */
 function collectInput(value: string, previous: Record<string, string> | undefined): Record<string, string> {
   const equals = value.indexOf('=')

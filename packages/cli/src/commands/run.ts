@@ -58,7 +58,7 @@ export async function runPlans(
   engine: Engine,
   db: HistoryDatabase | null,
   plans: readonly RunPlan[],
-  options: Pick<RunCommandOptions, 'json' | 'logFormat'>,
+  options: Pick<RunCommandOptions, 'json' | 'logFormat' | 'outputLogs' | 'outputLogsGrouped'>,
   interrupts: RunInterrupts,
   extras: RunExtras = {},
 ): Promise<number> {
