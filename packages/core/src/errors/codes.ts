@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   WTFLOW_SERVER_UNKNOWN_WORKFLOW: 'The server runs no workflow of that name (404).',
   WTFLOW_SERVER_RUN_ENDED: 'The run has already ended: it cannot be cancelled (409).',
   WTFLOW_SERVER_RUN_ELSEWHERE: 'The run is executed by another process that cannot be reached from here (409).',
+  WTFLOW_SERVER_CANNOT_RESUME: 'The run cannot be resumed here: it is still running, this server does not run its workflow, or the workflow’s tree changed since (409).',
   WTFLOW_SERVER_BODY_TOO_LARGE: 'The request body is over the server’s limit (413).',
   WTFLOW_SERVER_NOT_AVAILABLE: 'The server cannot do this (501).',
   WTFLOW_SERVER_DATABASE: 'The history database does not answer (503).',
