@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { formatKb, formatMs } from './src/format.js'
 import { dropSchema, pgUnavailable, pgUrl } from './src/pg-admin.js'
 import { peerScenarios } from './peers.js'
+import { soak } from './soak.js'
 import { timeNodeProcess, type ProcessRun } from './process-side.js'
 import type { SideResult } from './src/protocol.js'
 
@@ -372,6 +373,7 @@ export function scenarios(quick: boolean): Scenario[] {
     ...dbScenarios,
     ...cliScenarios(seed, outputBytes),
     ...peerScenarios(quick, cliBin, cliAvailable),
+    soakScenario(quick),
     ...serverScenarios(seed, quick),
   ]
 }
@@ -502,6 +504,30 @@ function percentileTarget(maxMs: number, label: string) {
     const p50 = engine.runs.map(r => r.extra?.p50Ms).filter((v): v is number => typeof v === 'number')
     const note = p50.length ? `p50 ${formatMs(Math.min(...p50))}` : undefined
     return engine.wallMs <= maxMs ? { status: 'pass', note } : { status: 'fail', note: [note, `${label} ${formatMs(engine.wallMs)} > ${maxMs} ms`].filter(Boolean).join('; ') }
+  }
+}
+
+/** The reliability soak: invariants, not a time (see soak.ts). */
+function soakScenario(quick: boolean): Scenario {
+  const runs = Number(process.env.BENCH_SOAK_RUNS ?? (quick ? 20 : 1000))
+  const maxMinutes = Number(process.env.BENCH_SOAK_MINUTES ?? 45)
+  return {
+    id: 'soak',
+    title: `(soak) ${runs} runs of a 20-node workflow, two at a time, on PostgreSQL: random SIGKILL of \`wtflow\`, pg_terminate_backend, Func faults`,
+    target: 'no stray process, no run left running, statuses true to marker files',
+    available: async () => (await cliAvailable()) ?? (await pgUnavailable(pgUrl())),
+    repeat: () => 1,
+    engine: {
+      kind: 'process',
+      label: 'soak',
+      run: options => soak({ cliBin: cliBin(), adminUrl: pgUrl(), tmpDir: options.tmpDir, runs, maxMs: maxMinutes * 60_000, log: message => process.stderr.write(`${message}\n`) }),
+    },
+    evaluate: engine => {
+      const extra = engine.runs[0]?.extra ?? {}
+      const violations = Number(extra.violationCount ?? NaN)
+      const note = `${String(extra.runs)} runs, ${String(extra.killed)} killed, ${String(extra.terminated)} with backends terminated; ${violations} violation(s)${violations > 0 ? `: ${(extra.violations as string[]).slice(0, 3).join('; ')}` : ''}`
+      return { status: violations === 0 ? 'pass' : 'fail', note }
+    },
   }
 }
 
