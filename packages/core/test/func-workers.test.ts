@@ -8,7 +8,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Engine, loadConfig, type ConfigOverrides, type NodeResult, type RunResult } from '../src/index.js'
+import { Engine, Func, loadConfig, type ConfigOverrides, type NodeResult, type RunResult } from '../src/index.js'
+import { isAlive } from './helpers.js'
 import * as steps from './fixtures/func/worker-steps.js'
 
 let dir: string
@@ -169,4 +170,55 @@ describe('Func memory', () => {
     // Unbounded, it grows until the kernel's OOM killer ends this process.
     expect(peak).toBeLessThan(512 * 2 ** 20)
   }, 60_000)
+})
+
+describe("Func with isolation: 'process'", () => {
+  it('kills a process over the memory limit (its RSS) and fails its Func', async () => {
+    const run = await engine({ workerMemoryMb: 200 }).run(steps.hoardInProcess())
+    const hoard = node(run, 'root/hoard')
+    expect(hoard).toMatchObject({ status: 'failed', error: { name: 'NodeFailure', code: 'WTFLOW_FUNC_OUT_OF_MEMORY' } })
+    expect(hoard.error!.message).toMatch(
+      /^the function ran out of memory: its process reached the memory limit of 200 MB \(RSS \d+ MB\) and was killed\. Raise \[run\] worker_memory_mb/,
+    )
+    expect(node(run, 'root/after').status).toBe('succeeded')
+  }, 60_000)
+
+  it('runs in a process of its own: chdir and exit harm nothing, results and references work, a timeout kills it', async () => {
+    const pidFile = path.join(dir, 'spin.pid')
+    const run = await engine().run(steps.isolated(pidFile))
+    expect(node(run, 'root/chdir')).toMatchObject({ status: 'succeeded', error: null })
+    const moved = (await result(run, 'root/chdir')) as { cwd: string; pid: number }
+    expect(moved.cwd).toBe('/')
+    expect(moved.pid).not.toBe(process.pid)
+    expect(process.cwd()).not.toBe('/')
+    expect(await readFile(node(run, 'root/chdir').artifacts.find(a => a.name === 'stdout')!.path, 'utf8')).toBe('now in /\n')
+    // The same function in a worker thread cannot change directory (threads share the process's).
+    expect(node(run, 'root/chdir in a thread')).toMatchObject({ status: 'failed', error: { code: 'ERR_WORKER_UNSUPPORTED_OPERATION' } })
+
+    const exited = node(run, 'root/exit')
+    expect(exited).toMatchObject({ status: 'failed', exitCode: 3, error: { name: 'NodeFailure', code: 'WTFLOW_FUNC_EXIT' } })
+    expect(exited.error!.message).toBe(
+      "the function's process exited with code 3 before the function returned (process.exit(3), or a crash); a Func must return (or throw) instead of exiting",
+    )
+
+    const spun = node(run, 'root/spin')
+    expect(spun).toMatchObject({ status: 'timed_out', error: { code: 'WTFLOW_TIMEOUT' } })
+    const pid = Number(await readFile(pidFile, 'utf8'))
+    expect(isAlive(pid)).toBe(false)
+
+    expect(await result(run, 'root/sum')).toBe(5)
+    expect(await result(run, 'root/describe')).toMatchObject({ sum: 5, log: 'adding 2 and 3\n' })
+    expect(await result(run, 'root/cwd')).toBe('/tmp')
+    expect(node(run, 'root/thread after').status).toBe('succeeded')
+    expect(run.status).toBe('succeeded')
+  }, 60_000)
+
+  it('counts isolation in the digest and the spec', async () => {
+    const plain = new Func(steps.add, { args: [1, 2] })
+    const isolated = new Func(steps.add, { args: [1, 2], isolation: 'process' })
+    expect(isolated.toSpec()).toEqual({ uses: 'func', with: { ...(plain.toSpec().with as object), isolation: 'process' } })
+    expect(isolated.digestExtra()).not.toBe(plain.digestExtra())
+    expect(Func.fromSpec({ module: isolated.moduleUrl, export: 'add', args: [1, 2], isolation: 'process' }).isolation).toBe('process')
+    expect(() => new Func(steps.add, { args: [1, 2], isolation: 'fork' as 'process' })).toThrow("isolation must be 'thread' or 'process', got \"fork\"")
+  })
 })
