@@ -85,10 +85,13 @@ export type FuncOptions<F extends AnyFunction> = FuncLocation & FuncRunOptions &
  * error fails the node (exit code 1) with its name, message, code and stack, also written to
  * its stderr; so does a return value JSON cannot hold faithfully (BigInt, Map, Date, cycles…,
  * `ResultNotSerializableError`). `process.exit(n)` fails the node with exit code `n`; a timeout
- * or cancellation terminates the worker; running out of `run.worker_memory_mb` fails the node.
- * In each case the worker is replaced and the run goes on. The node's `env` is applied to
+ * or cancellation terminates the worker; running out of `run.worker_memory_mb` (JS heap plus
+ * Buffers) fails the node. In each case the worker is replaced and the run goes on. Its timeout
+ * and duration count from when a worker takes it (`run.max_funcs` workers at most). What it
+ * leaves behind (a timer, a promise) never reaches another Func: an error it throws later is a
+ * `WTFLOW_FUNC_LEFTOVER` warning, and the worker is replaced. The node's `env` is applied to
  * `process.env` while the function runs; its `cwd` is not (worker threads share the process's
- * working directory): resolve paths yourself.
+ * working directory): resolve paths yourself, or use `isolation: 'process'` (see `FuncRunOptions`).
  *
  * @example
  * export async function count(log: Artifact): Promise<number> {
