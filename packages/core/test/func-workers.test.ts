@@ -83,6 +83,24 @@ describe('waiting for a worker', () => {
   })
 })
 
+describe('waiting for a worker, cancelled', () => {
+  it('cancels Funcs still waiting for a worker, without starting them', async () => {
+    const started = path.join(dir, 'started')
+    const e = engine({ maxFuncs: 1 })
+    const starts: string[] = []
+    e.on('node:start', ({ path: nodePath }) => starts.push(nodePath))
+    const controller = new AbortController()
+    const running = e.run(steps.behindLongFunc(started, path.join(dir, 'never'), {}), { signal: controller.signal })
+    await vi.waitFor(() => expect(existsSync(started)).toBe(true), { timeout: 20_000, interval: 10 })
+    controller.abort()
+    const run = await running
+    expect(run.status).toBe('cancelled')
+    expect(node(run, 'root/long').status).toBe('cancelled')
+    expect(node(run, 'root/quick').status).toBe('cancelled')
+    expect(starts).not.toContain('root/quick')
+  })
+})
+
 describe('what a finished Func leaves behind', () => {
   it.each([
     ['a plain function', false],
@@ -211,6 +229,15 @@ describe("Func with isolation: 'process'", () => {
     expect(await result(run, 'root/cwd')).toBe('/tmp')
     expect(node(run, 'root/thread after').status).toBe('succeeded')
     expect(run.status).toBe('succeeded')
+  }, 60_000)
+
+  it('ends what the function left running when it returns (its process group)', async () => {
+    const pidFile = path.join(dir, 'sleep.pid')
+    const run = await engine().run(steps.processLeftover(pidFile))
+    expect(run.status).toBe('succeeded')
+    expect(await result(run, 'leave')).toBe('returned')
+    const pid = Number(await readFile(pidFile, 'utf8'))
+    await vi.waitFor(() => expect(isAlive(pid)).toBe(false), { timeout: 5000, interval: 20 })
   }, 60_000)
 
   it('counts isolation in the digest and the spec', async () => {

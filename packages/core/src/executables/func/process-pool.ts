@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { WtflowConfig } from '../../config/config.js'
 import { NodeFailure, serializeError } from '../../errors/errors.js'
@@ -17,6 +18,9 @@ import type { ProcessResponse, ProcessTask } from './process-protocol.js'
 
 /** The key of the pool among a run's resources. */
 export const FUNC_PROCESS_POOL_RESOURCE = 'wtflow:func-process-pool'
+
+/** How long after its process exited a Func's pipes may stay open (held by something it started). */
+const PIPE_GRACE_MS = 2000
 
 /** How often a running child's RSS is compared with its limit. */
 const RSS_CHECK_MS = 100
@@ -122,9 +126,11 @@ export class FuncProcessPool {
       watchdog.unref()
       let exitCode: number | null = null
       let signal: NodeJS.Signals | null = null
+      let grace: NodeJS.Timeout | undefined
       const closeOne = (): void => {
         if (--open > 0) return
         clearInterval(watchdog)
+        clearTimeout(grace)
         unlisten()
         this.#running.delete(child)
         resolve(this.#outcome(ctx, response, exitCode, signal, overMemory, spawnError))
@@ -136,6 +142,13 @@ export class FuncProcessPool {
       child.once('exit', (code, sig) => {
         exitCode = code
         signal = sig
+        // What it started and left running in its group is a leftover: it ends with the function.
+        kill()
+        // Something that left the group (setsid) may still hold the pipes: stop reading them.
+        grace = setTimeout(() => {
+          child.stdout!.destroy()
+          child.stderr!.destroy()
+        }, PIPE_GRACE_MS)
         closeOne()
       })
       const message: ProcessTask = { moduleUrl: task.moduleUrl, exportName: task.exportName, args: task.args, artifacts: task.artifacts }
@@ -188,7 +201,8 @@ export class FuncProcessPool {
     if (this.#closed) return
     this.#closed = true
     for (const go of this.#waiting.splice(0)) go()
-    const exits = [...this.#running].map(child => new Promise(resolve => {
+    const running = [...this.#running].filter(child => child.exitCode === null && child.signalCode === null)
+    const exits = running.map(child => new Promise(resolve => {
       child.once('exit', resolve)
       try {
         process.kill(-child.pid!, 'SIGKILL')
@@ -201,7 +215,7 @@ export class FuncProcessPool {
 }
 
 /** A child's output goes to the node's sink as it comes, with backpressure; the sink is made on first output. */
-function pipeTo(source: NodeJS.ReadableStream, sink: () => NodeJS.WritableStream, done: () => void): void {
+function pipeTo(source: Readable, sink: () => NodeJS.WritableStream, done: () => void): void {
   source.on('data', (chunk: Buffer) => {
     const target = sink()
     if (!target.write(chunk)) {
@@ -209,7 +223,8 @@ function pipeTo(source: NodeJS.ReadableStream, sink: () => NodeJS.WritableStream
       target.once('drain', () => source.resume())
     }
   })
-  source.once('end', done)
+  source.on('error', () => {})
+  source.once('close', done)
 }
 
 /** Resident set size of a process in bytes (Linux `/proc`), or null where it cannot be read. */
