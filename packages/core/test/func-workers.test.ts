@@ -62,12 +62,13 @@ describe('waiting for a worker', () => {
   it("does not count the wait for a worker in a Func's timeout or duration", async () => {
     const started = path.join(dir, 'started')
     const release = path.join(dir, 'release')
-    const e = engine({ maxFuncs: 1 })
+    // max_funcs given for this run only (RunOptions), over the engine's configuration.
+    const e = engine({ maxFuncs: 4 })
     let quickEnded = false
     e.on('node:end', ({ node: ended }) => {
       if (ended.path === 'root/quick') quickEnded = true
     })
-    const running = e.run(steps.behindLongFunc(started, release, { timeout: 2000 }))
+    const running = e.run(steps.behindLongFunc(started, release, { timeout: 2000 }), { maxFuncs: 1 })
     // `long` holds the only worker past quick's timeout (or until quick has wrongly timed out).
     await vi.waitFor(() => expect(existsSync(started)).toBe(true), { timeout: 20_000, interval: 10 })
     const heldSince = Date.now()
