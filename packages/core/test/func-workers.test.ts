@@ -121,6 +121,14 @@ describe('what a finished Func leaves behind', () => {
     expect(leftovers[0]!.message).toContain('No other Func got the error; the worker thread is replaced.')
   })
 
+  it("fails a running Func with its own callbacks' uncaught errors, and goes on", async () => {
+    const { value: run, warnings } = await warningsDuring(() => engine({ maxFuncs: 1 }).run(steps.ownErrors()))
+    expect(node(run, 'root/timer')).toMatchObject({ status: 'failed', exitCode: 1, error: { name: 'Error', message: 'thrown by its own timer' } })
+    expect(node(run, 'root/rejection')).toMatchObject({ status: 'failed', exitCode: 1, error: { name: 'Error', message: 'rejected with no handler' } })
+    expect(node(run, 'root/after').status).toBe('succeeded')
+    expect(warnings.filter(w => (w as Error & { code?: string }).code === 'WTFLOW_FUNC_LEFTOVER')).toEqual([])
+  })
+
   it('reports a leftover that throws while no Func runs, and the next Func runs on another worker', async () => {
     const release = path.join(dir, 'release')
     const { value: run, warnings } = await warningsDuring(async warnings => {
