@@ -199,6 +199,27 @@ describe('Func memory', () => {
   }, 60_000)
 })
 
+describe('Func memory, the process budget', () => {
+  it('stops Funcs in threads when the process goes over its RSS budget (typed arrays), before the OOM killer would', async () => {
+    let peak = process.memoryUsage.rss()
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5)
+    let run: RunResult
+    try {
+      run = await engine({ workerMemoryMb: 64, maxFuncs: 1 }).run(steps.hoardTypedThenRecover())
+    } finally {
+      clearInterval(sampler)
+    }
+    const hoard = node(run, 'root/hoard')
+    expect(hoard).toMatchObject({ status: 'failed', error: { name: 'NodeFailure', code: 'WTFLOW_FUNC_OUT_OF_MEMORY' } })
+    expect(hoard.error!.message).toMatch(
+      /^the function was stopped: the engine's process went over its memory budget of \d+ MB \(RSS \d+ MB: 1 worker thread\(s\) × run\.worker_memory_mb 64 MB, plus the engine's own\)\. /,
+    )
+    expect(node(run, 'root/after').status).toBe('succeeded')
+    // Budget: the RSS when the pool started + 64 MB + 512 MB; unbounded, the function keeps 2 GiB.
+    expect(peak).toBeLessThan(1200 * 2 ** 20)
+  }, 60_000)
+})
+
 describe("Func with isolation: 'process'", () => {
   it('kills a process over the memory limit (its RSS) and fails its Func', async () => {
     const run = await engine({ workerMemoryMb: 200 }).run(steps.hoardInProcess())

@@ -34,6 +34,11 @@ import {
  */
 const STOPPED: ExecutionOutcome = Object.freeze({ exitCode: null, signal: null, error: null })
 
+/** How often the engine's RSS is compared with its budget while Funcs run in threads. */
+const RSS_CHECK_MS = 250
+/** What the engine itself may grow by, beyond its RSS when the pool started, within the budget. */
+const ENGINE_HEADROOM = 512 * 2 ** 20
+
 /** How many ended tasks a leftover's warning can still name the node of. */
 const ENDED_KEPT = 256
 
@@ -78,6 +83,8 @@ class Task {
   aborted = false
   /** Bytes its worker had in use when it went over the memory limit counting Buffers (see worker.ts). */
   memoryUsed: number | null = null
+  /** The engine's RSS when it was stopped because the process went over its budget (see #checkRss). */
+  overBudget: number | null = null
   /** Its worker had a leftover and did not run it: send it again once that worker is replaced. */
   retired = false
   /** Settles the outcome of a task still waiting for a worker (null once it has one). */
@@ -137,6 +144,14 @@ export class FuncPool {
   readonly #ended = new Map<number, string>()
   /** Tasks handed to tinypool: at most `threads`, so that each one is running, not queued there. */
   #busy = 0
+  /**
+   * The process's RSS budget: what it had when the pool started, each thread's limit, and the
+   * engine's headroom. A backstop for memory a thread holds that its own check does not count
+   * (typed arrays, native modules): over it, every running Func is stopped rather than the
+   * kernel's OOM killer taking wtflow.
+   */
+  readonly #rssBudget: number
+  #watchdog: NodeJS.Timeout | null = null
   /** Tasks waiting for a worker, first come first served (the engine starts nodes in tree order). */
   readonly #queue: Task[] = []
   #queueHead = 0
@@ -144,6 +159,7 @@ export class FuncPool {
   constructor(options: FuncPoolOptions) {
     this.threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()))
     this.workerMemoryMb = options.workerMemoryMb
+    this.#rssBudget = process.memoryUsage.rss() + this.threads * this.workerMemoryMb * 2 ** 20 + ENGINE_HEADROOM
     const filename = workerEntryPath()
     if (!existsSync(filename)) {
       throw new Error(`the Func worker entry ${filename} is missing: build @wtflow/core first (npm run build -w @wtflow/core)`)
@@ -197,6 +213,10 @@ export class FuncPool {
   /** Hands a task to a free worker (tinypool has one idle, or booting after a replacement). */
   #start(state: Task): Promise<ExecutionOutcome> {
     this.#busy++
+    if (this.#watchdog === null) {
+      this.#watchdog = setInterval(() => this.#checkRss(), RSS_CHECK_MS)
+      this.#watchdog.unref()
+    }
     state.ctx.started?.()
     this.#tasks.set(state.id, state)
     const channels = this.#channels.size + this.#offered
@@ -274,12 +294,26 @@ export class FuncPool {
     if (this.#ended.size > ENDED_KEPT) this.#ended.delete(this.#ended.keys().next().value!)
     this.#busy--
     this.#next()
+    if (this.#busy === 0 && this.#watchdog !== null) {
+      clearInterval(this.#watchdog)
+      this.#watchdog = null
+    }
+  }
+
+  #checkRss(): void {
+    const rss = process.memoryUsage.rss()
+    if (rss <= this.#rssBudget) return
+    for (const state of this.#tasks.values()) {
+      state.overBudget = rss
+      state.abort()
+    }
   }
 
   /** Stops every worker (tasks still running end as failed) and releases the channels. */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    if (this.#watchdog !== null) clearInterval(this.#watchdog)
     while (this.#queueHead < this.#queue.length) this.#next()
     await this.#pool.destroy()
     for (const port of this.#channels) port.close()
@@ -388,6 +422,18 @@ export class FuncPool {
       )
     }
     if (ctx.stopReason !== null) return STOPPED
+    if (state.overBudget !== null) {
+      const mb = (bytes: number): number => Math.round(bytes / 2 ** 20)
+      return reported(
+        state,
+        new NodeFailure(
+          `the function was stopped: the engine's process went over its memory budget of ${mb(this.#rssBudget)} MB (RSS ${mb(state.overBudget)} MB: ` +
+            `${this.threads} worker thread(s) × run.worker_memory_mb ${this.workerMemoryMb} MB, plus the engine's own). Memory a worker thread holds outside ` +
+            "its JS heap and Buffers (typed arrays, native modules) cannot be told apart, so every Func running in a thread was stopped. Give a Func that allocates such memory isolation: 'process', or raise [run] worker_memory_mb (WTFLOW_WORKER_MEMORY_MB).",
+          { code: 'WTFLOW_FUNC_OUT_OF_MEMORY' },
+        ),
+      )
+    }
     const code = (error as { code?: unknown } | null)?.code
     if (state.memoryUsed !== null || code === 'ERR_WORKER_OUT_OF_MEMORY') {
       const what =
