@@ -294,13 +294,15 @@ export class FuncPool {
     if (this.#ended.size > ENDED_KEPT) this.#ended.delete(this.#ended.keys().next().value!)
     this.#busy--
     this.#next()
-    if (this.#busy === 0 && this.#watchdog !== null) {
-      clearInterval(this.#watchdog)
-      this.#watchdog = null
-    }
   }
 
   #checkRss(): void {
+    if (this.#busy === 0) {
+      // Stopped here, not when the last task ends: a chain of small Funcs would start it per task.
+      clearInterval(this.#watchdog!)
+      this.#watchdog = null
+      return
+    }
     const rss = process.memoryUsage.rss()
     if (rss <= this.#rssBudget) return
     for (const state of this.#tasks.values()) {
