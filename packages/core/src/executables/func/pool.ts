@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { Tinypool } from 'tinypool'
+import { maskSecrets } from '../../artifacts/redactor.js'
 import type { WtflowConfig } from '../../config/config.js'
 import { NodeFailure, serializeError } from '../../errors/errors.js'
 import type { SerializedError } from '../../interfaces.js'
@@ -65,6 +66,8 @@ export interface FuncTask {
 }
 
 export interface FuncPoolOptions {
+  /** Values masked as `***` in the warnings the pool emits (the configured secrets). */
+  secrets?: readonly string[]
   /** Worker threads at most (default: `availableParallelism()`). */
   threads?: number
   /** Heap limit of each worker thread, in MB. */
@@ -151,6 +154,7 @@ export class FuncPool {
    * kernel's OOM killer taking wtflow.
    */
   readonly #rssBudget: number
+  readonly #secrets: readonly string[]
   #watchdog: NodeJS.Timeout | null = null
   /** Tasks waiting for a worker, first come first served (the engine starts nodes in tree order). */
   readonly #queue: Task[] = []
@@ -159,6 +163,7 @@ export class FuncPool {
   constructor(options: FuncPoolOptions) {
     this.threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()))
     this.workerMemoryMb = options.workerMemoryMb
+    this.#secrets = options.secrets ?? []
     this.#rssBudget = process.memoryUsage.rss() + this.threads * this.workerMemoryMb * 2 ** 20 + ENGINE_HEADROOM
     const filename = workerEntryPath()
     if (!existsSync(filename)) {
@@ -183,6 +188,7 @@ export class FuncPool {
     return new FuncPool({
       threads: Math.min(config.maxParallel, config.maxFuncs),
       workerMemoryMb: config.workerMemoryMb,
+      secrets: Object.values(config.secrets),
     })
   }
 
@@ -384,7 +390,7 @@ export class FuncPool {
         : `the Func ${func ?? 'unknown'}${nodePath === undefined ? '' : ` of node "${nodePath}"`}`
     const text = error.stack !== undefined && error.stack.includes(error.message) ? error.stack : `${error.name}: ${error.message}`
     process.emitWarning(
-      `${who} left code behind (a timer, a callback or a promise) that threw after the Func had returned: ${text}\n` +
+      `${who} left code behind (a timer, a callback or a promise) that threw after the Func had returned: ${maskSecrets(text, this.#secrets)}\n` +
         'No other Func got the error; the worker thread is replaced. Clear timers and await promises before a Func returns.',
       { code: 'WTFLOW_FUNC_LEFTOVER' },
     )
