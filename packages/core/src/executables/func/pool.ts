@@ -147,6 +147,10 @@ export class FuncPool {
   readonly #ended = new Map<number, string>()
   /** Tasks handed to tinypool: at most `threads`, so that each one is running, not queued there. */
   #busy = 0
+  /** Workers that have booted and are alive (see #capacity). */
+  #booted = 0
+  #bootFailed = false
+  readonly #watched = new WeakSet<object>()
   /**
    * The process's RSS budget: what it had when the pool started, each thread's limit, and the
    * engine's headroom. A backstop for memory a thread holds that its own check does not count
@@ -180,7 +184,8 @@ export class FuncPool {
       useAtomics: false,
     })
     // Errors outside a task (a worker that died idle) only mean the worker is replaced.
-    this.#pool.on('error', () => {})
+    this.#pool.on('error', () => this.#watchWorkers())
+    this.#watchWorkers()
   }
 
   /** A pool sized for a run: `min(max_parallel, max_funcs)` threads. */
@@ -207,7 +212,7 @@ export class FuncPool {
     if (hasKeys(ctx.env)) message.env = { ...ctx.env }
     const state = new Task(id, ctx, message)
     state.unlisten = ctx.onStop(() => state.abort())
-    if (this.#busy < this.threads) return this.#start(state)
+    if (this.#busy < this.#capacity()) return this.#start(state)
     // Every worker is busy: it waits, and its timeout does not run meanwhile (the engine arms it
     // when `started()` says a worker has taken it).
     return new Promise<ExecutionOutcome>(resolve => {
@@ -231,8 +236,47 @@ export class FuncPool {
     return this.#send(state, offer)
   }
 
-  /** A worker is free: the first task still waiting takes it. */
+  /**
+   * How many tasks may be out at once: one per worker that has booted (loaded its entry), so
+   * that a task's time starts when a worker can run it, not while the worker boots (the first
+   * Funcs of a run, a worker replaced after a timeout). If a worker fails to boot, tasks go out
+   * anyway and tinypool reports the failure.
+   */
+  #capacity(): number {
+    return this.#bootFailed ? this.threads : Math.min(this.threads, this.#booted)
+  }
+
+  /** Counts the workers that boot and die (those tinypool started since the last look). */
+  #watchWorkers(): void {
+    for (const worker of this.#pool.threads as unknown as WorkerEvents[]) {
+      if (this.#watched.has(worker)) continue
+      this.#watched.add(worker)
+      let booted = false
+      // tinypool's worker entry says `{ ready: true }` once it has loaded ours.
+      worker.on('message', (message: unknown) => {
+        if (booted || (message as { ready?: unknown } | null)?.ready !== true) return
+        booted = true
+        this.#booted++
+        this.#next()
+      })
+      worker.once('exit', () => {
+        if (booted) this.#booted--
+      })
+      worker.once('error', () => {
+        if (booted) return
+        this.#bootFailed = true
+        this.#next()
+      })
+    }
+  }
+
+  /** Workers are free: the first tasks still waiting take them. */
   #next(): void {
+    while (this.#busy < this.#capacity()) if (!this.#startNext()) return
+  }
+
+  /** Starts the first task still waiting; false when none is. */
+  #startNext(): boolean {
     while (this.#queueHead < this.#queue.length) {
       const state = this.#queue[this.#queueHead]!
       this.#queue[this.#queueHead++] = undefined as never
@@ -244,8 +288,9 @@ export class FuncPool {
       if (waiting === null) continue // stopped while it waited
       state.waiting = null
       waiting(this.#closed ? Promise.resolve(closedOutcome()) : this.#start(state))
-      return
+      return true
     }
+    return false
   }
 
   #send(state: Task, offer: MessagePort | null): Promise<ExecutionOutcome> {
@@ -275,6 +320,8 @@ export class FuncPool {
 
   /** The task did not answer: it was stopped, its worker died, or its message could not be sent. */
   #lost(state: Task, error: unknown, offer: MessagePort | null): ExecutionOutcome | Promise<ExecutionOutcome> {
+    // Its worker was replaced (stopped, or died): watch the new one boot.
+    this.#watchWorkers()
     if (offer !== null) {
       // The worker that had the offer is gone (or never got it): nothing more comes on it.
       this.#offered--
@@ -322,7 +369,9 @@ export class FuncPool {
     if (this.#closed) return
     this.#closed = true
     if (this.#watchdog !== null) clearInterval(this.#watchdog)
-    while (this.#queueHead < this.#queue.length) this.#next()
+    while (this.#startNext()) {
+      // each waiting task gets the closed outcome
+    }
     await this.#pool.destroy()
     for (const port of this.#channels) port.close()
     this.#channels.clear()
@@ -482,6 +531,12 @@ export class FuncPool {
 function written(flow: BigInt64Array, length: number): void {
   Atomics.add(flow, 0, BigInt(length))
   Atomics.notify(flow, 0)
+}
+
+/** What the pool listens to on tinypool's workers. */
+interface WorkerEvents {
+  on(event: 'message', listener: (message: unknown) => void): void
+  once(event: 'exit' | 'error', listener: () => void): void
 }
 
 function hasKeys(record: Readonly<Record<string, string>>): boolean {
