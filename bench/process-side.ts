@@ -16,7 +16,7 @@ export interface ProcessRun {
  * Runs `node [--import rss-probe] ...args` and returns its wall time (spawn → exit) and peak
  * RSS. WTFLOW_* variables of the caller are removed; `env` adds the ones wanted.
  */
-export async function timeNodeProcess(args: string[], options: ProcessRun & { cwd?: string; env?: Record<string, string> }): Promise<SideResult> {
+export async function timeNodeProcess(args: string[], options: ProcessRun & { cwd?: string; env?: Record<string, string>; stdoutToDevNull?: boolean }): Promise<SideResult> {
   fs.mkdirSync(options.tmpDir, { recursive: true })
   const rssFile = path.join(options.tmpDir, `rss-${process.hrtime.bigint()}.txt`)
   const env: Record<string, string> = {}
@@ -25,10 +25,12 @@ export async function timeNodeProcess(args: string[], options: ProcessRun & { cw
   const probe = pathToFileURL(path.join(options.buildDir, 'rss-probe.js')).href
   let output = ''
   const start = performance.now()
-  const child = spawn(process.execPath, ['--import', probe, ...args], { cwd: options.cwd ?? options.tmpDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const devNull = options.stdoutToDevNull === true ? fs.openSync('/dev/null', 'w') : null
+  const child = spawn(process.execPath, ['--import', probe, ...args], { cwd: options.cwd ?? options.tmpDir, env, stdio: ['ignore', devNull ?? 'pipe', 'pipe'] })
+  if (devNull !== null) fs.closeSync(devNull)
   applyNice(child.pid)
-  child.stdout.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)))
-  child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)))
+  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)))
+  child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)))
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once('error', reject)

@@ -9,6 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatKb, formatMs } from './src/format.js'
 import { dropSchema, pgUnavailable, pgUrl } from './src/pg-admin.js'
+import { peerScenarios } from './peers.js'
 import { timeNodeProcess, type ProcessRun } from './process-side.js'
 import type { SideResult } from './src/protocol.js'
 
@@ -369,7 +370,8 @@ export function scenarios(quick: boolean): Scenario[] {
     },
     ...flowScenarios(quick, commands),
     ...dbScenarios,
-    ...cliScenarios(seed),
+    ...cliScenarios(seed, outputBytes),
+    ...peerScenarios(quick, cliBin, cliAvailable),
     ...serverScenarios(seed, quick),
   ]
 }
@@ -503,8 +505,21 @@ function percentileTarget(maxMs: number, label: string) {
   }
 }
 
-function cliScenarios(seed: SeedPlan): Scenario[] {
+function cliScenarios(seed: SeedPlan, outputBytes: number): Scenario[] {
   const wtfile = fileURLToPath(new URL('./src/fixtures/cli-wtfile.ts', import.meta.url))
+  const outputFile = fileURLToPath(new URL('./src/fixtures/cli-output.ts', import.meta.url))
+  // `wtflow run --output-logs MODE` of one command writing outputBytes, stdout to /dev/null, history off.
+  const outputRun = (mode: string): SideSpec => ({
+    kind: 'process',
+    label: `wtflow run --output-logs ${mode} > /dev/null`,
+    run: options =>
+      timeNodeProcess([cliBin(), 'run', outputFile, '--output-logs', mode], {
+        ...options,
+        stdoutToDevNull: true,
+        timeoutMs: Math.max(options.timeoutMs, 600_000),
+        env: { WTFLOW_DB_URL: 'none', BENCH_OUTPUT_BYTES: String(outputBytes) },
+      }),
+  })
   const nodeE0: SideSpec = { kind: 'process', label: 'node -e 0', run: options => timeNodeProcess(['-e', '0'], options) }
   // One working directory for every `wtflow run` of this bench run: its default history
   // (.wtflow/wtflow.db) exists after the warm-up, as it would for a user.
@@ -542,6 +557,15 @@ function cliScenarios(seed: SeedPlan): Scenario[] {
       },
       baseline: nodeE0,
       evaluate: absoluteTarget(400),
+    },
+    {
+      id: 'cli-output',
+      title: `(cli) \`wtflow run --output-logs full\` of ${outputBytes / MiB} MiB of 64-byte lines, stdout to /dev/null (whole process) vs \`--output-logs none\``,
+      target: '≤ 2×, RSS < 150 MB',
+      available: cliAvailable,
+      engine: outputRun('full'),
+      baseline: outputRun('none'),
+      evaluate: ratioTarget(2, { rssMb: 150 }),
     },
   ]
 }

@@ -1,13 +1,38 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
+import path from 'node:path'
 import { isWtflowError, type WtflowConfig } from '@wtflow/core'
 import type { CrashReport, HistoryDatabase } from '@wtflow/db'
 import { CliError } from './errors.js'
 import { writeOut } from './terminal.js'
 
-/** Reads the configuration (`--config`, `WTFLOW_*`, `./wtflow.ini`); a bad value is a `ConfigError` (exit 2). */
+/**
+ * Reads the configuration (`--config`, `WTFLOW_*`, `wtflow.ini`); a bad value is a `ConfigError`
+ * (exit 2). Without `--config` or `WTFLOW_CONFIG`, the project root is found like git finds
+ * `.git`: the nearest directory, from here up, holding `wtflow.ini` or `.wtflow/`. Its INI is read
+ * and default paths (`.wtflow/wtflow.db`, `.wtflow/artifacts`) resolve there, so a command typed
+ * in a subdirectory sees the same history.
+ */
 export async function readConfig(configFile: string | undefined): Promise<WtflowConfig> {
   const { loadConfig } = await import('@wtflow/core')
-  return loadConfig(configFile === undefined ? {} : { configFile })
+  if (configFile !== undefined) return loadConfig({ configFile: path.resolve(configFile) })
+  const explicit = process.env.WTFLOW_CONFIG !== undefined && process.env.WTFLOW_CONFIG !== ''
+  return loadConfig(explicit ? {} : { cwd: findProjectRoot(process.cwd()) ?? process.cwd() })
+}
+
+/** The nearest directory from `dir` up holding `wtflow.ini` or `.wtflow/`; null if none does. */
+export function findProjectRoot(dir: string): string | null {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    if (existsSync(path.join(current, 'wtflow.ini')) || isDirectory(path.join(current, '.wtflow'))) return current
+    if (path.dirname(current) === current) return null
+  }
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 /**

@@ -1,17 +1,22 @@
 import { readFileSync } from 'node:fs'
-import { CONFIG_KEYS } from '@wtflow/core'
+import { CONFIG_KEYS, type OutputLogsMode } from '@wtflow/core'
+import { durationMs } from '@wtflow/core/internal'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { CliError, ExitCode, exitCodeOf, printError } from './errors.js'
 import { survivePipeClose } from './terminal.js'
 
 /** Options of `wtflow run`. */
 export interface RunCommandOptions {
-  workflow?: string
+  /** `-w NAME`, repeatable: these workflows, in this order. */
+  workflow?: string[]
   dryRun?: boolean
   config?: string
   json?: boolean
   /** `--input NAME=VALUE`, repeatable: a flow's inputs. */
   input?: Record<string, string>
+  /** `--output-logs`: what is printed of the nodes' output while the run goes (default: `[run] output_logs`). */
+  outputLogs?: OutputLogsMode
+  outputLogsGrouped?: boolean
   /** `text` (default: the live tree on a terminal, plain lines otherwise) or `json` (one JSON line per lifecycle event on stderr). */
   logFormat?: 'text' | 'json'
 }
@@ -23,7 +28,11 @@ export interface ListCommandOptions {
 export interface RunsCommandOptions {
   workflow?: string
   status?: string
-  limit: number
+  /** Default 20 for the table, every match with --json. */
+  limit?: number
+  all?: boolean
+  /** From `--since 2d`: runs started at or after. */
+  since?: Date
   json?: boolean
   config?: string
 }
@@ -42,15 +51,38 @@ export interface ServeCommandOptions {
   config?: string
 }
 
+export interface ResumeCommandOptions {
+  rerun?: string[]
+  script?: string
+  json?: boolean
+  config?: string
+  logFormat?: 'text' | 'json'
+}
+
+export interface GcCommandOptions {
+  /** Milliseconds. */
+  olderThan?: number
+  keepLast?: number
+  status?: string[]
+  dryRun?: boolean
+  json?: boolean
+  vacuum?: boolean
+  config?: string
+}
+
 export interface LogsCommandOptions {
   stderr?: boolean
+  /** 1-based; the last attempt by default. */
+  attempt?: number
+  /** A declared artifact (or `result`) instead of stdout. */
+  artifact?: string
   follow?: boolean
   config?: string
 }
 
 const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'crashed']
 
-const CONFIG_HELP = 'INI configuration file (default: $WTFLOW_CONFIG, else ./wtflow.ini if present)'
+const CONFIG_HELP = 'INI configuration file (default: $WTFLOW_CONFIG, else wtflow.ini of the project root: the nearest directory from here up with wtflow.ini or .wtflow/)'
 
 /**
  * Runs the `wtflow` command line and resolves to the exit code: 0 success, 1 a node failed,
@@ -112,11 +144,19 @@ ${configurationHelp()}`,
         'The run is recorded in the configured database (SQLite under .wtflow/ by default) and every output is stored as an artifact.',
     )
     .argument('[file]', 'workflow script or flow file (default: wtfile.ts)')
-    .option('-w, --workflow <name>', 'run only this workflow')
+    .option('-w, --workflow <name>', 'run only this workflow (repeatable: -w a -w b runs a, then b)', collectList)
     .option('-i, --input <name=value>', "set an input of a flow file (repeatable)", collectInput)
     .option('-n, --dry-run', 'print the tree (names, executables, parallel or sequential, options) and run nothing')
     .option('-c, --config <ini>', CONFIG_HELP)
     .option('--json', 'print the run document as JSON on stdout (an array for several workflows); progress goes to stderr')
+    .addOption(
+      new Option(
+        '--output-logs <mode>',
+        "the nodes' output while the run goes: full (every line, prefixed with the node's path), errors (the output of a node that failed, when it ends), new (each node's output when it ends), none; " +
+          'default: [run] output_logs, auto = errors on a terminal, full elsewhere',
+      ).choices(['auto', 'full', 'errors', 'new', 'none']),
+    )
+    .option('--output-logs-grouped', "wrap each node's output in ::group::PATH / ::endgroup:: lines (GitHub Actions, other CI logs); printed when the node ends")
     .addOption(
       new Option('--log-format <format>', 'progress as text (the live tree, or plain lines when not a terminal) or json (every lifecycle event as one JSON line on stderr, secrets masked)')
         .choices(['text', 'json'])
@@ -128,10 +168,13 @@ ${configurationHelp()}`,
 Examples:
   $ wtflow run                                   runs wtfile.ts
   $ wtflow run examples/ci.ts --workflow ci
+  $ wtflow run flows.ts -w lint -w test         two workflows, one after the other
   $ wtflow run examples/etl.ts --dry-run
   $ wtflow run flow.ts --json | jq .status
   $ wtflow run examples/ci.yaml                  a flow file: the same engine, the same history
   $ wtflow run report.yaml --input day=monday
+  $ wtflow run ci.ts --output-logs full          every line of every node, prefixed with its path
+  $ wtflow run ci.ts --output-logs-grouped       in CI: each node's output in a collapsible group
   $ wtflow run ci.ts --log-format json 2>&1 >/dev/null | jq -c 'select(.event == "node:end") | {path, status}'
 
 Ctrl-C cancels the run (every process is stopped, the run is recorded as cancelled, exit 130);
@@ -140,6 +183,38 @@ a second Ctrl-C kills everything at once.`,
     .action(async (file: string | undefined, options: RunCommandOptions) => {
       const { runCommand } = await import('./commands/run.js')
       setExitCode(await runCommand(file, options))
+    })
+
+  program
+    .command('resume')
+    .summary('run a finished run again, reusing what succeeded')
+    .description(
+      'Start a new run of the same workflow as RUN_ID (from the script recorded with it), reusing the outcome of every node that can be: ' +
+        'it succeeded (or was reused) in RUN_ID, its definition is unchanged (command, arguments, options; a Func\'s source text), ' +
+        'everything it depends on (parent, after, references) is reused too, and its artifacts still exist. Reused nodes end "cached" and their ' +
+        'artifacts are hard-linked into the new run\'s directory; everything else runs. Any finished run can be resumed (failed, cancelled, crashed, succeeded).',
+    )
+    .argument('<run-id>', 'a run id or any unique prefix of one')
+    .option('-r, --rerun <path>', 'run this node and everything under it again, even if it could be reused (repeatable)', collectList)
+    .option('--script <file>', 'the script (or flow file) to load the workflow from, if it moved since the run')
+    .option('--json', 'print the new run document as JSON on stdout; progress goes to stderr')
+    .addOption(new Option('--log-format <format>', 'progress as text or json lines on stderr (see wtflow run --help)').choices(['text', 'json']).default('text'))
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ wtflow resume 3f2a9c1e                          re-run what failed, reuse what succeeded
+  $ wtflow resume 3f2a --rerun ci/deploy            run ci/deploy (and what is under it) again anyway
+  $ wtflow resume 3f2a --script scripts/ci.ts       the script moved since the run
+
+Exit codes as for wtflow run; 2 (nothing run) when the run is still running or unknown, its script is gone,
+the script no longer exports the workflow, or the tree's nodes changed. Nodes whose artifacts were deleted run again,
+and it says so.`,
+    )
+    .action(async (runId: string, options: ResumeCommandOptions) => {
+      const { resumeCommand } = await import('./commands/resume.js')
+      setExitCode(await resumeCommand(runId, options))
     })
 
   program
@@ -160,10 +235,12 @@ a second Ctrl-C kills everything at once.`,
     .description('List the runs recorded in history, newest first. A run whose process died shows as crashed.')
     .option('-w, --workflow <name>', 'only runs of this workflow')
     .addOption(new Option('-s, --status <status>', 'only runs with this status').choices(RUN_STATUSES))
-    .option('-l, --limit <n>', 'at most this many runs', parsePositiveInt, 20)
-    .option('--json', 'print an array of run summaries as JSON')
+    .option('-l, --limit <n>', 'at most this many runs (default: 20, or every match with --json)', parsePositiveInt)
+    .option('-a, --all', 'every matching run')
+    .option('--since <age>', 'only runs started within this age (30m, 12h, 2d, 1w) or since this date (2026-11-01)', parseSince)
+    .option('--json', 'print an array of run summaries as JSON (every match unless --limit is given)')
     .option('-c, --config <ini>', CONFIG_HELP)
-    .addHelpText('after', '\nExamples:\n  $ wtflow runs\n  $ wtflow runs --workflow ci --status failed --limit 5\n  $ wtflow runs --json | jq -r \'.[0].id\'')
+    .addHelpText('after', '\nExamples:\n  $ wtflow runs\n  $ wtflow runs --workflow ci --status failed --limit 5\n  $ wtflow runs --since 2d --all\n  $ wtflow runs --json | jq -r \'.[0].id\'')
     .action(async (options: RunsCommandOptions) => {
       const { runsCommand } = await import('./commands/runs.js')
       setExitCode(await runsCommand(options))
@@ -186,17 +263,55 @@ a second Ctrl-C kills everything at once.`,
     .command('logs')
     .summary("print a node's output")
     .description(
-      "Print the stdout (or stderr) a node wrote in a run. With --follow, keep printing while the node runs (from another terminal) and stop when it ends.",
+      "Print the stdout (or stderr, or a declared artifact) a node wrote in a run; a stream the node never wrote to prints nothing (exit 0). " +
+        'With --follow, keep printing while the node runs (from another terminal) and stop when it ends.',
     )
     .argument('<run-id>', 'a run id or any unique prefix of one')
     .argument('<node-path>', 'the node path, names joined by / (e.g. "Root Node/Node 1")')
     .option('-e, --stderr', 'print stderr instead of stdout')
+    .option('-a, --attempt <n>', "an earlier attempt's output (1 is the first; default: the last)", parsePositiveInt)
+    .option('--artifact <name>', 'print this artifact of the node (a declared one, or result) instead of stdout')
     .option('-f, --follow', 'wait for more output until the node ends')
     .option('-c, --config <ini>', CONFIG_HELP)
-    .addHelpText('after', `\nExamples:\n  $ wtflow logs 3f2a9c1e 'Root Node/Node 1'\n  $ wtflow logs 3f2a9c1e ci/checks/test --stderr --follow`)
+    .addHelpText('after', `\nExamples:\n  $ wtflow logs 3f2a9c1e 'Root Node/Node 1'\n  $ wtflow logs 3f2a9c1e ci/checks/test --stderr --follow
+  $ wtflow logs 3f2a9c1e deploy --attempt 1 --stderr     the first of its attempts
+  $ wtflow logs 3f2a9c1e build --artifact report`)
     .action(async (runId: string, nodePath: string, options: LogsCommandOptions) => {
       const { logsCommand } = await import('./commands/logs.js')
       setExitCode(await logsCommand(runId, nodePath, options))
+    })
+
+  program
+    .command('gc')
+    .summary('delete old runs: history rows and artifact directories')
+    .description(
+      'Delete whole runs (history rows, then artifact directories) that ended before the cutoff, keeping the newest N runs of each workflow whatever their age. ' +
+        'A running run is never touched (a crashed one counts as ended). Also removes run directories that history no longer knows (older than the cutoff, or an hour). ' +
+        'Prints runs, nodes and bytes freed. Interrupted, it leaves no half-deleted run in history: simply run it again. ' +
+        'Without --older-than/--keep-last it applies the [retention] settings, which `wtflow run` also applies after each run, at most once an hour.',
+    )
+    .option('--older-than <duration>', 'delete runs that ended longer ago than this: 45s, 90m, 12h, 30d, 2w', parseDuration)
+    .option('--keep-last <n>', 'keep the newest N runs of each workflow whatever their age (alone: delete all older ones)', parseNonNegativeInt)
+    .option('-s, --status <status>', `only runs with this status (repeatable): ${GC_STATUSES.join(', ')}`, collectStatus)
+    .option('-n, --dry-run', 'print what would be deleted; delete nothing')
+    .option('--json', 'print what was (or would be) deleted as JSON: runs, nodes, bytes, orphanDirs, failures')
+    .option('--vacuum', 'then compact the SQLite file (VACUUM), giving the space back to the file system')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ wtflow gc --older-than 30d --dry-run         what would go
+  $ wtflow gc --older-than 30d --keep-last 10    keep at least the 10 newest runs of each workflow
+  $ wtflow gc --keep-last 50 --status failed --status cancelled
+  $ wtflow gc --older-than 7d --vacuum
+
+Automatic: [retention] older_than = 30d and keep_last = 10 in wtflow.ini (or WTFLOW_RETENTION_OLDER_THAN / _KEEP_LAST)
+apply this after each wtflow run, at most once an hour.`,
+    )
+    .action(async (options: GcCommandOptions) => {
+      const { gcCommand } = await import('./commands/gc.js')
+      setExitCode(await gcCommand(options))
     })
 
   program
@@ -258,9 +373,42 @@ function configurationHelp(): string {
   return [
     'Configuration (environment variable, INI key, default; precedence: defaults < INI < environment < flags):',
     ...rows.map(([env, ini, fallback]) => `  ${env!.padEnd(widths[0]!)}  ${ini!.padEnd(widths[1]!)}  ${fallback}`),
-    '  WTFLOW_CONFIG: the INI file (default ./wtflow.ini); [secrets] NAME = value masks values everywhere.',
+    '  WTFLOW_CONFIG: the INI file (default: wtflow.ini of the project root, the nearest directory from here up',
+    '  holding wtflow.ini or .wtflow/; relative paths resolve there); [secrets] NAME = value masks values everywhere.',
     '  WTFLOW_DEBUG=1 shows stack traces. Every key is documented in config.example.ini.',
   ].join('\n')
+}
+
+function collectList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
+
+/** Statuses gc may select: ended ones (a running run is never deleted). */
+const GC_STATUSES = ['succeeded', 'failed', 'cancelled', 'crashed']
+
+function collectStatus(value: string, previous: string[] | undefined): string[] {
+  if (!GC_STATUSES.includes(value)) throw new InvalidArgumentError(`expected one of ${GC_STATUSES.join(', ')} (a running run is never deleted).`)
+  return [...(previous ?? []), value]
+}
+
+function parseDuration(value: string): number {
+  const ms = durationMs(value)
+  if (ms === null) throw new InvalidArgumentError('expected a number and a unit: 45s, 90m, 12h, 30d or 2w.')
+  return ms
+}
+
+function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number ≥ 0.')
+  return Number(value)
+}
+
+/** `30m`, `12h`, `2d`, `1w` ago, or a date (`2026-11-01`, an ISO time). */
+function parseSince(value: string): Date {
+  const age = durationMs(value.trim())
+  if (age !== null) return new Date(Date.now() - age)
+  const date = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : null
+  if (date === null || Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an age such as 30m, 12h, 2d or 1w, or a date such as 2026-11-01.')
+  return date
 }
 
 /** `--input NAME=VALUE`, collected into one object; a name given twice keeps the last value. */

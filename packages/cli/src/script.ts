@@ -111,9 +111,18 @@ function importScript(file: string, shown: string): Promise<Record<string, unkno
   })
 }
 
-/** Picks the workflow named `name` (or exported as `name`); all of them when `name` is undefined. */
-export function selectWorkflows(script: LoadedScript, name: string | undefined): ScriptWorkflow[] {
-  if (name === undefined) return script.workflows
+/**
+ * Picks the workflows named (or exported as) `names`, in the order given (`-w a -w b` runs a,
+ * then b); all of them when no name is given.
+ */
+export function selectWorkflows(script: LoadedScript, names: string | readonly string[] | undefined): ScriptWorkflow[] {
+  if (names === undefined || names.length === 0) return script.workflows
+  if (typeof names !== 'string') {
+    const picked: ScriptWorkflow[] = []
+    for (const name of names) for (const entry of selectWorkflows(script, name)) if (!picked.includes(entry)) picked.push(entry)
+    return picked
+  }
+  const name = names
   const byName = script.workflows.filter(entry => entry.workflow.name === name)
   if (byName.length > 1) {
     throw new CliError(
@@ -195,13 +204,19 @@ function inModulePackage(file: string): boolean {
 
 /** One paragraph: where the script broke and what to do. */
 function describeImportFailure(error: unknown, file: string, shown: string): string {
-  const err: Error & { code?: unknown } = error instanceof Error ? error : new Error(String(error))
+  if (!(error instanceof Error)) {
+    // `throw 42`: a value without a stack; where it was thrown takes another import to find.
+    const where = locateThrow(file, shown)
+    return `importing ${shown} threw ${describeValue(error)}${where === null ? '' : ` (at ${where})`}. Workflow scripts must be import-safe: build objects at import, start nothing.`
+  }
+  const err: Error & { code?: unknown } = error
   if (err.name === 'TransformError') {
     // esbuild: "Transform failed with 1 error:\n/abs/file.ts:1:18: ERROR: Unexpected "=""
     const details = err.message.split('\n').slice(1).map(line => line.replace(/ERROR: /, '').replace(file, shown))
     return `${shown} has a syntax error: ${details.join('; ')}. Fix it and run again.`
   }
-  if (err instanceof SyntaxError) {
+  // A SyntaxError thrown by code that ran (JSON.parse at import) has a frame in the user's code.
+  if (err instanceof SyntaxError && userFrame(err) === null) {
     const where = syntaxErrorLocation(err, file, shown)
     return `${shown} has a syntax error${where === null ? '' : ` at ${where}`}: ${err.message}. Fix it and run again.`
   }
@@ -216,6 +231,30 @@ function describeImportFailure(error: unknown, file: string, shown: string): str
   }
   const where = userFrame(err)
   return `importing ${shown} threw ${err.name}: ${err.message}${where === null ? '' : ` (at ${where})`}. Workflow scripts must be import-safe: build objects at import, start nothing.`
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (value === null || typeof value !== 'object') return String(value)
+  try {
+    return `a non-Error value ${JSON.stringify(value)}`
+  } catch {
+    return 'a non-Error value'
+  }
+}
+
+/** `file:line:column` of the first frame in the script when it is imported again under the inspector (see locate-throw.ts). */
+function locateThrow(file: string, shown: string): string | null {
+  const extension = path.extname(file).toLowerCase()
+  const hooks = TYPESCRIPT_EXTENSIONS.has(extension) ? ['--import', import.meta.resolve('tsx')] : []
+  const locator = fileURLToPath(new URL('./locate-throw.js', import.meta.url))
+  const child = spawnSync(process.execPath, [...hooks, locator, pathToFileURL(file).href], { encoding: 'utf8', timeout: 10_000, cwd: process.cwd() })
+  try {
+    const found = JSON.parse(child.stdout.trim().split('\n').pop() ?? 'null') as { line: number; column: number } | null
+    return found === null ? null : `${shown}:${found.line}:${found.column}`
+  } catch {
+    return null
+  }
 }
 
 /** Node gives no location for ESM syntax errors; `node --check` does. Only used on this error path. */

@@ -12,6 +12,7 @@ const SYMBOLS: Record<AnyStatus, string> = {
   timed_out: '✗',
   cancelled: '⊘',
   skipped: '-',
+  cached: '↺',
   crashed: '✗',
 }
 
@@ -20,6 +21,7 @@ export const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', 
 export function colorFor(status: AnyStatus, style: Style): (text: string) => string {
   switch (status) {
     case 'succeeded':
+    case 'cached':
       return style.green
     case 'failed':
     case 'timed_out':
@@ -50,13 +52,34 @@ export function isFailure(status: AnyStatus): boolean {
 }
 
 /** The order statuses are counted in a summary. */
-export const STATUS_ORDER: readonly NodeStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'running', 'pending']
+export const STATUS_ORDER: readonly NodeStatus[] = ['succeeded', 'cached', 'failed', 'timed_out', 'cancelled', 'skipped', 'running', 'pending']
 
-/** `3 succeeded, 1 failed, 2 skipped`. */
-export function countByStatus(statuses: Iterable<NodeStatus>, style: Style): string {
+/** `3 succeeded, 1 failed, 1 failed (tolerated), 2 skipped`: tolerated failures are counted apart. */
+export function countByStatus(nodes: Iterable<{ status: NodeStatus; tolerated?: boolean | undefined }>, style: Style): string {
   const counts = new Map<NodeStatus, number>()
-  for (const status of statuses) counts.set(status, (counts.get(status) ?? 0) + 1)
-  return STATUS_ORDER.filter(status => counts.has(status))
-    .map(status => colorFor(status, style)(`${counts.get(status)} ${statusWord(status)}`))
-    .join(', ')
+  let tolerated = 0
+  for (const { status, tolerated: isTolerated } of nodes) {
+    if (isTolerated === true) tolerated++
+    else counts.set(status, (counts.get(status) ?? 0) + 1)
+  }
+  const parts = STATUS_ORDER.filter(status => counts.has(status)).map(status => colorFor(status, style)(`${counts.get(status)} ${statusWord(status)}`))
+  if (tolerated > 0) parts.splice(counts.has('succeeded') ? 1 : 0, 0, style.yellow(`${tolerated} ${TOLERATED}`))
+  return parts.join(', ')
+}
+
+/** How a failure `continueOnFailure` let the run go past is shown. */
+export const TOLERATED = 'failed (tolerated)'
+
+/** The status as a word, `failed (tolerated)` for a tolerated failure. */
+export function nodeStatusWord(node: { status: NodeStatus; tolerated?: boolean | undefined }): string {
+  return node.tolerated === true ? TOLERATED : statusWord(node.status)
+}
+
+/** A tolerated failure's symbol and words are yellow: it did fail, but the run went on. */
+export function nodeColor(node: { status: NodeStatus; tolerated?: boolean | undefined }, style: Style): (text: string) => string {
+  return node.tolerated === true ? style.yellow : colorFor(node.status, style)
+}
+
+export function nodeSymbol(node: { status: NodeStatus; tolerated?: boolean | undefined }, style: Style): string {
+  return node.tolerated === true ? style.yellow(SYMBOLS.failed) : statusSymbol(node.status, style)
 }

@@ -28,7 +28,14 @@ export async function logsCommand(runIdArg: string, nodePathArg: string, options
     if (node.kind === 'group') {
       throw new CliError(`"${nodePath}" is a group (a node without an executable), so it has no output; \`wtflow show ${shortId(runId)}\` lists its children.`)
     }
+    if (options.stderr === true && options.artifact !== undefined) throw new CliError('give --stderr or --artifact NAME, not both.')
     const stream = options.stderr === true ? 'stderr' : 'stdout'
+    if (options.attempt !== undefined || options.artifact !== undefined) {
+      if (options.follow === true) throw new CliError('--follow follows the current attempt\'s stdout or stderr; leave out --attempt and --artifact.')
+      const file = storedArtifact(node, options.artifact ?? stream, options.attempt, runId)
+      if (file !== null) await copyToStdout(file)
+      return ExitCode.ok
+    }
     const { runDir } = await db.getRunInfo(runId)
     const fileOf = (record: NodeRecord) => record.artifacts.find(a => a.name === stream)?.path ?? liveArtifactPath(runDir, nodePath, stream)
 
@@ -37,7 +44,11 @@ export async function logsCommand(runIdArg: string, nodePathArg: string, options
       return ExitCode.ok
     }
     const file = fileOf(node)
-    if (!existsSync(file)) throw noOutput(node, stream, file)
+    if (!existsSync(file)) {
+      // A node that ended without writing to the stream: its output is empty, not an error.
+      if (ENDED.has(node.status) && !node.artifacts.some(a => a.name === stream)) return ExitCode.ok
+      throw noOutput(node, stream, file)
+    }
     await copyToStdout(file)
     return ExitCode.ok
   } finally {
@@ -56,6 +67,30 @@ async function resolveNodePath(db: HistoryDatabase, runId: string, given: string
     throw new CliError(`"${given}" matches several nodes of run ${shortId(runId)} (${matches.map(n => `"${n.path}"`).join(', ')}); give the full path.`)
   }
   throw new CliError(`run ${shortId(runId)} has no node "${given}"; its nodes are ${shown}.`)
+}
+
+const ENDED: ReadonlySet<NodeStatus> = new Set(['succeeded', 'failed', 'timed_out', 'cancelled'])
+
+/**
+ * The file of an artifact of one attempt (the last one by default): earlier attempts keep theirs
+ * as `NAME.attempt-N`. Null when that attempt wrote nothing to stdout or stderr.
+ */
+function storedArtifact(node: NodeRecord, name: string, attempt: number | undefined, runId: string): string | null {
+  const last = node.attemptCount
+  if (attempt !== undefined && (attempt > last || last === 0)) {
+    throw new CliError(`"${node.path}" made ${last === 0 ? 'no attempt' : last === 1 ? 'one attempt' : `${last} attempts`} in run ${shortId(runId)}; --attempt takes 1${last > 1 ? `…${last}` : ''}.`)
+  }
+  const wanted = attempt === undefined || attempt === last ? name : `${name}.attempt-${attempt}`
+  const found = node.artifacts.find(a => a.name === wanted)
+  if (found !== undefined) {
+    if (!existsSync(found.path)) throw noOutput(node, name, found.path)
+    return found.path
+  }
+  if (name === 'stdout' || name === 'stderr') return null
+  const names = [...new Set(node.artifacts.map(a => a.name.replace(/\.attempt-\d+$/, '')))].filter(n => n !== 'stdout' && n !== 'stderr')
+  throw new CliError(
+    `"${node.path}" has no artifact "${name}"${attempt === undefined ? '' : ` from attempt ${attempt}`} in run ${shortId(runId)}; ${names.length === 0 ? 'it declares none besides stdout and stderr' : `its artifacts are ${names.map(n => `"${n}"`).join(', ')}`}.`,
+  )
 }
 
 function noOutput(node: NodeRecord, stream: string, file: string): CliError {

@@ -1,8 +1,9 @@
-import { Engine, isWtflowError, toRunDocument, type EngineEventMap, type EngineEventName, type RunDocument, type RunPlan, type RunResult, type Workflow } from '@wtflow/core'
+import { Engine, isWtflowError, toRunDocument, type EngineEventMap, type EngineEventName, type RunDocument, type RunOptions, type RunPlan, type RunResult, type Workflow } from '@wtflow/core'
 import { Interrupts, killAllProcessGroups, maskDeep, maskSecrets, preloadCommandRuntime } from '@wtflow/core/internal'
 import type { HistoryDatabase, Recorder } from '@wtflow/db'
 import { createDisplay, type RunDisplay } from '../display/display.js'
 import { JsonLog } from '../display/json-log.js'
+import { OutputPrinter, resolveOutputLogs } from '../display/output-logs.js'
 import { printPlan } from '../display/plan.js'
 import { RunProgress } from '../display/progress.js'
 import { printSummary } from '../display/summary.js'
@@ -36,9 +37,13 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
 
     // Only now, with a valid workflow to run, is history opened (and created if need be).
     const db = tracked ? await openHistoryForRun(config) : null
+    // A run of this history killed earlier (SIGKILL, the OOM killer) is recorded crashed and what
+    // it left running is stopped, alongside this run rather than before it.
+    const reaping = db?.reapCrashedRuns().catch(() => [])
     try {
-      return await runPlans(engine, db, plans, options, interrupts)
+      return await runPlans(engine, db, plans, options, interrupts, { script: script.file, ...(options.input === undefined ? {} : { inputs: options.input }) })
     } finally {
+      await reaping
       await db?.close()
     }
   } finally {
@@ -46,7 +51,17 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
   }
 }
 
-async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: readonly RunPlan[], options: RunCommandOptions, interrupts: RunInterrupts): Promise<number> {
+/** What each run records besides its plan, and (for `wtflow resume`) the outcomes it reuses. */
+export type RunExtras = Pick<RunOptions, 'script' | 'inputs' | 'reuse'>
+
+export async function runPlans(
+  engine: Engine,
+  db: HistoryDatabase | null,
+  plans: readonly RunPlan[],
+  options: Pick<RunCommandOptions, 'json' | 'logFormat' | 'outputLogs' | 'outputLogsGrouped'>,
+  interrupts: RunInterrupts,
+  extras: RunExtras = {},
+): Promise<number> {
   const { attachRecorder } = db === null ? { attachRecorder: null } : await import('@wtflow/db')
   const json = options.json === true
   // With --json, stdout holds the document only: progress goes to stderr.
@@ -64,7 +79,15 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000, onRetry })
   const tracked = recorder !== null
   interrupts.arm(display)
-  const detach = jsonLog?.follow(engine) ?? followEngine(engine, display)
+  // With --log-format json the output is in its node:output lines already. Subscribed before
+  // the display: a node's last output lines come before the line that says it ended.
+  const outputLogs = jsonLog === null ? resolveOutputLogs(options.outputLogs ?? engine.config.outputLogs, out.interactive) : 'none'
+  const detachOutput = new OutputPrinter(outputLogs, options.outputLogsGrouped === true, out, text => display.print(text)).follow(engine)
+  const detachDisplay = jsonLog?.follow(engine) ?? followEngine(engine, display)
+  const detach = () => {
+    detachOutput()
+    detachDisplay()
+  }
 
   const documents: RunDocument[] = []
   let exitCode: number = ExitCode.ok
@@ -74,7 +97,7 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
       if (interrupts.cancelled) exitCode = ExitCode.interrupted
       if (interrupts.cancelled) break
       // The run's row is written before its first command starts: a run killed at once is still in history.
-      const result: RunResult = await engine.run(plan, { signal: interrupts.signal, beforeNodes: () => recorder?.flush() })
+      const result: RunResult = await engine.run(plan, { ...extras, signal: interrupts.signal, beforeNodes: () => recorder?.flush() })
       documents.push(toRunDocument(result))
       exitCode = worse(exitCode, result.exitCode)
       display.close()
@@ -96,6 +119,10 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   // says what history says).
   interrupts.settle()
   if (json) writeJson(plans.length === 1 ? documents[0] : documents)
+  if (db !== null) {
+    const { applyRetention } = await import('./gc.js')
+    await applyRetention(db, engine.config, line => (jsonLog !== null ? jsonLog.note(line) : writeOut(process.stderr, `wtflow: ${line}\n`)))
+  }
   if (engine.config.database.kind === 'none' && jsonLog !== null) jsonLog.note('history is off (database.url = none): nothing was recorded')
   else if (engine.config.database.kind === 'none' && !json) out.write(out.style.dim(`history is off (database.url = none): nothing was recorded\n`))
   return exitCode
@@ -115,7 +142,7 @@ function printPlans(plans: readonly RunPlan[], scriptShown: string, json: boolea
 }
 
 /** Validates before anything runs; an invalid tree is an error that names the workflow and the node. */
-async function validate(engine: Engine, workflow: Workflow, scriptShown: string): Promise<RunPlan> {
+export async function validate(engine: Engine, workflow: Workflow, scriptShown: string): Promise<RunPlan> {
   try {
     return await engine.validate(workflow)
   } catch (error) {
@@ -175,7 +202,7 @@ const FORCE_EXIT_AFTER_MS = 3000
  * SIGTERM, then SIGKILL after the grace period; the run is recorded `cancelled`); the second
  * kills every process group at once and exits 130 shortly after, recorded or not.
  */
-class RunInterrupts {
+export class RunInterrupts {
   readonly #controller = new AbortController()
   #display: RunDisplay | null = null
   #settled = false

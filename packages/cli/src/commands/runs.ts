@@ -1,19 +1,24 @@
 import type { RunStatus, RunSummary } from '@wtflow/core'
-import { ExitCode } from '../errors.js'
+import { CliError, ExitCode } from '../errors.js'
 import { openHistoryForReading, readConfig } from '../history.js'
 import type { RunsCommandOptions } from '../main.js'
 import { colorFor, statusWord } from '../status.js'
 import { formatDateTime, formatDuration, outputFor, padEnd, shortId, writeOut } from '../terminal.js'
 
-/** `wtflow runs [--workflow NAME] [--status S] [--limit N] [--json]`: recorded runs, newest first. */
+const DEFAULT_LIMIT = 20
+
+/** `wtflow runs [--workflow NAME] [--status S] [--limit N | --all] [--since AGE] [--json]`: recorded runs, newest first. */
 export async function runsCommand(options: RunsCommandOptions): Promise<number> {
+  if (options.all === true && options.limit !== undefined) throw new CliError('give --limit N or --all, not both.')
   const config = await readConfig(options.config)
   const db = await openHistoryForReading(config)
   let runs: RunSummary[] = []
   try {
     if (db !== null) {
       runs = await db.listRuns({
-        limit: options.limit,
+        // --json without --limit is every match (a script should not see a silent page); text shows 20.
+        limit: options.all === true || (options.json === true && options.limit === undefined) ? null : (options.limit ?? DEFAULT_LIMIT),
+        ...(options.since === undefined ? {} : { since: options.since }),
         ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
         ...(options.status === undefined ? {} : { status: options.status as RunStatus }),
       })
@@ -29,7 +34,7 @@ export async function runsCommand(options: RunsCommandOptions): Promise<number> 
   const out = outputFor(process.stdout)
   const style = out.style
   if (runs.length === 0) {
-    const filtered = options.workflow !== undefined || options.status !== undefined
+    const filtered = options.workflow !== undefined || options.status !== undefined || options.since !== undefined
     out.write(filtered ? 'no runs match these filters\n' : 'no runs recorded yet; `wtflow run` records one\n')
     return ExitCode.ok
   }
@@ -48,6 +53,9 @@ export async function runsCommand(options: RunsCommandOptions): Promise<number> 
     cells[2] = colorFor(run.status, style)(padEnd(statusWord(run.status), widths[2]!))
     lines.push(cells.join('  ').trimEnd())
   })
+  if (options.all !== true && options.limit === undefined && runs.length === DEFAULT_LIMIT) {
+    lines.push(style.dim(`the latest ${DEFAULT_LIMIT}; --all (or --limit N, --since 2d) for more`))
+  }
   out.write(`${lines.join('\n')}\n`)
   return ExitCode.ok
 }

@@ -4,7 +4,7 @@ import { layoutTree, parentOf } from '../display/tree.js'
 import { CliError, ExitCode } from '../errors.js'
 import { openHistoryForReading, readConfig } from '../history.js'
 import type { ShowCommandOptions } from '../main.js'
-import { colorFor, statusSymbol, statusWord } from '../status.js'
+import { colorFor, nodeColor, nodeStatusWord, nodeSymbol, statusSymbol, statusWord } from '../status.js'
 import { formatBytes, formatDateTime, formatDuration, oneLine, outputFor, padEnd, shellQuote, shortId, visibleWidth, writeOut } from '../terminal.js'
 
 /** `wtflow show RUN_ID [--json]`: one run as a tree. */
@@ -36,6 +36,7 @@ export async function showCommand(runId: string, options: ShowCommandOptions): P
   const lines = [
     `${statusSymbol(doc.status, style)} ${style.bold(doc.workflow)}  ${colorFor(doc.status, style)(statusWord(doc.status))}${exit}  ${style.dim(`run ${doc.id}`)}`,
     style.dim(`started ${formatDateTime(new Date(doc.startedAt))}, ${took} · pid ${info.pid} on ${info.host} · artifacts in ${info.runDir}`),
+    ...(doc.resumedFrom === undefined ? [] : [style.dim(`resumes run ${doc.resumedFrom}`)]),
     '',
   ]
 
@@ -43,8 +44,8 @@ export async function showCommand(runId: string, options: ShowCommandOptions): P
   const nameWidth = Math.min(48, Math.max(...tree.map(line => visibleWidth(line.prefix) + 2 + visibleWidth(line.item.node.name))))
   for (const { item, prefix, continuation } of tree) {
     const node = item.node
-    const head = `${style.dim(prefix)}${statusSymbol(node.status, style)} ${style.bold(node.name)}`
-    const facts = [colorFor(node.status, style)(statusWord(node.status))]
+    const head = `${style.dim(prefix)}${nodeSymbol(node, style)} ${style.bold(node.name)}`
+    const facts = [nodeColor(node, style)(nodeStatusWord(node))]
     if (node.exitCode !== null) facts.push(`exit ${node.exitCode}`)
     if (node.signal !== null) facts.push(node.signal)
     const duration = durationOf(node)
@@ -56,12 +57,13 @@ export async function showCommand(runId: string, options: ShowCommandOptions): P
     const sub = (text: string) => lines.push(`${style.dim(continuation)}${text}`)
     if (node.error !== null && node.status !== 'succeeded' && node.error !== 'cancelled') sub(colorFor(node.status, style)(node.error))
     if (node.skipReason !== null) sub(style.dim(node.skipReason))
+    if (node.reusedFrom !== undefined) sub(style.dim(`reused from run ${node.reusedFrom.runId} (${node.reusedFrom.path})`))
     const nameColumn = Math.max(0, ...node.artifacts.map(a => a.name.length))
     for (const artifact of node.artifacts) {
       sub(`${style.dim(padEnd(artifact.name, nameColumn))}  ${padEnd(formatBytes(artifact.size), 9)}  ${artifact.path}`)
     }
   }
-  const failed = doc.nodes.find(node => node.status === 'failed' || node.status === 'timed_out')
+  const failed = doc.nodes.find(node => (node.status === 'failed' || node.status === 'timed_out') && node.tolerated !== true) ?? doc.nodes.find(node => node.status === 'failed' || node.status === 'timed_out')
   if (failed !== undefined) {
     lines.push('', style.dim(`output of a node: wtflow logs ${shortId(doc.id)} ${shellQuote(failed.path)} [--stderr]`))
   }

@@ -1,6 +1,6 @@
 import type { PlanNode } from '@wtflow/core'
-import { SPINNER, colorFor, statusSymbol, statusWord } from '../status.js'
-import { formatClock, formatDuration, oneLine, padEnd, shortId, stripAnsi, truncate, visibleWidth, type Output } from '../terminal.js'
+import { SPINNER, TOLERATED, colorFor, nodeSymbol, statusSymbol, statusWord } from '../status.js'
+import { formatClock, formatDuration, oneLine, padEnd, shortId, stripAnsi, truncate, visibleWidth, writeOut, type Output, type Style } from '../terminal.js'
 import { describeOutcome, type NodeProgress, type RunProgress } from './progress.js'
 import { layoutTree } from './tree.js'
 
@@ -13,6 +13,8 @@ export interface RunDisplay {
   runEnded(progress: RunProgress): void
   /** A message about the run as a whole (`cancelling…`). */
   note(text: string): void
+  /** Nodes' output (`--output-logs`): whole lines, already prefixed (bytes: written as they are). */
+  print(text: string | Uint8Array): void
   /** Leaves the terminal as it found it (cursor visible). Idempotent. */
   close(): void
 }
@@ -56,6 +58,11 @@ export class PlainDisplay implements RunDisplay {
   nodeEnded(progress: RunProgress, node: NodeProgress): void {
     const took = node.startedAt !== null && node.endedAt !== null ? ` (${formatDuration(node.endedAt.getTime() - node.startedAt.getTime())})` : ''
     const path = node.plan.path
+    if (node.result?.tolerated === true) {
+      const what = node.plan.executable === undefined ? 'a node under it failed' : describeOutcome(node.result)
+      this.#line(`FAILED ${path}: ${what}${took}, ${TOLERATED}: the run goes on`)
+      return
+    }
     if (node.plan.executable === undefined && (node.status === 'failed' || node.status === 'cancelled')) {
       // A group's status repeats what happened under it, which has lines of its own.
       this.#line(node.status === 'failed' ? `FAILED ${path}: a node under it failed${took}` : `cancel ${path}${took}`)
@@ -65,6 +72,11 @@ export class PlainDisplay implements RunDisplay {
       case 'succeeded':
         this.#line(`ok     ${path}${took}`)
         return
+      case 'cached': {
+        const from = node.result?.reusedFrom
+        this.#line(`cached ${path}${from == null ? '' : ` (from run ${shortId(from.runId)})`}`)
+        return
+      }
       case 'skipped': {
         if (progress.parentOf(node)?.status === 'skipped') return
         const below = countDescendants(node.plan)
@@ -92,6 +104,10 @@ export class PlainDisplay implements RunDisplay {
     this.#line(`note   ${text}`)
   }
 
+  print(text: string | Uint8Array): void {
+    writeOut(this.#out.stream, text)
+  }
+
   close(): void {}
 }
 
@@ -108,6 +124,10 @@ function countDescendants(node: PlanNode): number {
 // ---------------------------------------------------------------------------------------------
 
 const FRAME_MS = 100
+const BEGIN_SYNC = '\x1b[?2026h'
+const END_SYNC = '\x1b[?2026l'
+/** Nodes' output held for the next frame at most (characters). */
+const MAX_HELD_OUTPUT = 256 * 1024
 const HIDE_CURSOR = '\x1b[?25l'
 const SHOW_CURSOR = '\x1b[?25h'
 
@@ -121,6 +141,8 @@ export class LiveDisplay implements RunDisplay {
   #progress: RunProgress | null = null
   #timer: NodeJS.Timeout | null = null
   #drawnLines = 0
+  #output: string[] = []
+  #outputBytes = 0
   #frame = 0
   #notes: string[] = []
   #cursorHidden = false
@@ -157,13 +179,26 @@ export class LiveDisplay implements RunDisplay {
   runEnded(): void {
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
-    this.#draw()
+    // The last frame is the whole tree, however tall: what scrolls off stays in the scrollback.
+    this.#draw(true)
     this.#progress = null
   }
 
   note(text: string): void {
     this.#notes.push(text)
     this.#draw()
+  }
+
+  print(output: string | Uint8Array): void {
+    const text = typeof output === 'string' ? output : Buffer.from(output).toString('utf8')
+    if (this.#progress === null) {
+      this.#out.write(text)
+      return
+    }
+    this.#output.push(text)
+    this.#outputBytes += text.length
+    // Drawn with the next frame, above the tree; a flood is drawn sooner, not held in memory.
+    if (this.#outputBytes >= MAX_HELD_OUTPUT) this.#draw()
   }
 
   close(): void {
@@ -176,14 +211,23 @@ export class LiveDisplay implements RunDisplay {
     }
   }
 
-  #draw(): void {
+  #draw(whole = false): void {
     const progress = this.#progress
     if (progress === null) return
     const columns = Math.max(20, Math.min(this.#out.columns, 500)) - 1
-    const lines = fitHeight(this.#lines(progress), Math.max(5, Math.min(this.#out.rows, 500) - 1), progress)
-    let text = this.#drawnLines > 0 ? `\x1b[${this.#drawnLines}A\r` : ''
+    const all = this.#lines(progress)
+    const lines = whole ? all.map(line => line.text) : fitHeight(all, Math.max(5, Math.min(this.#out.rows, 500) - 1), this.#out.style)
+    // Synchronized output (DEC mode 2026): a terminal that supports it shows the frame at once,
+    // never half drawn; others ignore the sequence.
+    let text = BEGIN_SYNC + (this.#drawnLines > 0 ? `\x1b[${this.#drawnLines}A\r` : '')
+    if (this.#output.length > 0) {
+      // Nodes' output goes above the tree and scrolls away like any terminal output.
+      text += `\x1b[J${this.#output.join('')}`
+      this.#output = []
+      this.#outputBytes = 0
+    }
     for (const line of lines) text += `\x1b[2K${fitWidth(line, columns)}\n`
-    text += '\x1b[J'
+    text += `\x1b[J${END_SYNC}`
     this.#out.write(text)
     this.#drawnLines = lines.length
   }
@@ -199,9 +243,9 @@ export class LiveDisplay implements RunDisplay {
 
     const tree = layoutTree(progress.nodes.map(node => ({ path: node.plan.path, parentPath: node.plan.parentPath, node })))
     const nameWidth = Math.min(48, Math.max(...tree.map(line => visibleWidth(line.prefix) + 2 + visibleWidth(line.item.node.plan.name))))
-    for (const { item, prefix } of tree) {
+    for (const { item, prefix, depth } of tree) {
       const node = item.node
-      const symbol = node.status === 'running' && node.retry === null ? style.cyan(SPINNER[this.#frame % SPINNER.length]!) : statusSymbol(node.status, style)
+      const symbol = node.status === 'running' && node.retry === null ? style.cyan(SPINNER[this.#frame % SPINNER.length]!) : nodeSymbol({ status: node.status, tolerated: node.result?.tolerated }, style)
       const head = `${style.dim(prefix)}${symbol} ${node.plan.name}`
       const parts: string[] = []
       if (node.startedAt !== null && node.status !== 'skipped') {
@@ -209,7 +253,7 @@ export class LiveDisplay implements RunDisplay {
       }
       const detail = this.#detail(node)
       if (detail !== '') parts.push(detail)
-      lines.push({ text: `${padEnd(head, nameWidth)}  ${parts.join('  ')}`.trimEnd(), path: node.plan.path, status: node.status })
+      lines.push({ text: `${padEnd(head, nameWidth)}  ${parts.join('  ')}`.trimEnd(), path: node.plan.path, status: node.status, depth })
     }
     for (const note of this.#notes) lines.push({ text: style.yellow(note) })
     return lines
@@ -230,40 +274,89 @@ export class LiveDisplay implements RunDisplay {
         return node.attempt > 1 ? style.dim(`after ${node.attempt} attempts`) : ''
       case 'skipped':
         return style.dim('skipped')
+      case 'cached':
+        return style.dim(node.result?.reusedFrom == null ? 'cached' : `cached from run ${shortId(node.result.reusedFrom.runId)}`)
       default: {
         const what = node.result === null ? statusWord(node.status) : describeOutcome(node.result)
         const attempts = node.attempt > 1 ? ` (${node.attempt} attempts)` : ''
+        if (node.result?.tolerated === true) return style.yellow(`${TOLERATED}: ${what}${attempts}`)
         return colorFor(node.status, style)(`${what}${attempts}`)
       }
     }
   }
 }
 
-interface Line {
+export interface Line {
   text: string
   path?: string
   status?: string
+  depth?: number
 }
 
-/** Keeps the header and the notes, and a window of the tree around what is running or failed. */
-function fitHeight(lines: Line[], maxLines: number, _progress: RunProgress): string[] {
+/**
+ * Fits the tree to the terminal so that every running node stays on screen: first each subtree
+ * that has ended (or not started) folds into its top line, then what is neither running nor
+ * failed (nor above a running node) collapses into `… N more` lines; if running nodes alone are
+ * too many, as many as fit are shown. The header and the notes are always kept.
+ */
+export function fitHeight(lines: Line[], maxLines: number, style: Style): string[] {
   if (lines.length <= maxLines) return lines.map(line => line.text)
   const [header, ...rest] = lines
   const nodes = rest.filter(line => line.path !== undefined)
   const notes = rest.filter(line => line.path === undefined)
-  const budget = Math.max(1, maxLines - 1 - notes.length - 2)
-  const focus = nodes.findIndex(line => line.status === 'running' || line.status === 'failed' || line.status === 'timed_out')
-  const start = Math.max(0, Math.min((focus === -1 ? nodes.length : focus) - 2, nodes.length - budget))
-  const shown = nodes.slice(start, start + budget)
-  const above = start
-  const below = nodes.length - start - shown.length
-  return [
-    header!.text,
-    ...(above > 0 ? [`  … ${plural(above, 'node')} above`] : []),
-    ...shown.map(line => line.text),
-    ...(below > 0 ? [`  … ${plural(below, 'node')} below`] : []),
-    ...notes.map(line => line.text),
-  ]
+  const budget = Math.max(1, maxLines - 1 - notes.length)
+
+  // Where each node's subtree ends in the (depth-first) list.
+  const end = new Array<number>(nodes.length)
+  const open: number[] = []
+  for (let i = 0; i <= nodes.length; i++) {
+    const depth = i < nodes.length ? nodes[i]!.depth! : -1
+    while (open.length > 0 && nodes[open[open.length - 1]!]!.depth! >= depth) end[open.pop()!] = i
+    if (i < nodes.length) open.push(i)
+  }
+  const active = (status: string | undefined) => status === 'running' || status === 'pending'
+
+  // 1. Fold subtrees that ended, or have not started, into one line.
+  type Row = { text: string; keep: boolean; folded?: number }
+  const rows: Row[] = []
+  for (let i = 0; i < nodes.length; i++) {
+    const line = nodes[i]!
+    const below = end[i]! - i - 1
+    const statuses = nodes.slice(i, end[i]).map(n => n.status)
+    const ended = statuses.every(status => !active(status))
+    const untouched = statuses.every(status => status === 'pending')
+    if (below > 0 && (ended || untouched)) {
+      rows.push({ text: `${line.text}  ${style.dim(`(+${plural(below, 'node')})`)}`, keep: false, folded: below })
+      i = end[i]! - 1
+      continue
+    }
+    const failed = line.status === 'failed' || line.status === 'timed_out'
+    rows.push({ text: line.text, keep: line.status === 'running' || failed })
+  }
+  if (rows.length <= budget) return [header!.text, ...rows.map(row => row.text), ...notes.map(line => line.text)]
+
+  // 2. Keep running and failed lines; runs of the others become `… N more`.
+  const kept: string[] = []
+  let hidden = 0
+  const flush = () => {
+    if (hidden > 0) kept.push(style.dim(`  … ${plural(hidden, 'more node')}`))
+    hidden = 0
+  }
+  for (const row of rows) {
+    if (row.keep) {
+      flush()
+      kept.push(row.text)
+    } else hidden += 1 + (row.folded ?? 0)
+  }
+  flush()
+  // 3. Still too many: as many as fit, and how many more there are.
+  if (kept.length > budget) {
+    const shown = kept.slice(0, budget - 1)
+    const more = kept.slice(budget - 1).filter(text => !stripAnsi(text).trimStart().startsWith('…')).length
+    shown.push(style.dim(`  … and ${plural(more, 'more line')}`))
+    return [header!.text, ...shown, ...notes.map(line => line.text)]
+  }
+  return [header!.text, ...kept, ...notes.map(line => line.text)]
 }
 
 /** Cuts a styled line to the terminal width (a wrapped line would break the redraw). */

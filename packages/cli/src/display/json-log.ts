@@ -64,14 +64,20 @@ export class JsonLog implements RunDisplay {
           signal: node.signal,
           error: node.error === null ? null : { code: node.error.code ?? null, message: node.error.message },
           skipReason: node.skipReason,
+          ...(node.tolerated === true ? { tolerated: true } : {}),
           attempts: node.attempts.length,
           durationMs: durationMs(node.startedAt, node.endedAt),
           artifacts: node.artifacts.map(artifactFields),
         })
       },
       'run:end': ({ result }) => {
-        const counts: Partial<Record<NodeStatus, number>> = {}
-        for (const node of result.nodes) if (node.kind !== 'group') counts[node.status] = (counts[node.status] ?? 0) + 1
+        // Executables, not groups; tolerated failures are counted apart (`tolerated`), not as failed.
+        const counts: Partial<Record<NodeStatus | 'tolerated', number>> = {}
+        for (const node of result.nodes) {
+          if (node.kind === 'group') continue
+          const key = node.tolerated === true ? 'tolerated' : node.status
+          counts[key] = (counts[key] ?? 0) + 1
+        }
         this.#line('run:end', { runId: result.id, path: null, status: result.status, workflow: result.workflow, exitCode: result.exitCode, durationMs: durationMs(result.startedAt, result.endedAt), counts })
       },
     }
@@ -91,6 +97,9 @@ export class JsonLog implements RunDisplay {
   note(text: string): void {
     this.#line('note', { runId: this.#runId, path: null, status: null, message: text })
   }
+
+  /** Output is in the node:output lines already. */
+  print(): void {}
 
   runStarted(): void {}
   nodeStarted(): void {}

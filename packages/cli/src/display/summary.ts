@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises'
 import type { NodeResult, RunResult } from '@wtflow/core'
-import { countByStatus, isFailure, statusSymbol, statusWord, colorFor } from '../status.js'
+import { countByStatus, isFailure, nodeSymbol, statusSymbol, statusWord, colorFor, TOLERATED } from '../status.js'
 import { formatDuration, shellQuote, shortId, stripAnsi, truncate, type Output } from '../terminal.js'
 import { describeOutcome } from './progress.js'
 import { plural } from './display.js'
@@ -20,7 +20,7 @@ export async function printSummary(out: Output, result: RunResult, tracked: bool
   lines.push(
     `${statusSymbol(result.status, style)} ${style.bold(result.workflow)} ${colorFor(result.status, style)(statusWord(result.status))} in ${took}: ${countByStatus(
       // Executables, not groups: a group's status only repeats what happened under it.
-      executables.map(node => node.status),
+      executables,
       style,
     )}`,
   )
@@ -28,7 +28,8 @@ export async function printSummary(out: Output, result: RunResult, tracked: bool
 
   const failed = executables.filter(node => isFailure(node.status))
   for (const node of failed) {
-    lines.push('', `${statusSymbol(node.status, style)} ${style.bold(node.path)}: ${style.red(describeOutcome(node))}${node.attempts.length > 1 ? style.dim(` (after ${plural(node.attempts.length, 'attempt')})`) : ''}`)
+    const what = node.tolerated === true ? style.yellow(`${describeOutcome(node)} (${TOLERATED})`) : style.red(describeOutcome(node))
+    lines.push('', `${nodeSymbol(node, style)} ${style.bold(node.path)}: ${what}${node.attempts.length > 1 ? style.dim(` (after ${plural(node.attempts.length, 'attempt')})`) : ''}`)
     const tail = await tailOf(node)
     if (tail !== null) {
       lines.push(style.dim(`  last lines of ${tail.stream}:`))

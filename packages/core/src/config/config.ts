@@ -2,10 +2,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { ConfigError } from '../errors/errors.js'
 import { parseIni, type IniContents } from './ini.js'
-import { KEY_FIELDS, KEY_SPECS, keyName, optionName, type ConfigKey, type KeySpec, type KeyValues } from './keys.js'
+import { KEY_FIELDS, KEY_SPECS, keyName, optionName, type ConfigKey, type KeySpec, type KeyValues, type OutputLogsMode } from './keys.js'
 import type { RawValue } from './values.js'
 
-export type { ConfigKey } from './keys.js'
+export type { ConfigKey, OutputLogsMode } from './keys.js'
 export type { DatabaseTarget } from './values.js'
 
 /** The effective configuration: one field per key of the table (see `CONFIG_KEYS`), plus secrets and provenance. */
@@ -27,7 +27,10 @@ export interface ConfigOverrides {
   maxFuncs?: number
   killGraceMs?: number
   workerMemoryMb?: number
+  outputLogs?: OutputLogsMode
   maxRuns?: number
+  retentionOlderThan?: string
+  retentionKeepLast?: number
   secrets?: Record<string, string>
 }
 

@@ -2,7 +2,11 @@
  * The configuration keys: one table, from which loading, `describeConfig`, the CLI's `--help`
  * and `config.example.ini` are all derived (a test fails when the example file disagrees).
  */
-import { describeDatabase, integerAtLeast, parseCpuCount, parseBoolean, parseDatabaseUrl, parsePath, type DatabaseTarget, type RawValue } from './values.js'
+import { describeDatabase, integerAtLeast, oneOf, optionalIntegerAtLeast, parseBoolean, parseCpuCount, parseDatabaseUrl, parseOptionalDuration, parsePath, type DatabaseTarget, type RawValue } from './values.js'
+
+/** `[run] output_logs`: what `wtflow run` prints of the nodes' output while it runs. */
+export const OUTPUT_LOGS_MODES = ['auto', 'full', 'errors', 'new', 'none'] as const
+export type OutputLogsMode = (typeof OUTPUT_LOGS_MODES)[number]
 
 /** One configuration key: where it is read from, how it is parsed, and what it means. */
 export interface KeySpec<T> {
@@ -90,6 +94,15 @@ export const KEY_SPECS = {
     doc: "Memory limit of each Func worker in MB: a worker thread's JS heap plus its Buffers, or the whole RSS of an `isolation: 'process'` child; a Func that exceeds it fails (WTFLOW_FUNC_OUT_OF_MEMORY) and its worker is replaced.",
     accepts: 'an integer >= 16',
   } satisfies KeySpec<number>,
+  outputLogs: {
+    section: 'run',
+    key: 'output_logs',
+    env: 'WTFLOW_OUTPUT_LOGS',
+    default: 'auto',
+    parse: oneOf(OUTPUT_LOGS_MODES),
+    doc: "What `wtflow run` prints of the nodes' output while it runs: every line as it is written, prefixed with the node's path (full); the output of nodes that failed, when they end (errors); each node's output when it ends (new); nothing (none). auto is errors on a terminal, full elsewhere (CI logs).",
+    accepts: 'auto, full, errors, new or none',
+  } satisfies KeySpec<OutputLogsMode>,
   maxRuns: {
     section: 'server',
     key: 'max_runs',
@@ -99,6 +112,26 @@ export const KEY_SPECS = {
     doc: 'Runs `wtflow serve` executes at once; more wait as `queued` runs, recorded in history (they still start after a restart).',
     accepts: 'an integer >= 1',
   } satisfies KeySpec<number>,
+  retentionOlderThan: {
+    section: 'retention',
+    key: 'older_than',
+    env: 'WTFLOW_RETENTION_OLDER_THAN',
+    default: '',
+    parse: parseOptionalDuration,
+    show: value => value ?? '',
+    doc: 'After each `wtflow run` (at most once an hour), delete the runs that ended longer ago than this, with their artifacts (as `wtflow gc --older-than`). Empty: keep them.',
+    accepts: 'a duration such as 30d, 12h or 2w; empty for none',
+  } satisfies KeySpec<number | null>,
+  retentionKeepLast: {
+    section: 'retention',
+    key: 'keep_last',
+    env: 'WTFLOW_RETENTION_KEEP_LAST',
+    default: '',
+    parse: optionalIntegerAtLeast(0),
+    show: value => value ?? '',
+    doc: 'With `older_than`: always keep the newest N runs of each workflow whatever their age; alone: keep only them (as `wtflow gc --keep-last`). Empty: no limit.',
+    accepts: 'an integer >= 0; empty for none',
+  } satisfies KeySpec<number | null>,
 } as const
 
 export type KeyField = keyof typeof KEY_SPECS

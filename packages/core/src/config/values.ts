@@ -29,6 +29,15 @@ export function parseBoolean(raw: RawValue, key: string): boolean {
   throw new ConfigError(key, raw.source, `"${raw.value}" is not a boolean; use 0, 1, true or false`)
 }
 
+/** One of a few words (case-insensitive). */
+export function oneOf<const T extends string>(values: readonly T[]): (raw: RawValue, key: string) => T {
+  return (raw, key) => {
+    const value = raw.value.trim().toLowerCase()
+    if ((values as readonly string[]).includes(value)) return value as T
+    throw new ConfigError(key, raw.source, `"${raw.value}" is not one of ${values.join(', ')}`)
+  }
+}
+
 export function integerAtLeast(min: number): (raw: RawValue, key: string) => number {
   return (raw, key) => {
     const value = raw.value.trim()
@@ -93,4 +102,28 @@ export function parseDatabaseUrl(raw: RawValue, key: string): DatabaseTarget {
     throw new ConfigError(key, raw.source, `unsupported database URL "${shown}"; use sqlite:PATH, a file path, postgres://… or none`)
   }
   return { kind: 'sqlite', path: path.resolve(raw.baseDir, value) }
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** `30d`, `12h`, `90m`, `45s`, `2w` in milliseconds; null for anything else. */
+export function durationMs(text: string): number | null {
+  const match = /^(\d+)\s*([smhdw])$/.exec(text.trim())
+  if (match === null) return null
+  const ms = Number(match[1]) * DURATION_UNITS[match[2]!]!
+  return Number.isSafeInteger(ms) ? ms : null
+}
+
+/** A duration (`30d`), or empty for none. */
+export function parseOptionalDuration(raw: RawValue, key: string): number | null {
+  if (raw.value.trim() === '') return null
+  const ms = durationMs(raw.value)
+  if (ms === null) throw new ConfigError(key, raw.source, `"${raw.value}" is not a duration; use a number and a unit: 45s, 90m, 12h, 30d or 2w`)
+  return ms
+}
+
+/** An integer >= min, or empty for none. */
+export function optionalIntegerAtLeast(min: number): (raw: RawValue, key: string) => number | null {
+  const parse = integerAtLeast(min)
+  return (raw, key) => (raw.value.trim() === '' ? null : parse(raw, key))
 }

@@ -11,6 +11,7 @@ import { RunPlan } from '../plan/run-plan.js'
 import { validateWorkflow } from '../plan/validate.js'
 import { messageOf } from './outcome.js'
 import { RunExecution } from './run-execution.js'
+import type { RunReuse } from './reuse.js'
 import { RunResourceSet } from './run-resources.js'
 import { cancelOnInterrupt } from './signals.js'
 
@@ -39,6 +40,17 @@ export interface RunOptions {
    * and what it left running can be found.
    */
   beforeNodes?: () => Promise<unknown> | void
+  /**
+   * Nodes not to run: each ends `cached` with the outcome of an earlier run, its artifacts
+   * hard-linked (copied across file systems) into the new run's directory. Made by
+   * `decideReuse` from what history recorded (`wtflow resume`). A reused node whose files
+   * cannot be linked runs after all.
+   */
+  reuse?: RunReuse
+  /** Recorded with the run (`run:start.script`): the script's absolute path, for `wtflow resume`. */
+  script?: string
+  /** Recorded with the run (`run:start.inputs`): the values of the workflow's inputs. */
+  inputs?: Record<string, unknown>
   /** Most Funcs running at once in this run (default: the config's `run.max_funcs`). */
   maxFuncs?: number
 }
@@ -100,6 +112,9 @@ export class Engine extends TypedEmitter {
       cwd: this.#cwd,
       runId: options.runId ?? randomUUID(),
       beforeNodes: options.beforeNodes,
+      reuse: options.reuse ?? null,
+      script: options.script ?? null,
+      inputs: options.inputs,
       emit: (name, event) => this.emit(name, event),
       listens: name => this.hasListeners(name),
     })

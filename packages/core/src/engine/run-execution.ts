@@ -16,6 +16,8 @@ import { NodeState } from './node-state.js'
 import { NodeContext } from './node-context.js'
 import { ReadyQueue } from './ready-queue.js'
 import { artifactMissing, artifactWriteFailed, attemptError, attemptStatus, messageOf, runExitCode, transition, whenFailed } from './outcome.js'
+import { linkReusedArtifacts } from './reuse-artifacts.js'
+import type { ReusedNode, RunReuse } from './reuse.js'
 import { retryDelay, setAsideAttempt } from './retry.js'
 import type { RunResourceSet } from './run-resources.js'
 
@@ -28,6 +30,9 @@ export interface ExecutionSettings {
   cwd: string
   runId: string
   beforeNodes: (() => Promise<unknown> | void) | undefined
+  reuse: RunReuse | null
+  script: string | null
+  inputs: Record<string, unknown> | undefined
   emit: Emit
   listens: (name: EngineEventName) => boolean
 }
@@ -116,7 +121,19 @@ export class RunExecution {
       }
       if (this.#settings.listens('run:start')) {
         const secrets = this.#settings.secrets
-        emit('run:start', { runId, workflow: this.#plan.name, plan: this.#plan, startedAt, runDir: this.#runDir, config: describeConfig(config), mask: text => maskSecrets(text, secrets) })
+        const { script, inputs, reuse } = this.#settings
+        emit('run:start', {
+          runId,
+          workflow: this.#plan.name,
+          plan: this.#plan,
+          startedAt,
+          runDir: this.#runDir,
+          script,
+          ...(inputs === undefined ? {} : { inputs }),
+          resumedFrom: reuse?.from ?? null,
+          config: describeConfig(config),
+          mask: text => maskSecrets(text, secrets),
+        })
       }
       if (this.#settings.beforeNodes !== undefined) {
         try {
@@ -142,6 +159,7 @@ export class RunExecution {
       startedAt,
       endedAt: new Date(),
       runDir: this.#runDir,
+      resumedFrom: this.#settings.reuse?.from ?? null,
       root: nodes[0]!,
       nodes,
     }
@@ -192,6 +210,11 @@ export class RunExecution {
     if (state.blockedBy !== null) return this.#skip(state, state.blockedBy)
     if (this.cancelled) return this.#skip(state, 'the run was cancelled')
     if (this.#haltReason !== null && !state.exempt) return this.#skip(state, this.#haltReason)
+    const reused = plan.executable === undefined ? undefined : this.#settings.reuse?.nodes.get(plan.path)
+    if (reused !== undefined) {
+      this.#reuse(state, reused).catch(error => this.#crash(error))
+      return
+    }
     if (plan.when !== null) {
       this.#decide(state, plan.when).catch(error => this.#crash(error))
       return
@@ -214,6 +237,32 @@ export class RunExecution {
     else if (this.cancelled) this.#skip(state, 'the run was cancelled')
     else if (this.#haltReason !== null && !state.exempt) this.#skip(state, this.#haltReason)
     else this.#start(state)
+  }
+
+  /**
+   * Ends a node `cached` with an earlier run's outcome, its files linked into this run's
+   * directory. If they cannot be linked (deleted since the decision), the node runs after all.
+   */
+  async #reuse(state: NodeState, reused: ReusedNode): Promise<void> {
+    const at = new Date()
+    let artifacts: ArtifactInfo[]
+    try {
+      artifacts = await linkReusedArtifacts(reused.artifacts, this.#context.dirOf(state))
+    } catch {
+      if (this.cancelled) this.#skip(state, 'the run was cancelled')
+      else if (state.plan.when !== null) await this.#decide(state, state.plan.when)
+      else this.#start(state)
+      return
+    }
+    transition(state, 'cached')
+    state.startedAt = at
+    state.endedAt = at
+    state.exitCode = reused.exitCode
+    state.reusedFrom = { runId: reused.runId, path: reused.path }
+    for (const artifact of artifacts) state.artifacts.push(artifact)
+    this.#emitNodeEnd(state)
+    this.#ended(state, true)
+    this.#pump()
   }
 
   #start(state: NodeState): void {
@@ -288,7 +337,7 @@ export class RunExecution {
     for (const { node, after } of plan.dependents) {
       const dependent = this.#states[node.ordinal]!
       if (dependent.status !== 'pending') continue
-      if (after && status !== 'succeeded') {
+      if (after && status !== 'succeeded' && status !== 'cached') {
         dependent.blockedBy ??= `"${plan.path}" ${status === 'skipped' ? 'was skipped' : `ended ${status.replace('_', ' ')}`}, and it is in after`
       } else if (!after && status === 'skipped') {
         dependent.blockedBy ??= `"${plan.path}" was skipped, so there is nothing of it to take`
@@ -539,11 +588,13 @@ export class RunExecution {
       signal: state.signal,
       error: state.error,
       skipReason: state.skipReason,
+      ...(state.plan.continueOnFailure && (state.status === 'failed' || state.status === 'timed_out') ? { tolerated: true } : {}),
       attempts: state.attempts,
       startedAt: state.startedAt,
       endedAt: state.endedAt,
       artifacts: state.artifacts,
       children: [],
+      reusedFrom: state.reusedFrom,
     }
   }
 }
