@@ -37,6 +37,8 @@ const STOPPED: ExecutionOutcome = Object.freeze({ exitCode: null, signal: null, 
 
 /** How often the engine's RSS is compared with its budget while Funcs run in threads. */
 const RSS_CHECK_MS = 250
+/** How long the watchdog waits for the workers it stopped to exit before it judges the RSS again. */
+const STOPPED_EXIT_WAIT_MS = 5000
 /** What the engine itself may grow by, beyond its RSS when the pool started, within the budget. */
 const ENGINE_HEADROOM = 512 * 2 ** 20
 
@@ -160,6 +162,9 @@ export class FuncPool {
   readonly #rssBudget: number
   readonly #secrets: readonly string[]
   #watchdog: NodeJS.Timeout | null = null
+  /** Workers stopped by the watchdog that have not exited yet, and until when to wait for them. */
+  #stoppedWorkers = 0
+  #stoppedUntil = 0
   /** Tasks waiting for a worker, first come first served (the engine starts nodes in tree order). */
   readonly #queue: Task[] = []
   #queueHead = 0
@@ -261,6 +266,7 @@ export class FuncPool {
       })
       worker.once('exit', () => {
         if (booted) this.#booted--
+        if (this.#stoppedWorkers > 0) this.#stoppedWorkers--
       })
       worker.once('error', () => {
         if (booted) return
@@ -356,8 +362,12 @@ export class FuncPool {
       this.#watchdog = null
       return
     }
+    // The workers stopped last time give their memory back when they have exited, not before.
+    if (this.#stoppedWorkers > 0 && performance.now() < this.#stoppedUntil) return
     const rss = process.memoryUsage.rss()
     if (rss <= this.#rssBudget) return
+    this.#stoppedWorkers = this.#tasks.size
+    this.#stoppedUntil = performance.now() + STOPPED_EXIT_WAIT_MS
     for (const state of this.#tasks.values()) {
       state.overBudget = rss
       state.abort()
