@@ -55,8 +55,10 @@ export {
   ResultNotSerializableError,
   type AnyFunction,
   type FuncArgsOption,
+  type FuncIsolation,
   type FuncLocation,
   type FuncOptions,
+  type FuncRunOptions,
 } from './executables/func/index.js'
 export { Http, type HttpBody, type HttpOptions, type HttpResult } from './executables/http.js'
 export { Env, type EnvOptions, type EnvResult } from './executables/env.js'

@@ -5,7 +5,7 @@
  * being an error fails the type check.
  */
 import { describe, expectTypeOf, it } from 'vitest'
-import { Command, Func, Node, type Artifact, type ArtifactRef, type Executable, type FuncOptions, type ResultRef } from '../src/index.js'
+import { Command, Func, Node, type Artifact, type ArtifactRef, type Executable, type FuncIsolation, type FuncOptions, type ResultRef } from '../src/index.js'
 
 function emit(): void {}
 function count(_log: Artifact): number {
@@ -112,5 +112,17 @@ describe('Func types', () => {
     }
     const node = new Node({ name: 'id', executable: new Func(identity, { args: [1] }) })
     expectTypeOf(node.result).toEqualTypeOf<ResultRef<unknown>>()
+  })
+
+  it("takes isolation: 'thread' or 'process', with args checked the same", () => {
+    const isolated = new Node({ name: 'isolated', executable: new Func(fetchUser, { args: [7], isolation: 'process' }) })
+    expectTypeOf(isolated).toEqualTypeOf<Node<{ id: number; name: string }>>()
+    new Func(emit, { isolation: 'thread' })
+    new Func(count, { args: [producer.stdout], isolation: 'process' })
+    expectTypeOf<FuncOptions<typeof emit>['isolation']>().toEqualTypeOf<FuncIsolation | undefined>()
+    // @ts-expect-error: only 'thread' and 'process'
+    new Func(emit, { isolation: 'fork' })
+    // @ts-expect-error: args are still checked under process isolation
+    new Func(fetchUser, { args: ['7'], isolation: 'process' })
   })
 })

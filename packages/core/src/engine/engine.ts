@@ -51,6 +51,8 @@ export interface RunOptions {
   script?: string
   /** Recorded with the run (`run:start.inputs`): the values of the workflow's inputs. */
   inputs?: Record<string, unknown>
+  /** Most Funcs running at once in this run (default: the config's `run.max_funcs`). */
+  maxFuncs?: number
 }
 
 /**
@@ -87,7 +89,8 @@ export class Engine extends TypedEmitter {
 
   async run(target: Workflow | RunPlan, options: RunOptions = {}): Promise<RunResult> {
     const resources = new RunResourceSet()
-    const run: RunWarmUp = { config: this.config, resources }
+    const config = runConfig(this.config, options)
+    const run: RunWarmUp = { config, resources }
     let plan: RunPlan
     try {
       if (target instanceof RunPlan) {
@@ -103,7 +106,7 @@ export class Engine extends TypedEmitter {
     }
     const execution = new RunExecution(plan, {
       resources,
-      config: this.config,
+      config,
       // The executables' own secrets (an Authorization header) are masked like configured ones.
       secrets: plan.secrets.length === 0 ? this.#secrets : [...this.#secrets, ...plan.secrets],
       cwd: this.#cwd,
@@ -124,6 +127,14 @@ export class Engine extends TypedEmitter {
       detachProcess()
     }
   }
+}
+
+/** The configuration of one run: the engine's, with what its options override. */
+function runConfig(config: WtflowConfig, options: RunOptions): WtflowConfig {
+  const { maxFuncs } = options
+  if (maxFuncs === undefined) return config
+  if (!Number.isSafeInteger(maxFuncs) || maxFuncs < 1) throw new TypeError(`RunOptions.maxFuncs must be an integer >= 1, got ${String(maxFuncs)}`)
+  return { ...config, maxFuncs, sources: { ...config.sources, 'run.max_funcs': 'option' } }
 }
 
 function warmUp(node: PlanNode, run: RunWarmUp): void {

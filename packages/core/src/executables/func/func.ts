@@ -12,10 +12,13 @@ import {
 import { isRef, type ArgsFor, type Ref } from '../../model/refs.js'
 import { callerModuleUrl, displayModule, findExport, importModule, toModuleUrl } from './location.js'
 import { FUNC_POOL_RESOURCE, FuncPool } from './pool.js'
+import { FUNC_PROCESS_POOL_RESOURCE, FuncProcessPool } from './process-pool.js'
 import type { ArtifactArg } from './protocol.js'
 
 const NO_ARGS: readonly unknown[] = Object.freeze([])
 const FUNC_CAPABILITIES: ExecutableCapabilities = Object.freeze({ result: true, cwd: false, startsLater: true })
+/** A process of its own has its own working directory: the node's `cwd` applies. */
+const ISOLATED_CAPABILITIES: ExecutableCapabilities = Object.freeze({ result: true, cwd: true, startsLater: true })
 /** Stands for the function of a Func built from a module and export name until `prepare()` imports it. */
 const NOT_LOADED: AnyFunction = function notLoaded(): never {
   throw new Error('this Func was built from a module and export name, and prepare() has not loaded the function yet')
@@ -38,12 +41,27 @@ export interface FuncLocation {
   exportName?: string | undefined
 }
 
+/** Where a Func runs: a worker thread of the run's pool (default), or a child process of its own. */
+export type FuncIsolation = 'thread' | 'process'
+
+/** How a Func runs. */
+export interface FuncRunOptions {
+  /**
+   * `'thread'` (default): a worker thread of the run's pool, cheap to start. `'process'`: a child
+   * process of its own per attempt, for what must not share the engine's process: native modules
+   * that are not thread-safe, `process.chdir` (the node's `cwd` applies), a crash or
+   * `process.exit`, code left running. Output, results, references and timeouts work the same;
+   * a timeout kills the process (and its process group); `run.worker_memory_mb` bounds its RSS.
+   */
+  isolation?: FuncIsolation | undefined
+}
+
 /** `args` is required exactly when the function has required parameters. */
 export type FuncArgsOption<P extends readonly unknown[]> = [] extends P
   ? { args?: ArgsFor<P> | undefined }
   : { args: ArgsFor<P> }
 
-export type FuncOptions<F extends AnyFunction> = FuncLocation & FuncArgsOption<Parameters<F>>
+export type FuncOptions<F extends AnyFunction> = FuncLocation & FuncRunOptions & FuncArgsOption<Parameters<F>>
 
 /**
  * Runs an exported function in a worker thread of the run's pool. Its console output and
@@ -67,10 +85,13 @@ export type FuncOptions<F extends AnyFunction> = FuncLocation & FuncArgsOption<P
  * error fails the node (exit code 1) with its name, message, code and stack, also written to
  * its stderr; so does a return value JSON cannot hold faithfully (BigInt, Map, Date, cycles…,
  * `ResultNotSerializableError`). `process.exit(n)` fails the node with exit code `n`; a timeout
- * or cancellation terminates the worker; running out of `run.worker_memory_mb` fails the node.
- * In each case the worker is replaced and the run goes on. The node's `env` is applied to
+ * or cancellation terminates the worker; running out of `run.worker_memory_mb` (JS heap plus
+ * Buffers) fails the node. In each case the worker is replaced and the run goes on. Its timeout
+ * and duration count from when a worker takes it (`run.max_funcs` workers at most). What it
+ * leaves behind (a timer, a promise) never reaches another Func: an error it throws later is a
+ * `WTFLOW_FUNC_LEFTOVER` warning, and the worker is replaced. The node's `env` is applied to
  * `process.env` while the function runs; its `cwd` is not (worker threads share the process's
- * working directory): resolve paths yourself.
+ * working directory): resolve paths yourself, or use `isolation: 'process'` (see `FuncRunOptions`).
  *
  * @example
  * export async function count(log: Artifact): Promise<number> {
@@ -84,7 +105,9 @@ export type FuncOptions<F extends AnyFunction> = FuncLocation & FuncArgsOption<P
  */
 export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaited<ReturnType<F>>> {
   readonly kind = 'func'
-  override readonly capabilities: ExecutableCapabilities = FUNC_CAPABILITIES
+  override readonly capabilities: ExecutableCapabilities
+  /** Where it runs: a worker thread, or a child process of its own. */
+  readonly isolation: FuncIsolation
   #fn: F
   readonly args: readonly unknown[]
   /** URL of the module the worker imports, or null if it could not be told (validation fails). */
@@ -99,6 +122,12 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
     super()
     if (typeof fn !== 'function') throw new TypeError(`new Func() takes a function, got ${fn === null ? 'null' : typeof fn}`)
     this.#fn = fn
+    const isolation = options?.isolation ?? 'thread'
+    if (isolation !== 'thread' && isolation !== 'process') {
+      throw new TypeError(`new Func(${fn.name || 'fn'}): isolation must be 'thread' or 'process', got ${JSON.stringify(String(isolation))}`)
+    }
+    this.isolation = isolation
+    this.capabilities = isolation === 'process' ? ISOLATED_CAPABILITIES : FUNC_CAPABILITIES
     const args = options?.args as readonly unknown[] | undefined
     this.args = args === undefined || args.length === 0 ? NO_ARGS : Object.freeze([...args])
     this.#hasRefs = this.args.some(isRef)
@@ -115,17 +144,22 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
    * A Func of the function a module exports under `exportName`, loaded by `prepare()`: how a
    * plan read back from JSON, or a declarative flow, names a function.
    */
-  static fromExport(module: string | URL, exportName: string, options: { args?: readonly unknown[] } = {}): Func<AnyFunction> {
-    return new Func(NOT_LOADED as AnyFunction, { module, exportName, args: [...(options.args ?? [])] })
+  static fromExport(module: string | URL, exportName: string, options: { args?: readonly unknown[]; isolation?: FuncIsolation } = {}): Func<AnyFunction> {
+    return new Func(NOT_LOADED as AnyFunction, { module, exportName, args: [...(options.args ?? [])], isolation: options.isolation })
   }
 
-  /** Builds a Func from its spec (`{ module, export, args }`, as `toSpec()` gives it). */
+  /** Builds a Func from its spec (`{ module, export, args, isolation }`, as `toSpec()` gives it). */
   static fromSpec(spec: unknown): Func<AnyFunction> {
-    const { module, export: exportName, args } = (spec ?? {}) as { module?: unknown; export?: unknown; args?: unknown }
-    if (typeof module !== 'string' || typeof exportName !== 'string' || (args !== undefined && !Array.isArray(args))) {
-      throw new TypeError('a func spec needs `module` (a URL), `export` (a name) and optionally `args` (an array)')
+    const { module, export: exportName, args, isolation } = (spec ?? {}) as { module?: unknown; export?: unknown; args?: unknown; isolation?: unknown }
+    if (
+      typeof module !== 'string' ||
+      typeof exportName !== 'string' ||
+      (args !== undefined && !Array.isArray(args)) ||
+      (isolation !== undefined && isolation !== 'thread' && isolation !== 'process')
+    ) {
+      throw new TypeError("a func spec needs `module` (a URL), `export` (a name) and optionally `args` (an array) and `isolation` ('thread' or 'process')")
     }
-    return Func.fromExport(module, exportName, { args: (args as unknown[] | undefined) ?? [] })
+    return Func.fromExport(module, exportName, { args: (args as unknown[] | undefined) ?? [], isolation: isolation as FuncIsolation | undefined })
   }
 
   /** The function (for a Func built by `fromExport`, once `prepare()` has loaded it). */
@@ -144,12 +178,14 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
   }
 
   override toSpec(): ExecutableSpec {
-    return { uses: 'func', with: { module: this.moduleUrl, export: this.#exportName, args: [...this.args] } }
+    const spec = { module: this.moduleUrl, export: this.#exportName, args: [...this.args] }
+    return { uses: 'func', with: this.isolation === 'process' ? { ...spec, isolation: this.isolation } : spec }
   }
 
-  /** The function's source text: a changed body changes the node's digest. */
+  /** The function's source text (and where it runs): a changed body changes the node's digest. */
   override digestExtra(): string {
-    return (this.#fn as AnyFunction) === NOT_LOADED ? `${this.moduleUrl}#${this.#exportName}` : this.#fn.toString()
+    const source = (this.#fn as AnyFunction) === NOT_LOADED ? `${this.moduleUrl}#${this.#exportName}` : this.#fn.toString()
+    return this.isolation === 'process' ? `${source}\0isolation=process` : source
   }
 
   references(): Ref[] {
@@ -176,12 +212,12 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
 
   /** Starts the run's worker pool: its threads boot while the rest of the tree is validated. */
   override warmUp(run: RunWarmUp): void {
-    poolOf(run)
+    if (this.isolation === 'thread') poolOf(run)
   }
 
   execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {
     // No `async`: a no-op Func is dominated by per-task overhead, so the common path stays flat.
-    if (!this.#isLocated || this.#hasRefs) return this.#executeSlowly(ctx)
+    if (!this.#isLocated || this.#hasRefs || this.isolation === 'process') return this.#executeSlowly(ctx)
     return poolOf(ctx).run({ moduleUrl: this.moduleUrl!, exportName: this.#exportName!, args: this.args as unknown[], artifacts: undefined }, ctx)
   }
 
@@ -202,7 +238,9 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
         ;(artifacts ??= []).push({ index, name: resolved.name, path: resolved.path, size: resolved.size })
       }
     }
-    return poolOf(ctx).run({ moduleUrl: this.moduleUrl!, exportName: this.#exportName!, args, artifacts }, ctx)
+    const task = { moduleUrl: this.moduleUrl!, exportName: this.#exportName!, args, artifacts }
+    if (this.isolation === 'process') return ctx.resources.get(FUNC_PROCESS_POOL_RESOURCE, () => FuncProcessPool.forConfig(ctx.config)).run(task, ctx)
+    return poolOf(ctx).run(task, ctx)
   }
 }
 

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { Tinypool } from 'tinypool'
+import { maskSecrets } from '../../artifacts/redactor.js'
 import type { WtflowConfig } from '../../config/config.js'
 import { NodeFailure, serializeError } from '../../errors/errors.js'
 import type { SerializedError } from '../../interfaces.js'
@@ -34,6 +35,13 @@ import {
  */
 const STOPPED: ExecutionOutcome = Object.freeze({ exitCode: null, signal: null, error: null })
 
+/** How often the engine's RSS is compared with its budget while Funcs run in threads. */
+const RSS_CHECK_MS = 250
+/** How long the watchdog waits for the workers it stopped to exit before it judges the RSS again. */
+const STOPPED_EXIT_WAIT_MS = 5000
+/** What the engine itself may grow by, beyond its RSS when the pool started, within the budget. */
+const ENGINE_HEADROOM = 512 * 2 ** 20
+
 /** How many ended tasks a leftover's warning can still name the node of. */
 const ENDED_KEPT = 256
 
@@ -60,6 +68,8 @@ export interface FuncTask {
 }
 
 export interface FuncPoolOptions {
+  /** Values masked as `***` in the warnings the pool emits (the configured secrets). */
+  secrets?: readonly string[]
   /** Worker threads at most (default: `availableParallelism()`). */
   threads?: number
   /** Heap limit of each worker thread, in MB. */
@@ -78,6 +88,8 @@ class Task {
   aborted = false
   /** Bytes its worker had in use when it went over the memory limit counting Buffers (see worker.ts). */
   memoryUsed: number | null = null
+  /** The engine's RSS when it was stopped because the process went over its budget (see #checkRss). */
+  overBudget: number | null = null
   /** Its worker had a leftover and did not run it: send it again once that worker is replaced. */
   retired = false
   /** Settles the outcome of a task still waiting for a worker (null once it has one). */
@@ -137,6 +149,22 @@ export class FuncPool {
   readonly #ended = new Map<number, string>()
   /** Tasks handed to tinypool: at most `threads`, so that each one is running, not queued there. */
   #busy = 0
+  /** Workers that have booted and are alive (see #capacity). */
+  #booted = 0
+  #bootFailed = false
+  readonly #watched = new WeakSet<object>()
+  /**
+   * The process's RSS budget: what it had when the pool started, each thread's limit, and the
+   * engine's headroom. A backstop for memory a thread holds that its own check does not count
+   * (typed arrays, native modules): over it, every running Func is stopped rather than the
+   * kernel's OOM killer taking wtflow.
+   */
+  readonly #rssBudget: number
+  readonly #secrets: readonly string[]
+  #watchdog: NodeJS.Timeout | null = null
+  /** Workers stopped by the watchdog that have not exited yet, and until when to wait for them. */
+  #stoppedWorkers = 0
+  #stoppedUntil = 0
   /** Tasks waiting for a worker, first come first served (the engine starts nodes in tree order). */
   readonly #queue: Task[] = []
   #queueHead = 0
@@ -144,6 +172,8 @@ export class FuncPool {
   constructor(options: FuncPoolOptions) {
     this.threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()))
     this.workerMemoryMb = options.workerMemoryMb
+    this.#secrets = options.secrets ?? []
+    this.#rssBudget = process.memoryUsage.rss() + this.threads * this.workerMemoryMb * 2 ** 20 + ENGINE_HEADROOM
     const filename = workerEntryPath()
     if (!existsSync(filename)) {
       throw new Error(`the Func worker entry ${filename} is missing: build @wtflow/core first (npm run build -w @wtflow/core)`)
@@ -159,7 +189,8 @@ export class FuncPool {
       useAtomics: false,
     })
     // Errors outside a task (a worker that died idle) only mean the worker is replaced.
-    this.#pool.on('error', () => {})
+    this.#pool.on('error', () => this.#watchWorkers())
+    this.#watchWorkers()
   }
 
   /** A pool sized for a run: `min(max_parallel, max_funcs)` threads. */
@@ -167,6 +198,7 @@ export class FuncPool {
     return new FuncPool({
       threads: Math.min(config.maxParallel, config.maxFuncs),
       workerMemoryMb: config.workerMemoryMb,
+      secrets: Object.values(config.secrets),
     })
   }
 
@@ -185,7 +217,7 @@ export class FuncPool {
     if (hasKeys(ctx.env)) message.env = { ...ctx.env }
     const state = new Task(id, ctx, message)
     state.unlisten = ctx.onStop(() => state.abort())
-    if (this.#busy < this.threads) return this.#start(state)
+    if (this.#busy < this.#capacity()) return this.#start(state)
     // Every worker is busy: it waits, and its timeout does not run meanwhile (the engine arms it
     // when `started()` says a worker has taken it).
     return new Promise<ExecutionOutcome>(resolve => {
@@ -197,6 +229,10 @@ export class FuncPool {
   /** Hands a task to a free worker (tinypool has one idle, or booting after a replacement). */
   #start(state: Task): Promise<ExecutionOutcome> {
     this.#busy++
+    if (this.#watchdog === null) {
+      this.#watchdog = setInterval(() => this.#checkRss(), RSS_CHECK_MS)
+      this.#watchdog.unref()
+    }
     state.ctx.started?.()
     this.#tasks.set(state.id, state)
     const channels = this.#channels.size + this.#offered
@@ -205,8 +241,48 @@ export class FuncPool {
     return this.#send(state, offer)
   }
 
-  /** A worker is free: the first task still waiting takes it. */
+  /**
+   * How many tasks may be out at once: one per worker that has booted (loaded its entry), so
+   * that a task's time starts when a worker can run it, not while the worker boots (the first
+   * Funcs of a run, a worker replaced after a timeout). If a worker fails to boot, tasks go out
+   * anyway and tinypool reports the failure.
+   */
+  #capacity(): number {
+    return this.#bootFailed ? this.threads : Math.min(this.threads, this.#booted)
+  }
+
+  /** Counts the workers that boot and die (those tinypool started since the last look). */
+  #watchWorkers(): void {
+    for (const worker of this.#pool.threads as unknown as WorkerEvents[]) {
+      if (this.#watched.has(worker)) continue
+      this.#watched.add(worker)
+      let booted = false
+      // tinypool's worker entry says `{ ready: true }` once it has loaded ours.
+      worker.on('message', (message: unknown) => {
+        if (booted || (message as { ready?: unknown } | null)?.ready !== true) return
+        booted = true
+        this.#booted++
+        this.#next()
+      })
+      worker.once('exit', () => {
+        if (booted) this.#booted--
+        if (this.#stoppedWorkers > 0) this.#stoppedWorkers--
+      })
+      worker.once('error', () => {
+        if (booted) return
+        this.#bootFailed = true
+        this.#next()
+      })
+    }
+  }
+
+  /** Workers are free: the first tasks still waiting take them. */
   #next(): void {
+    while (this.#busy < this.#capacity()) if (!this.#startNext()) return
+  }
+
+  /** Starts the first task still waiting; false when none is. */
+  #startNext(): boolean {
     while (this.#queueHead < this.#queue.length) {
       const state = this.#queue[this.#queueHead]!
       this.#queue[this.#queueHead++] = undefined as never
@@ -218,8 +294,9 @@ export class FuncPool {
       if (waiting === null) continue // stopped while it waited
       state.waiting = null
       waiting(this.#closed ? Promise.resolve(closedOutcome()) : this.#start(state))
-      return
+      return true
     }
+    return false
   }
 
   #send(state: Task, offer: MessagePort | null): Promise<ExecutionOutcome> {
@@ -249,6 +326,8 @@ export class FuncPool {
 
   /** The task did not answer: it was stopped, its worker died, or its message could not be sent. */
   #lost(state: Task, error: unknown, offer: MessagePort | null): ExecutionOutcome | Promise<ExecutionOutcome> {
+    // Its worker was replaced (stopped, or died): watch the new one boot.
+    this.#watchWorkers()
     if (offer !== null) {
       // The worker that had the offer is gone (or never got it): nothing more comes on it.
       this.#offered--
@@ -276,11 +355,33 @@ export class FuncPool {
     this.#next()
   }
 
+  #checkRss(): void {
+    if (this.#busy === 0) {
+      // Stopped here, not when the last task ends: a chain of small Funcs would start it per task.
+      clearInterval(this.#watchdog!)
+      this.#watchdog = null
+      return
+    }
+    // The workers stopped last time give their memory back when they have exited, not before.
+    if (this.#stoppedWorkers > 0 && performance.now() < this.#stoppedUntil) return
+    const rss = process.memoryUsage.rss()
+    if (rss <= this.#rssBudget) return
+    this.#stoppedWorkers = this.#tasks.size
+    this.#stoppedUntil = performance.now() + STOPPED_EXIT_WAIT_MS
+    for (const state of this.#tasks.values()) {
+      state.overBudget = rss
+      state.abort()
+    }
+  }
+
   /** Stops every worker (tasks still running end as failed) and releases the channels. */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    while (this.#queueHead < this.#queue.length) this.#next()
+    if (this.#watchdog !== null) clearInterval(this.#watchdog)
+    while (this.#startNext()) {
+      // each waiting task gets the closed outcome
+    }
     await this.#pool.destroy()
     for (const port of this.#channels) port.close()
     this.#channels.clear()
@@ -348,7 +449,7 @@ export class FuncPool {
         : `the Func ${func ?? 'unknown'}${nodePath === undefined ? '' : ` of node "${nodePath}"`}`
     const text = error.stack !== undefined && error.stack.includes(error.message) ? error.stack : `${error.name}: ${error.message}`
     process.emitWarning(
-      `${who} left code behind (a timer, a callback or a promise) that threw after the Func had returned: ${text}\n` +
+      `${who} left code behind (a timer, a callback or a promise) that threw after the Func had returned: ${maskSecrets(text, this.#secrets)}\n` +
         'No other Func got the error; the worker thread is replaced. Clear timers and await promises before a Func returns.',
       { code: 'WTFLOW_FUNC_LEFTOVER' },
     )
@@ -388,6 +489,18 @@ export class FuncPool {
       )
     }
     if (ctx.stopReason !== null) return STOPPED
+    if (state.overBudget !== null) {
+      const mb = (bytes: number): number => Math.round(bytes / 2 ** 20)
+      return reported(
+        state,
+        new NodeFailure(
+          `the function was stopped: the engine's process went over its memory budget of ${mb(this.#rssBudget)} MB (RSS ${mb(state.overBudget)} MB: ` +
+            `${this.threads} worker thread(s) × run.worker_memory_mb ${this.workerMemoryMb} MB, plus the engine's own). Memory a worker thread holds outside ` +
+            "its JS heap and Buffers (typed arrays, native modules) cannot be told apart, so every Func running in a thread was stopped. Give a Func that allocates such memory isolation: 'process', or raise [run] worker_memory_mb (WTFLOW_WORKER_MEMORY_MB).",
+          { code: 'WTFLOW_FUNC_OUT_OF_MEMORY' },
+        ),
+      )
+    }
     const code = (error as { code?: unknown } | null)?.code
     if (state.memoryUsed !== null || code === 'ERR_WORKER_OUT_OF_MEMORY') {
       const what =
@@ -428,6 +541,12 @@ export class FuncPool {
 function written(flow: BigInt64Array, length: number): void {
   Atomics.add(flow, 0, BigInt(length))
   Atomics.notify(flow, 0)
+}
+
+/** What the pool listens to on tinypool's workers. */
+interface WorkerEvents {
+  on(event: 'message', listener: (message: unknown) => void): void
+  once(event: 'exit' | 'error', listener: () => void): void
 }
 
 function hasKeys(record: Readonly<Record<string, string>>): boolean {
