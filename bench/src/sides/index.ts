@@ -10,6 +10,8 @@ const registry: Record<string, () => Promise<object>> = {
   'engine-chain-tracked': () => import('./db.js'),
   'db-seed': () => import('./db.js'),
   'db-query': () => import('./db.js'),
+  'resume-chain': () => import('./retention.js'),
+  'gc-history': () => import('./retention.js'),
   'engine-diamond': () => import('./dependencies.js'),
   'engine-http': () => import('./http.js'),
   'fetch-pool': () => import('./http.js'),

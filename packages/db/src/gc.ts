@@ -47,6 +47,7 @@ export interface GcResult {
 }
 
 const NEVER: readonly string[] = ['running', 'queued']
+const REMOVALS_AT_ONCE = 8
 
 /** Deletes what `options` select; see `GcOptions`. Crashed runs must have been reaped first. */
 export async function collectGarbage(db: Kysely<HistorySchema>, options: GcOptions): Promise<GcResult> {
@@ -73,7 +74,15 @@ export async function collectGarbage(db: Kysely<HistorySchema>, options: GcOptio
     await db.deleteFrom('runs').where('id', 'in', ids).where('status', 'not in', NEVER).execute()
   }
   if (!result.dryRun) {
-    for (const run of doomed) await removeRunDir(run.run_dir, run.id, result)
+    // A few removals at once: most of the time is the file system's, waiting on metadata writes.
+    let next = 0
+    const worker = async () => {
+      while (next < doomed.length) {
+        const run = doomed[next++]!
+        await removeRunDir(run.run_dir, run.id, result)
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(REMOVALS_AT_ONCE, doomed.length) }, worker))
   }
   if (options.artifactsDir !== undefined) await sweepOrphans(db, options, result)
   return result
