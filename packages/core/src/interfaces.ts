@@ -1,3 +1,4 @@
+import type { NodeCacheInfo } from './engine/cache.js'
 import type { RunPlan } from './plan/run-plan.js'
 
 /**
@@ -106,6 +107,8 @@ export interface NodeResult {
   children: NodeResult[]
   /** For a `cached` node: the run and node whose outcome it reused. */
   reusedFrom?: ReusedFrom | null
+  /** For a node with `cache`: its key, the key's parts (hashes) and the entry it was compared with. */
+  cache?: NodeCacheInfo | null
 }
 
 /** Where a `cached` node's outcome comes from. */

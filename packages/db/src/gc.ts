@@ -72,6 +72,8 @@ export async function collectGarbage(db: Kysely<HistorySchema>, options: GcOptio
     if (result.dryRun) continue
     // Never a run that started again meanwhile (a queued placeholder, a run id reused): the status is checked in the same statement.
     await db.deleteFrom('runs').where('id', 'in', ids).where('status', 'not in', NEVER).execute()
+    // Their cache entries point at files that are about to go.
+    await db.deleteFrom('cache_entries').where('run_id', 'in', ids).execute()
   }
   if (!result.dryRun) {
     // A few removals at once: most of the time is the file system's, waiting on metadata writes.

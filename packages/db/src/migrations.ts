@@ -238,6 +238,22 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .addColumn('task', 'text', c => c.primaryKey())
         .addColumn('last_at', 'bigint', c => c.notNull())
         .execute()
+      // Caching (`cache` on a node): one entry per key, the node that succeeded with it; a node
+      // records its key and the key's parts (hashes only) for `wtflow cache explain`.
+      await db.schema
+        .createTable('cache_entries')
+        .addColumn('key', 'text', c => c.primaryKey())
+        .addColumn('workflow', 'text', c => c.notNull())
+        .addColumn('node_path', 'text', c => c.notNull())
+        .addColumn('run_id', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('parts', 'text', c => c.notNull())
+        .addColumn('exit_code', 'integer')
+        .addColumn('artifacts', 'text', c => c.notNull())
+        .execute()
+      await db.schema.createIndex('cache_entries_node_idx').on('cache_entries').columns(['workflow', 'node_path', 'created_at']).execute()
+      await db.schema.alterTable('nodes').addColumn('cache_key', 'text').execute()
+      await db.schema.alterTable('nodes').addColumn('cache_info', 'text').execute()
     },
   },
 }

@@ -418,5 +418,7 @@ function pendingNode(runId: string, node: PlanNode, mask: (text: string) => stri
     ended_at: null,
     reused_from_run: null,
     reused_from_path: null,
+    cache_key: null,
+    cache_info: null,
   }
 }

@@ -156,6 +156,8 @@ export function nodeEndRow(runId: string, node: NodeResult, ordinal: number): No
     ended_at: millis(node.endedAt),
     reused_from_run: node.reusedFrom?.runId ?? null,
     reused_from_path: node.reusedFrom?.path ?? null,
+    cache_key: node.cache?.key ?? null,
+    cache_info: node.cache == null ? null : JSON.stringify({ parts: node.cache.parts, hit: node.cache.hit, comparedWith: node.cache.comparedWith }),
   }
 }
 
@@ -263,6 +265,8 @@ export function upsertNodes(db: Db, rows: readonly NewNodeRow[], maxParameters: 
           ended_at: eb.ref('excluded.ended_at'),
           reused_from_run: eb.ref('excluded.reused_from_run'),
           reused_from_path: eb.ref('excluded.reused_from_path'),
+          cache_key: eb.ref('excluded.cache_key'),
+          cache_info: eb.ref('excluded.cache_info'),
         })),
       )
       .compile(),
@@ -314,7 +318,7 @@ export function markNodeStarted(t: StatementTemplates, event: EngineEventMap['no
 }
 
 const NODE_END_COLUMNS = [
-  'status', 'exit_code', 'signal', 'error_message', 'error_detail', 'skip_reason', 'attempts', 'started_at', 'ended_at', 'reused_from_run', 'reused_from_path',
+  'status', 'exit_code', 'signal', 'error_message', 'error_detail', 'skip_reason', 'attempts', 'started_at', 'ended_at', 'reused_from_run', 'reused_from_path', 'cache_key', 'cache_info',
 ] as const
 
 type NodeEndRow = Pick<NewNodeRow, 'run_id' | 'ordinal' | (typeof NODE_END_COLUMNS)[number]>

@@ -96,7 +96,7 @@ describe.each(DIALECTS)('resume history: $label', dialect => {
 
   it('upgrades a history written by migration 0002: old runs read as before, with nothing to resume from but their rows', async () => {
     const kdb = db.db as unknown as Kysely<Record<string, Record<string, unknown>>>
-    for (const table of ['maintenance', 'run_requests', 'artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
+    for (const table of ['cache_entries', 'maintenance', 'run_requests', 'artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
       await sql`drop table if exists ${sql.table(table)}`.execute(kdb)
     }
     const schema = db.dialect.schema

@@ -27,6 +27,7 @@ export interface ConfigOverrides {
   killGraceMs?: number
   workerMemoryMb?: number
   maxRuns?: number
+  noCache?: boolean
   retentionOlderThan?: string
   retentionKeepLast?: number
   secrets?: Record<string, string>

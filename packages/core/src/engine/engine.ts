@@ -11,6 +11,7 @@ import { RunPlan } from '../plan/run-plan.js'
 import { validateWorkflow } from '../plan/validate.js'
 import { messageOf } from './outcome.js'
 import { RunExecution } from './run-execution.js'
+import type { RunCache } from './cache.js'
 import type { RunReuse } from './reuse.js'
 import { RunResourceSet } from './run-resources.js'
 import { cancelOnInterrupt } from './signals.js'
@@ -47,6 +48,11 @@ export interface RunOptions {
    * cannot be linked runs after all.
    */
   reuse?: RunReuse
+  /**
+   * Where nodes with `cache` look up and store their outcomes (`HistoryDatabase.cacheStore()`).
+   * Without it, `cache` options are ignored.
+   */
+  cache?: RunCache
   /** Recorded with the run (`run:start.script`): the script's absolute path, for `wtflow resume`. */
   script?: string
   /** Recorded with the run (`run:start.inputs`): the values of the workflow's inputs. */
@@ -110,6 +116,7 @@ export class Engine extends TypedEmitter {
       runId: options.runId ?? randomUUID(),
       beforeNodes: options.beforeNodes,
       reuse: options.reuse ?? null,
+      cache: options.cache ?? null,
       script: options.script ?? null,
       inputs: options.inputs,
       emit: (name, event) => this.emit(name, event),
