@@ -263,6 +263,7 @@ export function scenarios(quick: boolean): Scenario[] {
   const treeNodes = (groups: number) => 1 + groups + groups * tree.perGroup
   const seed: SeedPlan = quick ? { runs: 200, nodes: 100 } : { runs: 10_000, nodes: 100 }
   const queryIterations = quick ? 20 : 100
+  const cacheFiles = quick ? { files: 500, bytes: 5 * MiB } : { files: 10_000, bytes: 100 * MiB }
   const gcSize = quick ? { runs: 200, nodes: 100 } : { runs: 10_000, nodes: 100 }
   const dbScenarios: Scenario[] = (['sqlite', 'postgres'] as const).flatMap(dialect => {
     const name = dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'
@@ -379,6 +380,23 @@ export function scenarios(quick: boolean): Scenario[] {
       engine: child('resume-chain', { count: commands, mode: 'resume' }),
       baseline: child('resume-chain', { count: commands, mode: 'full' }),
       evaluate: ratioTarget(0.1),
+    },
+    {
+      id: 'cache-tree',
+      title: `(cache) a fully cached tree of ${commands} \`true\` (every node a hit, recorded in SQLite) vs the same tree of no-ops without cache`,
+      target: '≤ 0.5×',
+      available: dbAvailable,
+      engine: child('cache-tree', { count: commands, mode: 'cached' }),
+      baseline: child('cache-tree', { count: commands, mode: 'plain' }),
+      evaluate: ratioTarget(0.5),
+    },
+    {
+      id: 'cache-key',
+      title: `(cache) the files part of a cache key: ${cacheFiles.files.toLocaleString('en')} files, ${cacheFiles.bytes / MiB} MB vs sha256sum of the same files`,
+      target: '≤ 1.5×',
+      engine: child('cache-key-files', cacheFiles),
+      baseline: child('sha256sum-files', cacheFiles),
+      evaluate: ratioTarget(1.5),
     },
     ...(['sqlite', 'postgres'] as const).map(
       (dialect): Scenario => ({
