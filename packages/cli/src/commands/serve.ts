@@ -7,6 +7,8 @@ import type { ServeCommandOptions } from '../main.js'
 import { loadScript } from '../script.js'
 import { outputFor } from '../terminal.js'
 
+const RETENTION_CHECK_MS = 10 * 60_000
+
 /** `wtflow serve [FILE…] [--host H] [--port P] [--token T] [--run-on-start] [--allow-inline-flows]` */
 export async function serveCommand(files: string[], options: ServeCommandOptions): Promise<number> {
   const config = await readConfig(options.config)
@@ -59,6 +61,16 @@ export async function serveCommand(files: string[], options: ServeCommandOptions
         (server.loopback ? '; read-only requests need no token on this loopback address' : '; every request needs the token'),
     )}\n` + (workflows.length === 0 ? out.style.dim('no workflow script given: it serves history only\n') : `workflows: ${workflows.map(w => w.workflow.name).join(', ')}\n`),
   )
+  // [retention]: applied now and then checked every 10 minutes; it runs at most once an hour
+  // across every process on this history (wtflow run applies it too).
+  let retention: NodeJS.Timeout | undefined
+  if (config.retentionOlderThan !== null || config.retentionKeepLast !== null) {
+    const { applyRetention } = await import('./gc.js')
+    const apply = () => void applyRetention(db, config, line => out.write(`wtflow serve: ${line}\n`))
+    apply()
+    retention = setInterval(apply, RETENTION_CHECK_MS)
+    retention.unref()
+  }
   if (options.runOnStart === true) {
     const ids = await server.runAll()
     out.write(`started ${ids.length} run(s): ${ids.map(id => id.slice(0, 8)).join(', ')}\n`)
@@ -67,6 +79,7 @@ export async function serveCommand(files: string[], options: ServeCommandOptions
     for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(name, () => resolve(name))
   })
   out.write(`wtflow serve: ${signal}: stopping (runs in progress are cancelled; queued runs stay queued)…\n`)
+  clearInterval(retention)
   const force = setTimeout(() => process.exit(ExitCode.interrupted), 30_000)
   force.unref()
   try {
