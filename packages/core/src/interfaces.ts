@@ -151,6 +151,8 @@ export interface EngineEventMap {
     script?: string | null
     /** The values of the workflow's inputs (`--input`), when it has any. */
     inputs?: Record<string, unknown>
+    /** For a declarative flow: the flow document itself, as read. */
+    flow?: { format: string; text: string }
     /** The run this one resumes (`RunOptions.reuse.from`), if any. */
     resumedFrom?: string | null
     /** The effective configuration, without secrets or passwords. */

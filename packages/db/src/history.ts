@@ -197,6 +197,7 @@ export class HistoryDatabase {
       script: run.script,
       inputs: run.inputs === null ? null : (JSON.parse(run.inputs) as Record<string, unknown>),
       plan,
+      flow: run.flow === null ? null : (JSON.parse(run.flow) as { format: string; text: string }),
       nodes: nodes.map(node => ({
         path: node.path,
         status: node.status as NodeStatus,

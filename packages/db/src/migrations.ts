@@ -228,6 +228,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       await db.schema.alterTable('runs').addColumn('inputs', 'text').execute()
       await db.schema.alterTable('runs').addColumn('plan', 'text').execute()
       await db.schema.alterTable('runs').addColumn('resumed_from', 'text').execute()
+      await db.schema.alterTable('runs').addColumn('flow', 'text').execute()
       await db.schema.alterTable('nodes').addColumn('reused_from_run', 'text').execute()
       await db.schema.alterTable('nodes').addColumn('reused_from_path', 'text').execute()
       // Retention finds ended runs by end time; `maintenance` remembers when it last ran (`[retention]`

@@ -75,6 +75,8 @@ export interface RunsTable {
   plan: ColumnType<string | null, string | null | undefined, string | null>
   /** The id of the run this one resumed. */
   resumed_from: ColumnType<string | null, string | null | undefined, string | null>
+  /** A declarative flow's document: JSON `{ format, text }` (secrets masked). */
+  flow: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface NodesTable {

@@ -103,6 +103,8 @@ export interface RunStart {
   /** JSON of the plan document, secrets masked. */
   plan?: string | null
   resumedFrom?: string | null
+  /** JSON of a flow's document. */
+  flow?: string | null
 }
 
 export function runRow(event: RunStart, who: ProcessIdentity): NewRunRow {
@@ -125,6 +127,7 @@ export function runRow(event: RunStart, who: ProcessIdentity): NewRunRow {
     inputs: event.inputs === undefined ? null : JSON.stringify(event.inputs),
     plan: event.plan ?? null,
     resumed_from: event.resumedFrom ?? null,
+    flow: event.flow ?? null,
   }
 }
 
@@ -230,6 +233,7 @@ export function insertRun(db: Db, row: NewRunRow): CompiledQuery {
           inputs: eb.ref('excluded.inputs'),
           plan: eb.ref('excluded.plan'),
           resumed_from: eb.ref('excluded.resumed_from'),
+          flow: eb.ref('excluded.flow'),
         }))
         .where('runs.status', '=', 'queued'),
     )

@@ -37,7 +37,7 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
     // Only now, with a valid workflow to run, is history opened (and created if need be).
     const db = tracked ? await openHistoryForRun(config) : null
     try {
-      return await runPlans(engine, db, plans, options, interrupts, { script: script.file, ...(options.input === undefined ? {} : { inputs: options.input }) })
+      return await runPlans(engine, db, plans, options, interrupts, { script: script.file, ...(options.input === undefined ? {} : { inputs: options.input }), ...(script.document === undefined ? {} : { flow: script.document }) })
     } finally {
       await db?.close()
     }
@@ -47,7 +47,7 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
 }
 
 /** What each run records besides its plan, and (for `wtflow resume`) the outcomes it reuses. */
-export type RunExtras = Pick<RunOptions, 'script' | 'inputs' | 'reuse'>
+export type RunExtras = Pick<RunOptions, 'script' | 'inputs' | 'reuse' | 'flow'>
 
 /** Whether to use the cache, and how (`--no-cache`, `WTFLOW_NO_CACHE`, `--refresh-cache`). */
 export interface CacheFlags {

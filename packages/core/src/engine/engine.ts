@@ -57,6 +57,8 @@ export interface RunOptions {
   script?: string
   /** Recorded with the run (`run:start.inputs`): the values of the workflow's inputs. */
   inputs?: Record<string, unknown>
+  /** Recorded with the run (`run:start.flow`): a declarative flow's document. */
+  flow?: { format: string; text: string }
 }
 
 /**
@@ -119,6 +121,7 @@ export class Engine extends TypedEmitter {
       cache: options.cache ?? null,
       script: options.script ?? null,
       inputs: options.inputs,
+      flow: options.flow,
       emit: (name, event) => this.emit(name, event),
       listens: name => this.hasListeners(name),
     })

@@ -36,6 +36,7 @@ export interface ExecutionSettings {
   cache: RunCache | null
   script: string | null
   inputs: Record<string, unknown> | undefined
+  flow: { format: string; text: string } | undefined
   emit: Emit
   listens: (name: EngineEventName) => boolean
 }
@@ -125,7 +126,7 @@ export class RunExecution {
       }
       if (this.#settings.listens('run:start')) {
         const secrets = this.#settings.secrets
-        const { script, inputs, reuse } = this.#settings
+        const { script, inputs, reuse, flow } = this.#settings
         emit('run:start', {
           runId,
           workflow: this.#plan.name,
@@ -134,6 +135,7 @@ export class RunExecution {
           runDir: this.#runDir,
           script,
           ...(inputs === undefined ? {} : { inputs }),
+          ...(flow === undefined ? {} : { flow }),
           resumedFrom: reuse?.from ?? null,
           config: describeConfig(config),
           mask: text => maskSecrets(text, secrets),
