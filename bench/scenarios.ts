@@ -146,6 +146,17 @@ function pgTrackingSchema(): string {
   return trackingSchema
 }
 
+/** A PostgreSQL schema of its own for the gc scenario (it deletes every run it finds), dropped at the end. */
+let gcSchema: string | null = null
+function pgGcSchema(): string {
+  if (gcSchema === null) {
+    gcSchema = `wtflow_bench_gc_${process.pid}_${Date.now().toString(36)}`
+    const schema = gcSchema
+    cleanups.push({ what: `drop schema ${schema}`, run: () => dropSchema(pgUrl(), schema) })
+  }
+  return gcSchema
+}
+
 interface SeedPlan {
   runs: number
   nodes: number
@@ -254,6 +265,8 @@ export function scenarios(quick: boolean): Scenario[] {
   const treeNodes = (groups: number) => 1 + groups + groups * tree.perGroup
   const seed: SeedPlan = quick ? { runs: 200, nodes: 100 } : { runs: 10_000, nodes: 100 }
   const queryIterations = quick ? 20 : 100
+  const cacheFiles = quick ? { files: 500, bytes: 5 * MiB } : { files: 10_000, bytes: 100 * MiB }
+  const gcSize = quick ? { runs: 200, nodes: 100 } : { runs: 10_000, nodes: 100 }
   const dbScenarios: Scenario[] = (['sqlite', 'postgres'] as const).flatMap(dialect => {
     const name = dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'
     const available = dialect === 'sqlite' ? dbAvailable : pgAvailable
@@ -361,6 +374,49 @@ export function scenarios(quick: boolean): Scenario[] {
       baseline: child('engine-diamond', { nodes: diamondNodes, shape: 'tree', runs: diamondRuns, concurrency }),
       evaluate: ratioTarget(1.1),
     },
+    {
+      id: 'resume',
+      title: `(resume) resume of a chain of ${commands} failed at its last node (${commands - 1} reused), recorded in SQLite, in process, vs the full run`,
+      target: '≤ 0.10×',
+      available: dbAvailable,
+      engine: child('resume-chain', { count: commands, mode: 'resume' }),
+      baseline: child('resume-chain', { count: commands, mode: 'full' }),
+      evaluate: ratioTarget(0.1),
+    },
+    {
+      id: 'cache-tree',
+      title: `(cache) a fully cached tree of ${commands} \`true\` (every node a hit, recorded in SQLite) vs the same tree of no-ops without cache`,
+      target: '≤ 0.5×',
+      available: dbAvailable,
+      engine: child('cache-tree', { count: commands, mode: 'cached' }),
+      baseline: child('cache-tree', { count: commands, mode: 'plain' }),
+      evaluate: ratioTarget(0.5),
+    },
+    {
+      id: 'cache-key',
+      title: `(cache) the files part of a cache key: ${cacheFiles.files.toLocaleString('en')} files, ${cacheFiles.bytes / MiB} MB vs sha256sum of the same files`,
+      target: '≤ 1.5×',
+      engine: child('cache-key-files', cacheFiles),
+      baseline: child('sha256sum-files', cacheFiles),
+      evaluate: ratioTarget(1.5),
+    },
+    ...(['sqlite', 'postgres'] as const).map(
+      (dialect): Scenario => ({
+        id: `gc-${dialect === 'sqlite' ? 'sqlite' : 'pg'}`,
+        title: `(gc) ${dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'}: gc of ${gcSize.runs.toLocaleString('en')} runs × ${gcSize.nodes} nodes with their directories`,
+        target: '≤ 30 s',
+        available: dialect === 'sqlite' ? dbAvailable : pgAvailable,
+        repeat: () => 1,
+        engine: {
+          kind: 'child',
+          side: 'gc-history',
+          get params() {
+            return dialect === 'sqlite' ? { ...gcSize, db: 'sqlite' } : { ...gcSize, db: pgUrl(), schema: pgGcSchema() }
+          },
+        },
+        evaluate: engine => ({ status: engine.wallMs <= 30_000 ? 'pass' : 'fail', note: engine.wallMs <= 30_000 ? undefined : `wall ${formatMs(engine.wallMs)} > 30 s` }),
+      }),
+    ),
     {
       id: 'g',
       title: `(g) ${httpRequests} \`Http\` GETs to a local server, maxParallel ${concurrency} vs a fetch loop with ${concurrency} in flight`,

@@ -21,7 +21,7 @@ describe('without a database', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it.each([[[]], [['run']], [['list']], [['runs']], [['show']], [['logs']]])('%j --help shows usage with an example', async command => {
+  it.each([[[]], [['run']], [['list']], [['runs']], [['show']], [['logs']], [['resume']], [['gc']], [['cache', 'explain']], [['cache', 'clear']]])('%j --help shows usage with an example', async command => {
     const result = await cli([...command, '--help'])
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/^Usage: wtflow/)

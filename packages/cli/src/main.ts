@@ -19,6 +19,9 @@ export interface RunCommandOptions {
   outputLogsGrouped?: boolean
   /** `text` (default: the live tree on a terminal, plain lines otherwise) or `json` (one JSON line per lifecycle event on stderr). */
   logFormat?: 'text' | 'json'
+  /** `--no-cache` sets it false. */
+  cache?: boolean
+  refreshCache?: boolean
 }
 
 export interface ListCommandOptions {
@@ -52,6 +55,8 @@ export interface ServeCommandOptions {
 }
 
 export interface ResumeCommandOptions {
+  cache?: boolean
+  refreshCache?: boolean
   rerun?: string[]
   script?: string
   json?: boolean
@@ -147,6 +152,8 @@ ${configurationHelp()}`,
     .option('-w, --workflow <name>', 'run only this workflow (repeatable: -w a -w b runs a, then b)', collectList)
     .option('-i, --input <name=value>', "set an input of a flow file (repeatable)", collectInput)
     .option('-n, --dry-run', 'print the tree (names, executables, parallel or sequential, options) and run nothing')
+    .option('--no-cache', 'ignore cache hits: nodes with `cache` run (their new entries are stored when none exists); also WTFLOW_NO_CACHE=1')
+    .option('--refresh-cache', 'run every node with `cache` and overwrite its entry')
     .option('-c, --config <ini>', CONFIG_HELP)
     .option('--json', 'print the run document as JSON on stdout (an array for several workflows); progress goes to stderr')
     .addOption(
@@ -197,6 +204,8 @@ a second Ctrl-C kills everything at once.`,
     .argument('<run-id>', 'a run id or any unique prefix of one')
     .option('-r, --rerun <path>', 'run this node and everything under it again, even if it could be reused (repeatable)', collectList)
     .option('--script <file>', 'the script (or flow file) to load the workflow from, if it moved since the run')
+    .option('--no-cache', 'ignore cache hits of nodes with `cache` (see wtflow run --help)')
+    .option('--refresh-cache', 'run every node with `cache` that is not reused and overwrite its entry')
     .option('--json', 'print the new run document as JSON on stdout; progress goes to stderr')
     .addOption(new Option('--log-format <format>', 'progress as text or json lines on stderr (see wtflow run --help)').choices(['text', 'json']).default('text'))
     .option('-c, --config <ini>', CONFIG_HELP)
@@ -279,6 +288,34 @@ and it says so.`,
     .action(async (runId: string, nodePath: string, options: LogsCommandOptions) => {
       const { logsCommand } = await import('./commands/logs.js')
       setExitCode(await logsCommand(runId, nodePath, options))
+    })
+
+  const cache = program
+    .command('cache')
+    .summary('explain or clear the cache of nodes with `cache`')
+    .description('Nodes with a `cache` option reuse the outcome of an earlier run whose key (definition, resolved inputs, files, env, key) is the same. These commands explain a key and clear entries.')
+  cache
+    .command('explain')
+    .summary("show a node's cache key parts and which differ from the entry it was compared with")
+    .argument('<run-id>', 'a run id or any unique prefix of one')
+    .argument('<node-path>', 'the node path, names joined by /')
+    .option('--json', 'print it as JSON')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText('after', `\nExamples:\n  $ wtflow cache explain 3f2a9c1e ci/build\n  $ wtflow cache explain 3f2a ci/build --json | jq .differ`)
+    .action(async (runId: string, nodePath: string, options: { json?: boolean; config?: string }) => {
+      const { cacheExplainCommand } = await import('./commands/cache.js')
+      setExitCode(await cacheExplainCommand(runId, nodePath, options))
+    })
+  cache
+    .command('clear')
+    .summary('delete cache entries (all, or of one workflow or node)')
+    .option('-w, --workflow <name>', 'only entries of this workflow')
+    .option('--node <path>', 'only entries of this node path (with --workflow)')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText('after', `\nExamples:\n  $ wtflow cache clear\n  $ wtflow cache clear --workflow ci --node ci/build`)
+    .action(async (options: { workflow?: string; node?: string; config?: string }) => {
+      const { cacheClearCommand } = await import('./commands/cache.js')
+      setExitCode(await cacheClearCommand(options))
     })
 
   program

@@ -18,7 +18,7 @@ export {
   type RunWarmUp,
   type StopReason,
 } from './model/executable.js'
-export { Node, Workflow, isWorkflow, type NodeOptions, type WhenContext, type WhenPredicate, type WorkflowOptions } from './model/node.js'
+export { Node, Workflow, isWorkflow, type CacheOptions, type NodeOptions, type WhenContext, type WhenPredicate, type WorkflowOptions } from './model/node.js'
 export { RunPlan } from './plan/run-plan.js'
 export { PlanNode } from './plan/plan-node.js'
 export { planFromDocument, type PlanFromDocumentOptions } from './plan/from-document.js'
@@ -38,6 +38,7 @@ export {
 export { describeDatabase, redactUrlPassword } from './config/values.js'
 export { TypedEmitter } from './events.js'
 export { Engine, type EngineOptions, type RunOptions } from './engine/engine.js'
+export type { CacheEntry, CacheStore, NodeCacheInfo, RunCache } from './engine/cache.js'
 export {
   decideReuse,
   type DecideReuseOptions,

@@ -1,3 +1,4 @@
+import type { NodeCacheInfo } from './engine/cache.js'
 import type { RunPlan } from './plan/run-plan.js'
 
 /**
@@ -108,6 +109,8 @@ export interface NodeResult {
   children: NodeResult[]
   /** For a `cached` node: the run and node whose outcome it reused. */
   reusedFrom?: ReusedFrom | null
+  /** For a node with `cache`: its key, the key's parts (hashes) and the entry it was compared with. */
+  cache?: NodeCacheInfo | null
 }
 
 /** Where a `cached` node's outcome comes from. */
@@ -150,6 +153,8 @@ export interface EngineEventMap {
     script?: string | null
     /** The values of the workflow's inputs (`--input`), when it has any. */
     inputs?: Record<string, unknown>
+    /** For a declarative flow: the flow document itself, as read. */
+    flow?: { format: string; text: string }
     /** The run this one resumes (`RunOptions.reuse.from`), if any. */
     resumedFrom?: string | null
     /** The effective configuration, without secrets or passwords. */

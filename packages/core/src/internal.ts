@@ -14,3 +14,4 @@ export { findMarkedProcesses, terminateMarkedProcesses, PROCESS_MARKER } from '.
 export { BUILTIN_PLUGINS } from './executables/builtins.js'
 export { assembleNode } from './model/node.js'
 export { durationMs } from './config/values.js'
+export { cacheKey, hashFiles } from './engine/cache.js'

@@ -1,8 +1,8 @@
 /**
  * `wtflow gc`: deletes whole runs (history rows, then artifact directories) and sweeps run
  * directories history no longer knows. Safe to interrupt and run again: a batch of runs leaves
- * history in one statement (their nodes, attempts and artifacts cascade with it), so no run is
- * ever half there; directories go after their rows, and one left behind by an interrupted gc is
+ * history in one transaction (with their nodes, attempts and artifacts), so no run is ever half
+ * there; directories go after their rows, and one left behind by an interrupted gc is
  * an orphan the next gc sweeps.
  */
 import fs from 'node:fs/promises'
@@ -47,6 +47,7 @@ export interface GcResult {
 }
 
 const NEVER: readonly string[] = ['running', 'queued']
+const REMOVALS_AT_ONCE = 8
 
 /** Deletes what `options` select; see `GcOptions`. Crashed runs must have been reaped first. */
 export async function collectGarbage(db: Kysely<HistorySchema>, options: GcOptions): Promise<GcResult> {
@@ -69,11 +70,31 @@ export async function collectGarbage(db: Kysely<HistorySchema>, options: GcOptio
       .executeTakeFirstOrThrow()
     result.bytes += Number(bytes ?? 0)
     if (result.dryRun) continue
-    // Never a run that started again meanwhile (a queued placeholder, a run id reused): the status is checked in the same statement.
-    await db.deleteFrom('runs').where('id', 'in', ids).where('status', 'not in', NEVER).execute()
+    // One transaction per batch: no run is ever half there. Children first, by their run_id
+    // index: twice as fast in SQLite as letting the foreign keys cascade row by row.
+    await db.transaction().execute(async tx => {
+      // Never a run that started again meanwhile (a run id reused by a queued placeholder).
+      const still = (await tx.selectFrom('runs').select('id').where('id', 'in', ids).where('status', 'not in', NEVER).execute()).map(row => row.id)
+      if (still.length === 0) return
+      await tx.deleteFrom('artifacts').where('run_id', 'in', still).execute()
+      await tx.deleteFrom('attempts').where('run_id', 'in', still).execute()
+      await tx.deleteFrom('nodes').where('run_id', 'in', still).execute()
+      await tx.deleteFrom('run_requests').where('run_id', 'in', still).execute()
+      // Their cache entries point at files that are about to go.
+      await tx.deleteFrom('cache_entries').where('run_id', 'in', still).execute()
+      await tx.deleteFrom('runs').where('id', 'in', still).execute()
+    })
   }
   if (!result.dryRun) {
-    for (const run of doomed) await removeRunDir(run.run_dir, run.id, result)
+    // A few removals at once: most of the time is the file system's, waiting on metadata writes.
+    let next = 0
+    const worker = async () => {
+      while (next < doomed.length) {
+        const run = doomed[next++]!
+        await removeRunDir(run.run_dir, run.id, result)
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(REMOVALS_AT_ONCE, doomed.length) }, worker))
   }
   if (options.artifactsDir !== undefined) await sweepOrphans(db, options, result)
   return result

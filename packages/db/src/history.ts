@@ -20,6 +20,7 @@ import {
   type RetentionResult,
   type RunInfo,
 } from './records.js'
+import { HistoryCacheStore } from './cache-store.js'
 import { claimMaintenance, collectGarbage, type GcOptions, type GcResult } from './gc.js'
 import { deleteRunsBefore } from './retention.js'
 import type { HistorySchema, RunRow } from './schema.js'
@@ -198,6 +199,7 @@ export class HistoryDatabase {
       script: run.script,
       inputs: run.inputs === null ? null : (JSON.parse(run.inputs) as Record<string, unknown>),
       plan,
+      flow: run.flow === null ? null : (JSON.parse(run.flow) as { format: string; text: string }),
       nodes: nodes.map(node => ({
         path: node.path,
         status: node.status as NodeStatus,
@@ -336,6 +338,24 @@ export class HistoryDatabase {
   async collectGarbage(options: GcOptions): Promise<GcResult> {
     await this.reapCrashedRuns()
     return collectGarbage(this.db, options)
+  }
+
+  /** The cache `cache` nodes use (`engine.run(plan, { cache: { store: db.cacheStore() } })`). */
+  cacheStore(): HistoryCacheStore {
+    return new HistoryCacheStore(this.db)
+  }
+
+  /** A node's recorded cache key and parts, for `wtflow cache explain`; null when the node has no `cache`. */
+  async getNodeCache(runIdOrPrefix: string, nodePath: string): Promise<{ runId: string; path: string; status: NodeStatus; key: string; parts: Record<string, string>; hit: boolean; comparedWith: { key: string; runId: string; parts: Record<string, string> } | null } | null> {
+    const run = await this.#findRun(runIdOrPrefix)
+    const node = await this.#nodeByPath(run.id, nodePath).select(['path', 'status', 'cache_key', 'cache_info']).executeTakeFirst()
+    if (node === undefined) {
+      const known = await this.db.selectFrom('nodes').select('path').where('run_id', '=', run.id).orderBy('ordinal').execute()
+      throw new NodeNotFoundError(run.id, nodePath, known.map(k => k.path))
+    }
+    if (node.cache_key === null || node.cache_info === null) return null
+    const info = JSON.parse(node.cache_info) as { parts: Record<string, string>; hit: boolean; comparedWith: { key: string; runId: string; parts: Record<string, string> } | null }
+    return { runId: run.id, path: node.path, status: node.status as NodeStatus, key: node.cache_key, ...info }
   }
 
   /** Compacts a SQLite file (VACUUM) after deletions; resolves false on PostgreSQL, whose autovacuum does it. */

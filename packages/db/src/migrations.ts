@@ -228,6 +228,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       await db.schema.alterTable('runs').addColumn('inputs', 'text').execute()
       await db.schema.alterTable('runs').addColumn('plan', 'text').execute()
       await db.schema.alterTable('runs').addColumn('resumed_from', 'text').execute()
+      await db.schema.alterTable('runs').addColumn('flow', 'text').execute()
       await db.schema.alterTable('nodes').addColumn('reused_from_run', 'text').execute()
       await db.schema.alterTable('nodes').addColumn('reused_from_path', 'text').execute()
       // Retention finds ended runs by end time; `maintenance` remembers when it last ran (`[retention]`
@@ -240,6 +241,22 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .execute()
       // A failure `continueOnFailure` tolerated (shown `failed (tolerated)`, `"tolerated": true`).
       await db.schema.alterTable('nodes').addColumn('tolerated', 'integer', c => c.notNull().defaultTo(0)).execute()
+      // Caching (`cache` on a node): one entry per key, the node that succeeded with it; a node
+      // records its key and the key's parts (hashes only) for `wtflow cache explain`.
+      await db.schema
+        .createTable('cache_entries')
+        .addColumn('key', 'text', c => c.primaryKey())
+        .addColumn('workflow', 'text', c => c.notNull())
+        .addColumn('node_path', 'text', c => c.notNull())
+        .addColumn('run_id', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('parts', 'text', c => c.notNull())
+        .addColumn('exit_code', 'integer')
+        .addColumn('artifacts', 'text', c => c.notNull())
+        .execute()
+      await db.schema.createIndex('cache_entries_node_idx').on('cache_entries').columns(['workflow', 'node_path', 'created_at']).execute()
+      await db.schema.alterTable('nodes').addColumn('cache_key', 'text').execute()
+      await db.schema.alterTable('nodes').addColumn('cache_info', 'text').execute()
     },
   },
 }

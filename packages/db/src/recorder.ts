@@ -187,12 +187,12 @@ export class Recorder {
     const { plan } = event
     this.#active.set(event.runId, { ended: new Set(), queuedStarts: new Map() })
     runsRecordedHere.add(event.runId)
-    const { runId, workflow, startedAt, runDir, config, script, inputs, resumedFrom, mask } = event
+    const { runId, workflow, startedAt, runDir, config, script, inputs, resumedFrom, flow, mask } = event
     const nodes = plan.nodes.map(node => pendingNode(event.runId, node, event.mask))
     this.#enqueue(() => {
       // The plan document is built by the writer, off the engine's path (the plan is immutable).
       const planJson = JSON.stringify(maskStrings(plan.toJSON(), mask))
-      const run = runRow({ runId, workflow, startedAt, runDir, config, script, inputs, resumedFrom, plan: planJson, digest: plan.digest, nodeCount: plan.nodes.length }, this.#who)
+      const run = runRow({ runId, workflow, startedAt, runDir, config, script, inputs, resumedFrom, plan: planJson, flow: flow === undefined ? null : JSON.stringify({ format: flow.format, text: mask(flow.text) }), digest: plan.digest, nodeCount: plan.nodes.length }, this.#who)
       return [insertWorkflow(db.db, workflow, run.digest, startedAt.getTime()), insertRun(db.db, run), ...insertNodes(db.db, nodes, db.dialect.maxParameters)]
     })
   }
@@ -418,5 +418,7 @@ function pendingNode(runId: string, node: PlanNode, mask: (text: string) => stri
     ended_at: null,
     reused_from_run: null,
     reused_from_path: null,
+    cache_key: null,
+    cache_info: null,
   }
 }

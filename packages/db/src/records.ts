@@ -41,6 +41,8 @@ export interface ResumeSource extends PreviousRun {
   inputs: Record<string, unknown> | null
   /** The plan document (secrets masked), or null for a run recorded before wtflow kept it. */
   plan: PlanDocument | null
+  /** A declarative flow's document as it was run, or null. */
+  flow: { format: string; text: string } | null
 }
 
 /** An artifact as recorded, with the attempt that wrote it when known. */

@@ -14,6 +14,21 @@ export interface HistorySchema {
   artifacts: ArtifactsTable
   run_requests: RunRequestsTable
   maintenance: MaintenanceTable
+  cache_entries: CacheEntriesTable
+}
+
+/** One cache entry per key: the node that succeeded with it (migration 0003). */
+export interface CacheEntriesTable {
+  key: string
+  workflow: string
+  node_path: string
+  run_id: string
+  created_at: number
+  /** JSON: the key's parts, name → sha256. */
+  parts: string
+  exit_code: number | null
+  /** JSON: the node's artifacts (`ArtifactInfo[]`) in that run's directory. */
+  artifacts: string
 }
 
 /** When a periodic task (retention) last ran (migration 0003). */
@@ -60,6 +75,8 @@ export interface RunsTable {
   plan: ColumnType<string | null, string | null | undefined, string | null>
   /** The id of the run this one resumed. */
   resumed_from: ColumnType<string | null, string | null | undefined, string | null>
+  /** A declarative flow's document: JSON `{ format, text }` (secrets masked). */
+  flow: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface NodesTable {
@@ -91,6 +108,9 @@ export interface NodesTable {
   /** A `cached` node: the run and path whose outcome it reused (migration 0003). */
   reused_from_run: ColumnType<string | null, string | null | undefined, string | null>
   reused_from_path: ColumnType<string | null, string | null | undefined, string | null>
+  /** A node with `cache`: its key, and JSON `{ parts, hit, comparedWith }` (hashes only). */
+  cache_key: ColumnType<string | null, string | null | undefined, string | null>
+  cache_info: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface AttemptsTable {

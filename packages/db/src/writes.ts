@@ -103,6 +103,8 @@ export interface RunStart {
   /** JSON of the plan document, secrets masked. */
   plan?: string | null
   resumedFrom?: string | null
+  /** JSON of a flow's document. */
+  flow?: string | null
 }
 
 export function runRow(event: RunStart, who: ProcessIdentity): NewRunRow {
@@ -125,6 +127,7 @@ export function runRow(event: RunStart, who: ProcessIdentity): NewRunRow {
     inputs: event.inputs === undefined ? null : JSON.stringify(event.inputs),
     plan: event.plan ?? null,
     resumed_from: event.resumedFrom ?? null,
+    flow: event.flow ?? null,
   }
 }
 
@@ -157,6 +160,8 @@ export function nodeEndRow(runId: string, node: NodeResult, ordinal: number): No
     ended_at: millis(node.endedAt),
     reused_from_run: node.reusedFrom?.runId ?? null,
     reused_from_path: node.reusedFrom?.path ?? null,
+    cache_key: node.cache?.key ?? null,
+    cache_info: node.cache == null ? null : JSON.stringify({ parts: node.cache.parts, hit: node.cache.hit, comparedWith: node.cache.comparedWith }),
   }
 }
 
@@ -229,6 +234,7 @@ export function insertRun(db: Db, row: NewRunRow): CompiledQuery {
           inputs: eb.ref('excluded.inputs'),
           plan: eb.ref('excluded.plan'),
           resumed_from: eb.ref('excluded.resumed_from'),
+          flow: eb.ref('excluded.flow'),
         }))
         .where('runs.status', '=', 'queued'),
     )
@@ -265,6 +271,8 @@ export function upsertNodes(db: Db, rows: readonly NewNodeRow[], maxParameters: 
           ended_at: eb.ref('excluded.ended_at'),
           reused_from_run: eb.ref('excluded.reused_from_run'),
           reused_from_path: eb.ref('excluded.reused_from_path'),
+          cache_key: eb.ref('excluded.cache_key'),
+          cache_info: eb.ref('excluded.cache_info'),
         })),
       )
       .compile(),
@@ -316,7 +324,7 @@ export function markNodeStarted(t: StatementTemplates, event: EngineEventMap['no
 }
 
 const NODE_END_COLUMNS = [
-  'status', 'exit_code', 'signal', 'error_message', 'error_detail', 'skip_reason', 'tolerated', 'attempts', 'started_at', 'ended_at', 'reused_from_run', 'reused_from_path',
+  'status', 'exit_code', 'signal', 'error_message', 'error_detail', 'skip_reason', 'tolerated', 'attempts', 'started_at', 'ended_at', 'reused_from_run', 'reused_from_path', 'cache_key', 'cache_info',
 ] as const
 
 type NodeEndRow = Pick<NewNodeRow, 'run_id' | 'ordinal' | (typeof NODE_END_COLUMNS)[number]>

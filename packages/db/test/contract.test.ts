@@ -9,6 +9,7 @@ describe('the public contract of @wtflow/db', () => {
         "AmbiguousRunIdError",
         "DEFAULT_HEARTBEAT_MS",
         "DEFAULT_STALE_AFTER_MS",
+        "HistoryCacheStore",
         "HistoryDatabase",
         "HistoryMismatchError",
         "LATEST_MIGRATION",

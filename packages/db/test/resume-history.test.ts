@@ -43,11 +43,13 @@ describe.each(DIALECTS)('resume history: $label', dialect => {
   }
 
   it('records the script, inputs and plan (secrets masked); a resumed run records its origin and each reused node', async () => {
-    const failed = await record(workflow(true), { script: '/abs/wf.ts', inputs: { day: 'monday' } })
+    const failed = await record(workflow(true), { script: '/abs/wf.ts', inputs: { day: 'monday' }, flow: { format: 'yaml', text: 'name: w\ntoken: s3cret\n' } })
     expect(failed.status).toBe('failed')
     const source = await db.getResumeSource(failed.id.slice(0, 8))
     expect(source).toMatchObject({ id: failed.id, workflow: 'w', status: 'failed', script: '/abs/wf.ts', inputs: { day: 'monday' } })
     expect(source.plan!.nodes.map(n => n.path)).toEqual(['root', 'root/a', 'root/b'])
+    // A declarative flow's document is kept as it ran, secrets masked.
+    expect(source.flow).toEqual({ format: 'yaml', text: 'name: w\ntoken: ***\n' })
     const row = await db.db.selectFrom('runs').select('plan').where('id', '=', failed.id).executeTakeFirstOrThrow()
     expect(row.plan).toContain('--token=***')
     expect(row.plan).not.toContain('s3cret')
@@ -96,7 +98,7 @@ describe.each(DIALECTS)('resume history: $label', dialect => {
 
   it('upgrades a history written by migration 0002: old runs read as before, with nothing to resume from but their rows', async () => {
     const kdb = db.db as unknown as Kysely<Record<string, Record<string, unknown>>>
-    for (const table of ['maintenance', 'run_requests', 'artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
+    for (const table of ['cache_entries', 'maintenance', 'run_requests', 'artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
       await sql`drop table if exists ${sql.table(table)}`.execute(kdb)
     }
     const schema = db.dialect.schema

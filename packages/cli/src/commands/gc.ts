@@ -71,7 +71,7 @@ export async function applyRetention(db: HistoryDatabase, config: WtflowConfig, 
     const result = await db.collectGarbage(gc)
     if (result.runs.length > 0 || result.orphanDirs.length > 0) note(`retention: ${summarize(result)}`)
   } catch (error) {
-    note(`warning: retention ([retention] settings) could not run: ${error instanceof Error ? error.message : String(error)}; the run itself is recorded`)
+    note(`warning: retention ([retention] settings) could not run: ${error instanceof Error ? error.message : String(error)}`)
   }
 }
 

@@ -65,7 +65,7 @@ export async function resumeCommand(runId: string, options: ResumeCommandOptions
         )
       }
       tellDecision(decision, source.id, options.json === true)
-      return await runPlans(engine, db, [plan], options, interrupts, { script: script.file, ...(inputs === undefined ? {} : { inputs }), reuse: decision })
+      return await runPlans(engine, db, [plan], options, interrupts, { script: script.file, ...(inputs === undefined ? {} : { inputs }), ...(script.document === undefined ? {} : { flow: script.document }), reuse: decision })
     } finally {
       await db.close()
     }

@@ -1,4 +1,4 @@
-import { Engine, isWtflowError, toRunDocument, type EngineEventMap, type EngineEventName, type RunDocument, type RunOptions, type RunPlan, type RunResult, type Workflow } from '@wtflow/core'
+import { Engine, isWtflowError, toRunDocument, type EngineEventMap, type EngineEventName, type RunDocument, type RunCache, type RunOptions, type RunPlan, type RunResult, type Workflow } from '@wtflow/core'
 import { Interrupts, killAllProcessGroups, maskDeep, maskSecrets, preloadCommandRuntime } from '@wtflow/core/internal'
 import type { HistoryDatabase, Recorder } from '@wtflow/db'
 import { createDisplay, type RunDisplay } from '../display/display.js'
@@ -41,7 +41,7 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
     // it left running is stopped, alongside this run rather than before it.
     const reaping = db?.reapCrashedRuns().catch(() => [])
     try {
-      return await runPlans(engine, db, plans, options, interrupts, { script: script.file, ...(options.input === undefined ? {} : { inputs: options.input }) })
+      return await runPlans(engine, db, plans, options, interrupts, { script: script.file, ...(options.input === undefined ? {} : { inputs: options.input }), ...(script.document === undefined ? {} : { flow: script.document }) })
     } finally {
       await reaping
       await db?.close()
@@ -52,13 +52,19 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
 }
 
 /** What each run records besides its plan, and (for `wtflow resume`) the outcomes it reuses. */
-export type RunExtras = Pick<RunOptions, 'script' | 'inputs' | 'reuse'>
+export type RunExtras = Pick<RunOptions, 'script' | 'inputs' | 'reuse' | 'flow'>
+
+/** Whether to use the cache, and how (`--no-cache`, `WTFLOW_NO_CACHE`, `--refresh-cache`). */
+export interface CacheFlags {
+  cache?: boolean
+  refreshCache?: boolean
+}
 
 export async function runPlans(
   engine: Engine,
   db: HistoryDatabase | null,
   plans: readonly RunPlan[],
-  options: Pick<RunCommandOptions, 'json' | 'logFormat' | 'outputLogs' | 'outputLogsGrouped'>,
+  options: Pick<RunCommandOptions, 'json' | 'logFormat' | 'outputLogs' | 'outputLogsGrouped'> & CacheFlags,
   interrupts: RunInterrupts,
   extras: RunExtras = {},
 ): Promise<number> {
@@ -78,6 +84,7 @@ export async function runPlans(
   }
   const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000, onRetry })
   const tracked = recorder !== null
+  const runCache = cacheFor(engine, db, plans, options, line => (jsonLog !== null ? jsonLog.note(line) : writeOut(process.stderr, `wtflow: ${line}\n`)))
   interrupts.arm(display)
   // With --log-format json the output is in its node:output lines already. Subscribed before
   // the display: a node's last output lines come before the line that says it ended.
@@ -97,7 +104,7 @@ export async function runPlans(
       if (interrupts.cancelled) exitCode = ExitCode.interrupted
       if (interrupts.cancelled) break
       // The run's row is written before its first command starts: a run killed at once is still in history.
-      const result: RunResult = await engine.run(plan, { ...extras, signal: interrupts.signal, beforeNodes: () => recorder?.flush() })
+      const result: RunResult = await engine.run(plan, { ...extras, ...(runCache === null ? {} : { cache: runCache }), signal: interrupts.signal, beforeNodes: () => recorder?.flush() })
       documents.push(toRunDocument(result))
       exitCode = worse(exitCode, result.exitCode)
       display.close()
@@ -126,6 +133,27 @@ export async function runPlans(
   if (engine.config.database.kind === 'none' && jsonLog !== null) jsonLog.note('history is off (database.url = none): nothing was recorded')
   else if (engine.config.database.kind === 'none' && !json) out.write(out.style.dim(`history is off (database.url = none): nothing was recorded\n`))
   return exitCode
+}
+
+/**
+ * The cache for nodes with `cache`: history's, unless history is off (then one warning line).
+ * `--no-cache` / `WTFLOW_NO_CACHE`: hits are ignored, entries still stored where none exists.
+ */
+function cacheFor(engine: Engine, db: HistoryDatabase | null, plans: readonly RunPlan[], flags: CacheFlags, note: (line: string) => void): RunCache | null {
+  if (!plans.some(plan => plan.nodes.some(node => node.cache !== null))) return null
+  if (db === null) {
+    note('warning: caching needs run history, which is off (database.url = none): nodes with `cache` run every time')
+    return null
+  }
+  const store = db.cacheStore()
+  const off = flags.cache === false || engine.config.noCache
+  const refresh = flags.refreshCache === true
+  return {
+    // Ignoring hits is a store that never finds one.
+    store: off && !refresh ? { lookup: async () => null, latest: (workflow, nodePath) => store.latest(workflow, nodePath), store: (entry, options) => store.store(entry, options) } : store,
+    mode: refresh ? 'refresh' : 'use',
+    onWarning: message => note(`warning: ${message}`),
+  }
 }
 
 /** `--dry-run`: the plans, secrets masked. */

@@ -7,6 +7,8 @@ import type { ServeCommandOptions } from '../main.js'
 import { loadScript } from '../script.js'
 import { outputFor } from '../terminal.js'
 
+const RETENTION_CHECK_MS = 10 * 60_000
+
 /**
  * A posted flow document, checked as a flow file would be (every problem at once, 400). Its
  * secrets come from the configuration only: the server's engine masks those, not whatever a
@@ -72,6 +74,16 @@ export async function serveCommand(files: string[], options: ServeCommandOptions
         (server.loopback ? '; read-only requests need no token on this loopback address' : '; every request needs the token'),
     )}\n` + (workflows.length === 0 ? out.style.dim('no workflow script given: it serves history only\n') : `workflows: ${workflows.map(w => w.workflow.name).join(', ')}\n`),
   )
+  // [retention]: applied now and then checked every 10 minutes; it runs at most once an hour
+  // across every process on this history (wtflow run applies it too).
+  let retention: NodeJS.Timeout | undefined
+  if (config.retentionOlderThan !== null || config.retentionKeepLast !== null) {
+    const { applyRetention } = await import('./gc.js')
+    const apply = () => void applyRetention(db, config, line => out.write(`wtflow serve: ${line}\n`))
+    apply()
+    retention = setInterval(apply, RETENTION_CHECK_MS)
+    retention.unref()
+  }
   if (options.runOnStart === true) {
     const ids = await server.runAll()
     out.write(`started ${ids.length} run(s): ${ids.map(id => id.slice(0, 8)).join(', ')}\n`)
@@ -80,6 +92,7 @@ export async function serveCommand(files: string[], options: ServeCommandOptions
     for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(name, () => resolve(name))
   })
   out.write(`wtflow serve: ${signal}: stopping (runs in progress are cancelled; queued runs stay queued)…\n`)
+  clearInterval(retention)
   const force = setTimeout(() => process.exit(ExitCode.interrupted), 30_000)
   force.unref()
   try {

@@ -29,6 +29,7 @@ export interface ConfigOverrides {
   workerMemoryMb?: number
   outputLogs?: OutputLogsMode
   maxRuns?: number
+  noCache?: boolean
   retentionOlderThan?: string
   retentionKeepLast?: number
   secrets?: Record<string, string>

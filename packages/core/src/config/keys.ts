@@ -112,6 +112,15 @@ export const KEY_SPECS = {
     doc: 'Runs `wtflow serve` executes at once; more wait as `queued` runs, recorded in history (they still start after a restart).',
     accepts: 'an integer >= 1',
   } satisfies KeySpec<number>,
+  noCache: {
+    section: 'run',
+    key: 'no_cache',
+    env: 'WTFLOW_NO_CACHE',
+    default: 'false',
+    parse: parseBoolean,
+    doc: 'Ignore cache hits: nodes with `cache` run (and store their entries) as if nothing were cached (as `wtflow run --no-cache`).',
+    accepts: '0, 1, true or false',
+  } satisfies KeySpec<boolean>,
   retentionOlderThan: {
     section: 'retention',
     key: 'older_than',

@@ -11,6 +11,7 @@ import { RunPlan } from '../plan/run-plan.js'
 import { validateWorkflow } from '../plan/validate.js'
 import { messageOf } from './outcome.js'
 import { RunExecution } from './run-execution.js'
+import type { RunCache } from './cache.js'
 import type { RunReuse } from './reuse.js'
 import { RunResourceSet } from './run-resources.js'
 import { cancelOnInterrupt } from './signals.js'
@@ -47,12 +48,19 @@ export interface RunOptions {
    * cannot be linked runs after all.
    */
   reuse?: RunReuse
+  /**
+   * Where nodes with `cache` look up and store their outcomes (`HistoryDatabase.cacheStore()`).
+   * Without it, `cache` options are ignored.
+   */
+  cache?: RunCache
   /** Recorded with the run (`run:start.script`): the script's absolute path, for `wtflow resume`. */
   script?: string
   /** Recorded with the run (`run:start.inputs`): the values of the workflow's inputs. */
   inputs?: Record<string, unknown>
   /** Most Funcs running at once in this run (default: the config's `run.max_funcs`). */
   maxFuncs?: number
+  /** Recorded with the run (`run:start.flow`): a declarative flow's document. */
+  flow?: { format: string; text: string }
 }
 
 /**
@@ -113,8 +121,10 @@ export class Engine extends TypedEmitter {
       runId: options.runId ?? randomUUID(),
       beforeNodes: options.beforeNodes,
       reuse: options.reuse ?? null,
+      cache: options.cache ?? null,
       script: options.script ?? null,
       inputs: options.inputs,
+      flow: options.flow,
       emit: (name, event) => this.emit(name, event),
       listens: name => this.hasListeners(name),
     })

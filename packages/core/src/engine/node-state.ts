@@ -1,5 +1,6 @@
 import type { ArtifactInfo, AttemptResult, NodeStatus, ReusedFrom, SerializedError } from '../interfaces.js'
 import type { PlanNode } from '../plan/plan-node.js'
+import type { NodeCacheInfo } from './cache.js'
 
 /**
  * What the engine knows about one node during a run, and what it derives from the node's
@@ -17,6 +18,9 @@ export class NodeState {
   readonly artifacts: ArtifactInfo[] = []
   /** Set when the node ended `cached`. */
   reusedFrom: ReusedFrom | null = null
+  /** Its cache key, once computed (a node with `cache`). */
+  cacheInfo: NodeCacheInfo | null = null
+  cacheChecked = false
   dir: string | null = null
   cwd: string | null = null
   env: Readonly<Record<string, string>> | null = null

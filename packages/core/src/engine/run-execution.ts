@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -16,6 +17,7 @@ import { NodeState } from './node-state.js'
 import { NodeContext } from './node-context.js'
 import { ReadyQueue } from './ready-queue.js'
 import { artifactMissing, artifactWriteFailed, attemptError, attemptStatus, messageOf, runExitCode, transition, whenFailed } from './outcome.js'
+import { cacheKey, hashFiles, type NodeCacheInfo, type RunCache } from './cache.js'
 import { linkReusedArtifacts } from './reuse-artifacts.js'
 import type { ReusedNode, RunReuse } from './reuse.js'
 import { retryDelay, setAsideAttempt } from './retry.js'
@@ -31,8 +33,10 @@ export interface ExecutionSettings {
   runId: string
   beforeNodes: (() => Promise<unknown> | void) | undefined
   reuse: RunReuse | null
+  cache: RunCache | null
   script: string | null
   inputs: Record<string, unknown> | undefined
+  flow: { format: string; text: string } | undefined
   emit: Emit
   listens: (name: EngineEventName) => boolean
 }
@@ -62,6 +66,8 @@ export class RunExecution {
   /** Set once a node failed that stops new nodes from starting (not with ignore_failure). */
   #haltReason: string | null = null
   #failed = false
+  /** Cache entries being stored: the run ends once they are written. */
+  readonly #cacheWrites: Promise<void>[] = []
 
   constructor(plan: RunPlan, settings: ExecutionSettings) {
     this.#plan = plan
@@ -121,7 +127,7 @@ export class RunExecution {
       }
       if (this.#settings.listens('run:start')) {
         const secrets = this.#settings.secrets
-        const { script, inputs, reuse } = this.#settings
+        const { script, inputs, reuse, flow } = this.#settings
         emit('run:start', {
           runId,
           workflow: this.#plan.name,
@@ -130,6 +136,7 @@ export class RunExecution {
           runDir: this.#runDir,
           script,
           ...(inputs === undefined ? {} : { inputs }),
+          ...(flow === undefined ? {} : { flow }),
           resumedFrom: reuse?.from ?? null,
           config: describeConfig(config),
           mask: text => maskSecrets(text, secrets),
@@ -143,6 +150,7 @@ export class RunExecution {
         }
       }
       await this.#runAll()
+      await Promise.all(this.#cacheWrites)
     } finally {
       await this.#settings.resources.close()
       // Every spooled file was moved or removed when its node ended.
@@ -265,7 +273,97 @@ export class RunExecution {
     this.#pump()
   }
 
+  /**
+   * Computes a cached node's key once everything upstream ended; a hit whose files are all there
+   * ends the node `cached` (its declared artifacts restored into its cwd); otherwise it runs.
+   */
+  async #checkCache(state: NodeState, cache: RunCache): Promise<void> {
+    state.cacheChecked = true
+    const { plan } = state
+    const options = plan.cache!
+    const warn = (message: string) => cache.onWarning?.(`"${plan.path}": ${message}`)
+    let computed: { key: string; parts: Record<string, string> }
+    try {
+      computed = await cacheKey({
+        definition: this.#plan.nodeDigest(plan),
+        inputs: this.#inputHashes(state),
+        cwd: this.#context.cwdOf(state),
+        env: { ...process.env, ...this.#context.envOf(state) },
+        options,
+        whenContext: this.#context.whenContext(plan),
+        warn,
+      })
+    } catch (error) {
+      warn(`its cache key could not be computed (${messageOf(error)}); it runs without the cache`)
+      return this.#start(state)
+    }
+    const entry = cache.mode === 'refresh' ? null : await cache.store.lookup(computed.key, options.ttl ?? null).catch(() => null)
+    const info: NodeCacheInfo = (state.cacheInfo = { key: computed.key, parts: computed.parts, hit: false, comparedWith: null })
+    if (entry !== null && !this.cancelled) {
+      try {
+        const artifacts = await linkReusedArtifacts(entry.artifacts, this.#context.dirOf(state))
+        await restoreDeclared(plan.artifacts, artifacts, this.#context.cwdOf(state))
+        info.hit = true
+        info.comparedWith = { key: entry.key, runId: entry.runId, parts: entry.parts }
+        transition(state, 'cached')
+        state.startedAt = state.endedAt = new Date()
+        state.exitCode = entry.exitCode
+        state.reusedFrom = { runId: entry.runId, path: entry.path }
+        for (const artifact of artifacts) state.artifacts.push(artifact)
+        this.#emitNodeEnd(state)
+        this.#ended(state, true)
+        this.#pump()
+        return
+      } catch {
+        // A hit whose files are gone is a miss.
+      }
+    }
+    const closest = entry ?? (await cache.store.latest(this.#plan.name, plan.path).catch(() => null))
+    if (closest !== null) info.comparedWith = { key: closest.key, runId: closest.runId, parts: closest.parts }
+    if (this.cancelled) this.#skip(state, 'the run was cancelled')
+    else if (this.#haltReason !== null && !state.exempt) this.#skip(state, this.#haltReason)
+    else this.#start(state)
+  }
+
+  /** The sha256 of each artifact of the nodes this one takes references from (not those in `after` only). */
+  #inputHashes(state: NodeState): Record<string, string> {
+    const inputs: Record<string, string> = {}
+    const { plan } = state
+    for (const dependency of plan.dependencies) {
+      if (plan.after.includes(dependency)) continue
+      const artifacts = this.#states[dependency.ordinal]!.artifacts.map(a => [a.name, a.sha256])
+      inputs[dependency.path] = createHash('sha256').update(JSON.stringify(artifacts)).digest('hex')
+    }
+    return inputs
+  }
+
+  /** A cached node succeeded: its entry is stored, unless its `files` changed while it ran. */
+  #storeCache(state: NodeState, cache: RunCache): void {
+    const info = state.cacheInfo!
+    const { plan } = state
+    const write = (async () => {
+      const files = plan.cache!.files
+      if (files !== undefined) {
+        const now = await hashFiles(files, this.#context.cwdOf(state), () => {})
+        const changed = Object.entries(now).filter(([pattern, hash]) => info.parts[`files:${pattern}`] !== hash)
+        if (changed.length > 0) {
+          cache.onWarning?.(`"${plan.path}": not cached: files of ${changed.map(([p]) => `"${p}"`).join(', ')} changed while it ran`)
+          return
+        }
+      }
+      await cache.store.store(
+        { key: info.key, workflow: this.#plan.name, path: plan.path, runId: this.#settings.runId, createdAt: new Date(), parts: info.parts, exitCode: state.exitCode, artifacts: [...state.artifacts] },
+        { replace: cache.mode === 'refresh' },
+      )
+    })().catch(error => cache.onWarning?.(`"${plan.path}": its cache entry could not be stored: ${messageOf(error)}`))
+    this.#cacheWrites.push(write)
+  }
+
   #start(state: NodeState): void {
+    if (state.plan.executable !== undefined && state.plan.cache !== null && this.#settings.cache !== null && !state.cacheChecked) {
+      this.#checkCache(state, this.#settings.cache).catch(error => this.#crash(error))
+      return
+    }
     if (state.plan.executable !== undefined) {
       this.#queue.push(state.plan.ordinal)
       this.#pump()
@@ -441,6 +539,7 @@ export class RunExecution {
     if (result.status !== 'succeeded') return this.#retryOrFail(state, result)
     this.#endAttempt(state, result, null)
     this.#finish(state, 'succeeded', result)
+    if (state.cacheInfo !== null && this.#settings.cache !== null) this.#storeCache(state, this.#settings.cache)
     this.#ended(state, true)
     this.#pump()
   }
@@ -595,6 +694,18 @@ export class RunExecution {
       artifacts: state.artifacts,
       children: [],
       reusedFrom: state.reusedFrom,
+      ...(state.cacheInfo === null ? {} : { cache: state.cacheInfo }),
     }
+  }
+}
+
+/** A cache hit: the node's declared files, from the entry's copies, back where the node writes them. */
+async function restoreDeclared(declared: readonly string[], artifacts: readonly ArtifactInfo[], cwd: string): Promise<void> {
+  for (const file of declared) {
+    const stored = artifacts.find(artifact => artifact.name === path.basename(file))
+    if (stored === undefined) throw new Error(`the entry has no copy of ${file}`)
+    const target = path.resolve(cwd, file)
+    await fs.mkdir(path.dirname(target), { recursive: true })
+    await fs.copyFile(stored.path, target)
   }
 }

@@ -53,6 +53,24 @@ export interface NodeOptions<R = void> {
    * node, naming it. A group counts as ended when everything under it has.
    */
   after?: readonly Node<any>[] | undefined
+  /**
+   * Reuse this node's outcome across runs when nothing it depends on changed (needs run
+   * history). `true`: keyed by its definition and resolved inputs; or say what else counts.
+   * On a hit the node ends `cached` and its declared `artifacts` are restored into `cwd`.
+   */
+  cache?: true | CacheOptions | undefined
+}
+
+/** What a node's cache key is made of, besides its definition and resolved inputs. */
+export interface CacheOptions {
+  /** A string, or a function of the upstream results (`ctx.result(ref)`), mixed into the key. */
+  key?: string | ((ctx: WhenContext) => string | Promise<string>) | undefined
+  /** Globs (relative to the node's `cwd`) whose files' contents are part of the key. */
+  files?: readonly string[] | undefined
+  /** Names of environment variables whose values are part of the key (hashed, never stored in clear). */
+  env?: readonly string[] | undefined
+  /** Milliseconds an entry stays valid (default: forever). */
+  ttl?: number | undefined
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { RunIf } from '../interfaces.js'
 import type { Executable } from '../model/executable.js'
-import type { Node, WhenPredicate } from '../model/node.js'
+import type { CacheOptions, Node, WhenPredicate } from '../model/node.js'
 
 const NO_ARTIFACTS: readonly string[] = Object.freeze([])
 const NO_DEPENDENCIES: readonly PlanNode[] = Object.freeze([])
@@ -45,6 +45,8 @@ export class PlanNode {
   /** The node's own `cwd` (relative to its parent's), or null. */
   readonly cwd: string | null
   readonly artifacts: readonly string[]
+  /** The `cache` option (`true` becomes `{}`), or null. */
+  readonly cache: CacheOptions | null
   /**
    * Nodes this one waits for besides its parent and the siblings before it in a sequential
    * group: those in its `after`, and the producers of the references it takes. Set by validation.
@@ -77,6 +79,7 @@ export class PlanNode {
     this.env = o.env ?? null
     this.cwd = o.cwd ?? null
     this.artifacts = o.artifacts ?? NO_ARTIFACTS
+    this.cache = o.cache === undefined ? null : o.cache === true ? {} : o.cache
   }
 
   /**

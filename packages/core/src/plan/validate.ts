@@ -164,6 +164,22 @@ function checkOptions(node: Node<unknown>, nodePath: string): void {
     throw new ValidationError(nodePath, 'after must be an array of Nodes (of this workflow)')
   }
   if (o.artifacts !== undefined) checkArtifacts(nodePath, node)
+  if (o.cache !== undefined) checkCache(nodePath, node)
+}
+
+function checkCache(nodePath: string, node: Node<unknown>): void {
+  const cache = node.options.cache
+  const fail = (message: string): never => {
+    throw new ValidationError(nodePath, message)
+  }
+  if (node.executable === undefined) fail('cache needs an executable: a group has no outcome of its own to reuse')
+  if (cache === true) return
+  if (typeof cache !== 'object' || cache === null) fail('cache must be true or { key?, files?, env?, ttl? }')
+  const { key, files, env, ttl } = cache as Exclude<typeof cache, true | undefined>
+  if (key !== undefined && typeof key !== 'string' && typeof key !== 'function') fail('cache.key must be a string or a function of the upstream results')
+  if (files !== undefined && (!Array.isArray(files) || files.some(f => typeof f !== 'string' || f === ''))) fail('cache.files must be an array of glob patterns')
+  if (env !== undefined && (!Array.isArray(env) || env.some(e => typeof e !== 'string' || e === ''))) fail('cache.env must be an array of environment variable names')
+  if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl > 0))) fail(`cache.ttl must be a positive number of milliseconds, got ${String(ttl)}`)
 }
 
 function checkMilliseconds(nodePath: string, key: 'timeout' | 'retryDelay', value: number | undefined, positive: boolean): void {

@@ -169,7 +169,7 @@ export function openApiDocument(version: string): object {
           properties: {
             path: { type: 'string' },
             name: { type: 'string' },
-            status: { enum: ['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'] },
+            status: { enum: ['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'cached'] },
             exitCode: nullable('integer'),
             signal: nullable('string'),
             attempts: { type: 'integer' },

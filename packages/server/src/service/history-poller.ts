@@ -19,7 +19,7 @@ interface KnownRun {
 }
 
 const ACTIVE = ['queued', 'running']
-const ENDED_NODE: ReadonlySet<string> = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'])
+const ENDED_NODE: ReadonlySet<string> = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'cached'])
 /** Rows are written up to a recorder batch (and its retries) after the time they carry. */
 const OVERLAP_MS = 10_000
 const REAP_EVERY_MS = 5_000
