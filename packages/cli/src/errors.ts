@@ -45,6 +45,7 @@ function describeKnown(error: unknown): { message: string; exitCode: ExitCode } 
     case 'WTFLOW_RUN_AMBIGUOUS':
     case 'WTFLOW_NODE_NOT_FOUND':
     case 'WTFLOW_STORAGE':
+    case 'WTFLOW_INPUT':
     case 'WTFLOW_DB_NEWER':
     case 'WTFLOW_DB_FOREIGN':
       return { message: sentence(error.message), exitCode: ExitCode.usage }

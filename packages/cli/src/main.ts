@@ -13,6 +13,8 @@ export interface RunCommandOptions {
   json?: boolean
   /** `--input NAME=VALUE`, repeatable: a flow's inputs. */
   input?: Record<string, string>
+  /** `--inputs-file x.json`: more inputs; `--input` wins. */
+  inputsFile?: string
   /** `--output-logs`: what is printed of the nodes' output while the run goes (default: `[run] output_logs`). */
   outputLogs?: OutputLogsMode
   outputLogsGrouped?: boolean
@@ -125,7 +127,8 @@ ${configurationHelp()}`,
     )
     .argument('[file]', 'workflow script or flow file (default: wtfile.ts)')
     .option('-w, --workflow <name>', 'run only this workflow (repeatable: -w a -w b runs a, then b)', collectList)
-    .option('-i, --input <name=value>', "set an input of a flow file (repeatable)", collectInput)
+    .option('-i, --input <name=value>', "set an input of the workflow (repeatable); a Workflow declares its inputs, nodes read them as ctx.inputs in when and inputRef('name') as an argument", collectInput)
+    .option('--inputs-file <json>', 'read inputs from a JSON object ({"region": "south"}); --input values win')
     .option('-n, --dry-run', 'print the tree (names, executables, parallel or sequential, options) and run nothing')
     .option('-c, --config <ini>', CONFIG_HELP)
     .option('--json', 'print the run document as JSON on stdout (an array for several workflows); progress goes to stderr')
@@ -153,6 +156,7 @@ Examples:
   $ wtflow run flow.ts --json | jq .status
   $ wtflow run examples/ci.yaml                  a flow file: the same engine, the same history
   $ wtflow run report.yaml --input day=monday
+  $ wtflow run deploy.ts --input region=south --inputs-file prod.json
   $ wtflow run ci.ts --output-logs full          every line of every node, prefixed with its path
   $ wtflow run ci.ts --output-logs-grouped       in CI: each node's output in a collapsible group
   $ wtflow run ci.ts --log-format json 2>&1 >/dev/null | jq -c 'select(.event == "node:end") | {path, status}'

@@ -32,7 +32,7 @@ export interface LoadedScript {
 }
 
 export interface LoadScriptOptions {
-  /** Values of a flow's inputs (`--input NAME=VALUE`). */
+  /** Values of a flow's inputs (`--input NAME=VALUE`); a script's workflows get theirs when they run. */
   inputs?: Readonly<Record<string, string>>
   /** The configured secrets (a flow reads the ones it declares). */
   secrets?: Readonly<Record<string, string>>
@@ -56,10 +56,6 @@ export async function loadScript(fileArg: string | undefined, cwd = process.cwd(
     const { loadFlowScript } = await import('./flow.js')
     return loadFlowScript(file, shown, options)
   }
-  if (options.inputs !== undefined && Object.keys(options.inputs).length > 0) {
-    throw new CliError(`--input sets the inputs of a flow file (.yaml, .yml, .json); ${shown} is a script. Read values in a script from the environment (process.env).`)
-  }
-
   const extension = path.extname(file).toLowerCase()
   if (TYPESCRIPT_EXTENSIONS.has(extension)) await registerTypeScript(file, extension)
 

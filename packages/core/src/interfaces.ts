@@ -136,6 +136,8 @@ export interface EngineEventMap {
     runDir: string
     /** The effective configuration, without secrets or passwords. */
     config: Record<string, string | number | boolean>
+    /** The run's inputs: each declared input's value (given, else its default). */
+    inputs: Readonly<Record<string, string>>
     /**
      * Masks the run's secrets in text taken from the plan (`plan.nodes[n].display`, its JSON):
      * what a listener shows or records of the plan goes through it. Events' own texts are masked.

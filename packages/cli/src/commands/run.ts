@@ -1,4 +1,5 @@
-import { Engine, isWtflowError, toRunDocument, type EngineEventMap, type EngineEventName, type RunDocument, type RunPlan, type RunResult, type Workflow } from '@wtflow/core'
+import { readFile } from 'node:fs/promises'
+import { Engine, isWtflowError, resolveInputs, toRunDocument, type EngineEventMap, type EngineEventName, type RunDocument, type RunPlan, type RunResult, type Workflow } from '@wtflow/core'
 import { Interrupts, killAllProcessGroups, maskDeep, maskSecrets, preloadCommandRuntime } from '@wtflow/core/internal'
 import type { HistoryDatabase, Recorder } from '@wtflow/db'
 import { createDisplay, type RunDisplay } from '../display/display.js'
@@ -24,8 +25,11 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
     // slower path): @wtflow/core statically above, @wtflow/db with its driver and the command
     // runtime here.
     await Promise.all([tracked ? import('@wtflow/db').then(db => db.preloadDatabaseDriver(config.database)) : null, preloadCommandRuntime()])
-    const script = await loadScript(file, undefined, { inputs: options.input, secrets: config.secrets })
+    const given = { ...(options.inputsFile === undefined ? {} : await readInputsFile(options.inputsFile)), ...options.input }
+    const script = await loadScript(file, undefined, { inputs: given, secrets: config.secrets })
     const selected = selectWorkflows(script, options.workflow)
+    // A flow file took its inputs when it was compiled; a script's workflows take theirs at run.
+    const inputs = script.document === undefined ? inputsOf(selected.map(entry => entry.workflow), given) : selected.map(() => ({}))
     // A flow's own secrets are masked like those of the configuration.
     const engine = new Engine({ config, handleSignals: false, secrets: script.secrets })
     const plans: RunPlan[] = []
@@ -38,7 +42,7 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
     // Only now, with a valid workflow to run, is history opened (and created if need be).
     const db = tracked ? await openHistoryForRun(config) : null
     try {
-      return await runPlans(engine, db, plans, options, interrupts)
+      return await runPlans(engine, db, plans, inputs, options, interrupts)
     } finally {
       await db?.close()
     }
@@ -47,7 +51,14 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
   }
 }
 
-async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: readonly RunPlan[], options: RunCommandOptions, interrupts: RunInterrupts): Promise<number> {
+async function runPlans(
+  engine: Engine,
+  db: HistoryDatabase | null,
+  plans: readonly RunPlan[],
+  inputs: readonly Record<string, string>[],
+  options: RunCommandOptions,
+  interrupts: RunInterrupts,
+): Promise<number> {
   const { attachRecorder } = db === null ? { attachRecorder: null } : await import('@wtflow/db')
   const json = options.json === true
   // With --json, stdout holds the document only: progress goes to stderr.
@@ -78,12 +89,12 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   const documents: RunDocument[] = []
   let exitCode: number = ExitCode.ok
   try {
-    for (const plan of plans) {
+    for (const [index, plan] of plans.entries()) {
       // Interrupted between two workflows: the rest do not run.
       if (interrupts.cancelled) exitCode = ExitCode.interrupted
       if (interrupts.cancelled) break
       // The run's row is written before its first command starts: a run killed at once is still in history.
-      const result: RunResult = await engine.run(plan, { signal: interrupts.signal, beforeNodes: () => recorder?.flush() })
+      const result: RunResult = await engine.run(plan, { signal: interrupts.signal, inputs: inputs[index], beforeNodes: () => recorder?.flush() })
       documents.push(toRunDocument(result))
       exitCode = worse(exitCode, result.exitCode)
       display.close()
@@ -108,6 +119,43 @@ async function runPlans(engine: Engine, db: HistoryDatabase | null, plans: reado
   if (engine.config.database.kind === 'none' && jsonLog !== null) jsonLog.note('history is off (database.url = none): nothing was recorded')
   else if (engine.config.database.kind === 'none' && !json) out.write(out.style.dim(`history is off (database.url = none): nothing was recorded\n`))
   return exitCode
+}
+
+/**
+ * Each workflow's inputs, checked before anything runs: a value for an input no selected workflow
+ * declares, or a required input without a value, is an error (exit 2). Each workflow gets the
+ * values of the inputs it declares.
+ */
+function inputsOf(workflows: readonly Workflow[], given: Readonly<Record<string, string>>): Record<string, string>[] {
+  if (workflows.length > 1) {
+    const unknown = Object.keys(given).filter(name => !workflows.some(workflow => Object.hasOwn(workflow.inputs ?? {}, name)))
+    if (unknown.length > 0) {
+      throw new CliError(`no selected workflow has an input ${unknown.map(name => `"${name}"`).join(', ')}; \`wtflow list\` shows each workflow's inputs.`)
+    }
+  }
+  return workflows.map(workflow => {
+    const declared = workflow.inputs ?? {}
+    const own = workflows.length === 1 ? given : Object.fromEntries(Object.entries(given).filter(([name]) => Object.hasOwn(declared, name)))
+    return resolveInputs(workflow.name, declared, own)
+  })
+}
+
+/** `--inputs-file x.json`: an object of input names to values (numbers and booleans become strings). */
+async function readInputsFile(file: string): Promise<Record<string, string>> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'))
+  } catch (error) {
+    throw new CliError(`cannot read the inputs file ${file}: ${error instanceof Error ? error.message : String(error)}. It must be a JSON object, e.g. {"region": "south"}.`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError(`the inputs file ${file} must hold a JSON object of input names to values, e.g. {"region": "south"}.`)
+  const inputs: Record<string, string> = {}
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value === 'string') inputs[name] = value
+    else if (typeof value === 'number' || typeof value === 'boolean') inputs[name] = String(value)
+    else throw new CliError(`input "${name}" in ${file} is ${value === null ? 'null' : typeof value}; an input's value is a string (or a number or boolean).`)
+  }
+  return inputs
 }
 
 /** `--dry-run`: the plans, secrets masked. */

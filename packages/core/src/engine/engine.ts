@@ -5,6 +5,7 @@ import { ValidationError } from '../errors/errors.js'
 import { TypedEmitter } from '../events.js'
 import type { RunResult } from '../interfaces.js'
 import type { RunWarmUp } from '../model/executable.js'
+import { resolveInputs } from '../model/inputs.js'
 import type { Workflow } from '../model/node.js'
 import type { PlanNode } from '../plan/plan-node.js'
 import { RunPlan } from '../plan/run-plan.js'
@@ -33,6 +34,8 @@ export interface RunOptions {
   signal?: AbortSignal
   /** Use this run id instead of a new UUID. */
   runId?: string
+  /** Values of the workflow's inputs (`--input NAME=VALUE`); declared defaults fill the rest. A required input missing, or one not declared, rejects with `WTFLOW_INPUT` before anything starts. */
+  inputs?: Readonly<Record<string, string>>
   /**
    * Awaited after `run:start` and before any node starts (a rejection is ignored): the CLI lets
    * its recorder write the run's row first, so that a run killed at once is still in history
@@ -89,7 +92,15 @@ export class Engine extends TypedEmitter {
       await resources.close()
       throw error
     }
+    let inputs: Record<string, string>
+    try {
+      inputs = resolveInputs(plan.name, plan.workflow.inputs ?? {}, options.inputs)
+    } catch (error) {
+      await resources.close()
+      throw error
+    }
     const execution = new RunExecution(plan, {
+      inputs,
       resources,
       config: this.config,
       // The executables' own secrets (an Authorization header) are masked like configured ones.

@@ -27,6 +27,8 @@ export interface ExecutionSettings {
   secrets: string[]
   cwd: string
   runId: string
+  /** The run's inputs, resolved against the workflow's declarations. */
+  inputs: Readonly<Record<string, string>>
   beforeNodes: (() => Promise<unknown> | void) | undefined
   emit: Emit
   listens: (name: EngineEventName) => boolean
@@ -67,6 +69,7 @@ export class RunExecution {
       runId: settings.runId,
       config: settings.config,
       resources: settings.resources,
+      inputs: settings.inputs,
       sink: (state, stream) => this.#sink(state.plan, stream, fileIn(this.#context.dirOf(state), `${stream}.log`)),
       directStdout: attempt =>
         settings.secrets.length === 0 && !settings.listens('node:output') ? attempt.stdout.openDirect(this.#spoolFile()) : null,
@@ -115,7 +118,7 @@ export class RunExecution {
       }
       if (this.#settings.listens('run:start')) {
         const secrets = this.#settings.secrets
-        emit('run:start', { runId, workflow: this.#plan.name, plan: this.#plan, startedAt, runDir: this.#runDir, config: describeConfig(config), mask: text => maskSecrets(text, secrets) })
+        emit('run:start', { runId, workflow: this.#plan.name, plan: this.#plan, startedAt, runDir: this.#runDir, config: describeConfig(config), inputs: this.#settings.inputs, mask: text => maskSecrets(text, secrets) })
       }
       if (this.#settings.beforeNodes !== undefined) {
         try {
