@@ -22,6 +22,11 @@ export interface RunCommandOptions {
   logFormat?: 'text' | 'json'
 }
 
+export interface CheckCommandOptions {
+  /** A tsconfig.json other than the nearest one. */
+  project?: string
+}
+
 export interface ListCommandOptions {
   json?: boolean
 }
@@ -179,6 +184,22 @@ a second Ctrl-C kills everything at once.`,
     .action(async (file: string | undefined, options: ListCommandOptions) => {
       const { listCommand } = await import('./commands/list.js')
       setExitCode(await listCommand(file, options))
+    })
+
+  program
+    .command('check')
+    .summary('type-check a script and validate its workflows, running nothing')
+    .description(
+      "Type-check a TypeScript workflow script with TypeScript's own checker (the nearest tsconfig.json, else strict defaults) and validate every workflow's tree " +
+        '(names, options, references, dependencies). Nothing runs; exit 0 when all is well, 2 when a type error or an invalid tree is found. ' +
+        'Needs TypeScript installed in the project (npm install --save-dev typescript).',
+    )
+    .argument('[file]', 'workflow script or flow file (default: wtfile.ts)')
+    .option('-p, --project <tsconfig>', 'use this tsconfig.json instead of the nearest one')
+    .addHelpText('after', '\nExamples:\n  $ wtflow check examples/ci.ts\n  $ wtflow check deploy.ts --project tsconfig.build.json')
+    .action(async (file: string | undefined, options: CheckCommandOptions) => {
+      const { checkCommand } = await import('./commands/check.js')
+      setExitCode(await checkCommand(file, options))
     })
 
   program
