@@ -3,13 +3,14 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isWtflowError, validateWorkflow } from '@wtflow/core'
+import type ts from 'typescript'
 import { CliError, ExitCode, sentence } from '../errors.js'
 import type { CheckCommandOptions } from '../main.js'
 import { DEFAULT_SCRIPT, loadScript } from '../script.js'
 import { outputFor } from '../terminal.js'
 import { plural } from '../display/display.js'
 
-type TypeScript = typeof import('typescript')
+type TypeScript = typeof ts
 
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx'])
 
@@ -27,20 +28,20 @@ export async function checkCommand(fileArg: string | undefined, options: CheckCo
   let problems = 0
 
   if (TYPESCRIPT_EXTENSIONS.has(path.extname(file).toLowerCase())) {
-    const ts = loadTypeScript(file)
-    const { diagnostics, configFile } = typeCheck(ts, file, options.project)
+    const typescript = loadTypeScript(file)
+    const { diagnostics, configFile } = typeCheck(typescript, file, options.project)
     const where = configFile === null ? 'no tsconfig.json found: strict defaults' : `with ${path.relative(process.cwd(), configFile) || configFile}`
     if (diagnostics.length === 0) {
-      out.write(`${style.green('✓')} types: ${shown} type-checks (TypeScript ${ts.version}, ${where})\n`)
+      out.write(`${style.green('✓')} types: ${shown} type-checks (TypeScript ${typescript.version}, ${where})\n`)
     } else {
       problems += diagnostics.length
-      const host: import('typescript').FormatDiagnosticsHost = {
+      const host: ts.FormatDiagnosticsHost = {
         getCanonicalFileName: name => name,
         getCurrentDirectory: () => process.cwd(),
         getNewLine: () => '\n',
       }
-      const text = style.enabled ? ts.formatDiagnosticsWithColorAndContext(diagnostics, host) : ts.formatDiagnostics(diagnostics, host)
-      out.write(`${text.trimEnd()}\n${style.red('✗')} types: ${plural(diagnostics.length, 'error')} in ${shown} (TypeScript ${ts.version}, ${where})\n`)
+      const text = style.enabled ? typescript.formatDiagnosticsWithColorAndContext(diagnostics, host) : typescript.formatDiagnostics(diagnostics, host)
+      out.write(`${text.trimEnd()}\n${style.red('✗')} types: ${plural(diagnostics.length, 'error')} in ${shown} (TypeScript ${typescript.version}, ${where})\n`)
     }
   }
 
@@ -71,27 +72,27 @@ function loadTypeScript(file: string): TypeScript {
   throw new CliError('wtflow check uses TypeScript\'s own checker, and TypeScript is not installed here: `npm install --save-dev typescript`.')
 }
 
-function typeCheck(ts: TypeScript, file: string, project: string | undefined): { diagnostics: readonly import('typescript').Diagnostic[]; configFile: string | null } {
-  const configFile = project !== undefined ? path.resolve(project) : (ts.findConfigFile(path.dirname(file), ts.sys.fileExists) ?? null)
-  let options: import('typescript').CompilerOptions = {
+function typeCheck(tsc: TypeScript, file: string, project: string | undefined): { diagnostics: readonly ts.Diagnostic[]; configFile: string | null } {
+  const configFile = project !== undefined ? path.resolve(project) : (tsc.findConfigFile(path.dirname(file), tsc.sys.fileExists) ?? null)
+  let options: ts.CompilerOptions = {
     strict: true,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: tsc.ScriptTarget.ES2022,
+    module: tsc.ModuleKind.NodeNext,
+    moduleResolution: tsc.ModuleResolutionKind.NodeNext,
     skipLibCheck: true,
     esModuleInterop: true,
   }
   if (configFile !== null) {
-    const parsed = ts.getParsedCommandLineOfConfigFile(configFile, {}, {
-      ...ts.sys,
+    const parsed = tsc.getParsedCommandLineOfConfigFile(configFile, {}, {
+      ...tsc.sys,
       onUnRecoverableConfigFileDiagnostic: diagnostic => {
-        throw new CliError(`cannot read ${configFile}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`)
+        throw new CliError(`cannot read ${configFile}: ${tsc.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`)
       },
     })
     if (parsed === undefined) throw new CliError(`cannot read ${configFile}.`)
     options = parsed.options
   }
   // Only the script (and what it imports) is checked, whatever the tsconfig includes; nothing is written.
-  const program = ts.createProgram([file], { ...options, noEmit: true, emitDeclarationOnly: false, declaration: false, declarationMap: false, composite: false, incremental: false, tsBuildInfoFile: undefined })
-  return { diagnostics: ts.getPreEmitDiagnostics(program), configFile }
+  const program = tsc.createProgram([file], { ...options, noEmit: true, emitDeclarationOnly: false, declaration: false, declarationMap: false, composite: false, incremental: false, tsBuildInfoFile: undefined })
+  return { diagnostics: tsc.getPreEmitDiagnostics(program), configFile }
 }
