@@ -57,6 +57,12 @@ export interface ServeCommandOptions {
   config?: string
 }
 
+export interface CancelCommandOptions {
+  /** `--no-wait`: return once the request is made. */
+  wait?: boolean
+  config?: string
+}
+
 export interface LogsCommandOptions {
   stderr?: boolean
   /** 1-based; the last attempt by default. */
@@ -252,6 +258,24 @@ a second Ctrl-C kills everything at once.`,
     .action(async (runId: string, nodePath: string, options: LogsCommandOptions) => {
       const { logsCommand } = await import('./commands/logs.js')
       setExitCode(await logsCommand(runId, nodePath, options))
+    })
+
+  program
+    .command('cancel')
+    .summary('cancel a run started elsewhere')
+    .description(
+      'Cancel a run started in another terminal, by `wtflow serve` or on another host: its process groups are stopped as for Ctrl-C ' +
+        '(SIGTERM, then SIGKILL after kill_grace_ms) and it is recorded cancelled. The request is recorded in history, where the run\'s ' +
+        'process reads it every 2 s (any host); on this host that process also gets SIGTERM at once (after checking by its start time that the pid is still it). ' +
+        'Waits until the run is recorded as ended.',
+    )
+    .argument('<run-id>', 'a run id or any unique prefix of one')
+    .option('--no-wait', 'return once the request is made')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText('after', '\nExamples:\n  $ wtflow cancel 3f2a9c1e\n  $ wtflow cancel "$(wtflow runs --status running --json | jq -r \'.[0].id\')"')
+    .action(async (runId: string, options: CancelCommandOptions) => {
+      const { cancelCommand } = await import('./commands/cancel.js')
+      setExitCode(await cancelCommand(runId, options))
     })
 
   program

@@ -222,6 +222,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .execute()
       // A failure `continueOnFailure` tolerated (shown `failed (tolerated)`, `"tolerated": true`).
       await db.schema.alterTable('nodes').addColumn('tolerated', 'integer', c => c.notNull().defaultTo(0)).execute()
+      // `wtflow cancel` from another host (or for a process it cannot signal) leaves its request
+      // here; the recorder of the run reads it with each heartbeat and cancels the run.
+      await db.schema.alterTable('runs').addColumn('cancel_requested_at', 'bigint').execute()
     },
   },
 }

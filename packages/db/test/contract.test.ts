@@ -29,6 +29,7 @@ describe('the public contract of @wtflow/db', () => {
       [
         "insertRuns",
         "pathKey",
+        "processStart",
         "syntheticPlan",
         "syntheticRun",
       ]

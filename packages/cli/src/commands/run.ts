@@ -73,7 +73,9 @@ async function runPlans(
     const why = error instanceof Error ? error.message.split('\n')[0] : String(error)
     writeOut(process.stderr, `wtflow: history writes are waiting (${why}); they are kept and tried again, the run goes on\n`)
   }
-  const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000, onRetry })
+  // `wtflow cancel` from elsewhere (another host, or a process that could not signal this one).
+  const onCancelRequest = () => interrupts.requestCancel()
+  const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000, onRetry, onCancelRequest })
   const tracked = recorder !== null
   interrupts.arm(display)
   // With --log-format json the output is in its node:output lines already. Subscribed before
@@ -260,6 +262,13 @@ class RunInterrupts {
 
   get signal(): AbortSignal {
     return this.#controller.signal
+  }
+
+  /** `wtflow cancel` asked for it (through history): like a first Ctrl-C. */
+  requestCancel(): void {
+    if (this.#settled || this.#controller.signal.aborted) return
+    this.#display?.note('cancel requested (wtflow cancel): cancelling, stopping every process…')
+    this.#controller.abort(new Error('cancelled by wtflow cancel'))
   }
 
   get cancelled(): boolean {

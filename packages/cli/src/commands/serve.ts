@@ -1,6 +1,7 @@
 import path from 'node:path'
 import type { Workflow } from '@wtflow/core'
 import { preloadCommandRuntime } from '@wtflow/core/internal'
+import { signalIfHere } from './cancel.js'
 import { CliError, ExitCode, formatError } from '../errors.js'
 import { openHistoryForRun, readConfig } from '../history.js'
 import type { ServeCommandOptions } from '../main.js'
@@ -43,6 +44,8 @@ export async function serveCommand(files: string[], options: ServeCommandOptions
       port: options.port,
       token: options.token ?? (process.env.WTFLOW_SERVER_TOKEN || undefined),
       allowInlineFlows: options.allowInlineFlows === true,
+      // A run another process executes: as `wtflow cancel` does (history request, SIGTERM on this host).
+      hooks: { cancelElsewhere: async run => void signalIfHere(await db.requestCancel(run.id)) },
       log: message => out.write(`wtflow serve: ${message}\n`),
     })
   } catch (error) {
