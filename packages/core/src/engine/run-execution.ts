@@ -3,6 +3,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import fs from 'fs-extra'
 import { ArtifactSink, ArtifactStore, collectFile, fileIn } from '../artifacts/artifact-store.js'
+import { declaredFiles } from '../artifacts/declared.js'
 import { maskError, maskSecrets } from '../artifacts/redactor.js'
 import { describeConfig, type WtflowConfig } from '../config/config.js'
 import { WtflowError, serializeError } from '../errors/errors.js'
@@ -455,12 +456,15 @@ export class RunExecution {
       }
     }
     for (const file of state.plan.artifacts) {
-      const source = path.resolve(ctx.cwd, file)
-      const name = path.basename(file)
       try {
-        artifacts.push(await collectFile(name, source, path.join(this.#context.dirOf(state), name), this.#settings.secrets))
+        for (const { name, source } of await declaredFiles(ctx.cwd, file)) {
+          if (artifacts.some(artifact => artifact.name === name)) continue
+          const target = path.join(this.#context.dirOf(state), name)
+          if (name.includes('/')) await fs.ensureDir(path.dirname(target))
+          artifacts.push(await collectFile(name, source, target, this.#settings.secrets))
+        }
       } catch (cause) {
-        if (error === null && ctx.stopReason === null) error = artifactMissing(file, source, cause)
+        if (error === null && ctx.stopReason === null) error = artifactMissing(file, path.resolve(ctx.cwd, file), cause)
       }
     }
     return error
