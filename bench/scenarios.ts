@@ -9,6 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatKb, formatMs } from './src/format.js'
 import { dropSchema, pgUnavailable, pgUrl } from './src/pg-admin.js'
+import { peerScenarios } from './peers.js'
 import { timeNodeProcess, type ProcessRun } from './process-side.js'
 import type { SideResult } from './src/protocol.js'
 
@@ -370,6 +371,7 @@ export function scenarios(quick: boolean): Scenario[] {
     ...flowScenarios(quick, commands),
     ...dbScenarios,
     ...cliScenarios(seed, outputBytes),
+    ...peerScenarios(quick, cliBin, cliAvailable),
     ...serverScenarios(seed, quick),
   ]
 }

@@ -1,6 +1,7 @@
 /** Declarative flows through the CLI: the same engine and history as scripts, on each database. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { NodeDocument, RunDocument, RunSummary } from '@wtflow/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DATABASES, ESC, EXAMPLES, makeWorkspace, parseJson, REPO_ROOT, type Workspace } from '../helpers/cli.js'
@@ -54,6 +55,32 @@ describe.each(DATABASES)('flow files on %s', kind => {
       ['ci', 'succeeded'],
       ['ci', 'succeeded'],
     ])
+  })
+
+  it('examples/http.yaml against the demo API: a retry on 503, a POST of an upstream result, env read; the token never shows', async () => {
+    ws = await makeWorkspace(kind)
+    const token = 'tok-flow-e2e-91c4'
+    const { startDemoApi } = (await import(pathToFileURL(example('demo-api.ts')).href)) as { startDemoApi(token: string): Promise<string> }
+    const api = await startDemoApi(token)
+    const run = await ws.run(['run', example('http.yaml'), '--input', `api=${api}`, '--json'], { env: { DEMO_API_TOKEN: token } })
+    expect(run.code, run.stderr).toBe(0)
+    const doc = parseJson<RunDocument>(run.stdout)
+    const nodes = byPath(doc)
+    expect(doc.nodes.map(n => [n.path, n.status, n.attempts])).toEqual([
+      ['http', 'succeeded', 0],
+      ['http/health', 'succeeded', 1],
+      ['http/settings', 'succeeded', 1],
+      ['http/daily', 'succeeded', 2],
+      ['http/publish', 'succeeded', 1],
+    ])
+    expect(JSON.parse(artifactText(nodes['http/publish'], 'result'))).toMatchObject({ status: 201, body: { published: true, orders: 42 } })
+    expect(JSON.parse(artifactText(nodes['http/settings'], 'result'))).toEqual({ TZ: null, DEMO_API_TOKEN: '***' })
+    const show = await ws.run(['show', doc.id, '--json'])
+    expect(run.stdout + run.stderr + show.stdout).not.toContain(token)
+
+    const missing = await ws.run(['run', example('http.yaml')], { env: { DEMO_API_TOKEN: token } })
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('input "api" is required and has no value: pass --input api=VALUE')
   })
 
   it('--input reaches commands as text; hostile values run nothing', async () => {

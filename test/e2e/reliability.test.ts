@@ -67,7 +67,10 @@ for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`reliabilit
   })
 
 
-  it('a run killed with SIGKILL: the next command stops what it left running and records the truth', async () => {
+  it.each([
+    ['wtflow runs', ['runs']],
+    ['the next wtflow run', ['run', fixture('one.ts')]],
+  ])('a run killed with SIGKILL: the next command (%s) stops what it left running and records the truth', async (_, next) => {
     ws = await makeWorkspace(kind)
     const cli = ws.start(['run', fixture('orphan.ts')], { env: { PID_DIR: ws.dir } })
     const runId = (await cli.waitForStdout(STARTED_RUN))[1]!
@@ -80,7 +83,7 @@ for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`reliabilit
     cli.child.kill('SIGKILL')
     await cli.exited
     expect(isRunning(long)).toBe(true)
-    const runs = await ws.run(['runs'])
+    const runs = await ws.run(next)
     expect(runs.code, runs.stderr).toBe(0)
     expect(runs.stderr).toContain(`wtflow: run ${runId.slice(0, 8)} crashed: the wtflow process (pid ${cli.pid} on `)
     expect(runs.stderr).toContain(`it left running was stopped: pid ${long} (sleep 300)`)

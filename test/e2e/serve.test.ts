@@ -16,7 +16,8 @@ describe.each(DATABASES)('wtflow serve on %s', kind => {
     const server = ws.start(['serve', path.join(EXAMPLES, 'quickstart.ts'), '--port', '0', '--run-on-start'])
     try {
       const [, origin, token] = await server.waitForStdout(/listening on (http:\/\/127\.0\.0\.1:\d+)\/\?token=(\S+)\n/)
-      expect(server.stderr()).toContain('workflows: example')
+      // Written to stderr just after the stdout line: it may still be on its way.
+      await waitFor(() => server.stderr().includes('workflows: example'), { what: 'the served workflows on stderr' })
       const first = await waitFor(async () => {
         const runs = parseJson<RunSummary[]>(await (await fetch(`${origin}/api/v1/runs`)).text())
         return runs[0]?.status === 'succeeded' ? runs[0] : undefined
@@ -42,6 +43,36 @@ describe.each(DATABASES)('wtflow serve on %s', kind => {
     const exit = await server.exited
     expect(exit.code, exit.stderr).toBe(0)
     expect(exit.stderr).toContain('SIGINT: stopping')
+  })
+
+  it('with --allow-inline-flows, runs a posted flow document (inputs as text), and answers 400 with every problem of a bad one', async () => {
+    ws = await makeWorkspace(kind)
+    const server = ws.start(['serve', '--port', '0', '--allow-inline-flows'])
+    try {
+      const [, origin, token] = await server.waitForStdout(/listening on (http:\/\/127\.0\.0\.1:\d+)\/\?token=(\S+)\n/)
+      const post = (body: unknown) => fetch(`${origin}/api/v1/runs`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      const flow = { name: 'posted', inputs: { who: {} }, steps: [{ name: 'greet', run: ['echo', 'hello ${{ inputs.who }}'] }] }
+      const accepted = await post({ flow, inputs: { who: '$(touch pwned)' } })
+      expect(accepted.status).toBe(202)
+      const { id } = (await accepted.json()) as { id: string }
+      const doc = await waitFor(async () => {
+        const run = (await (await fetch(`${origin}/api/v1/runs/${id}`)).json()) as RunDocument
+        return run.status === 'succeeded' ? run : undefined
+      }, { what: 'the posted flow to succeed' })
+      expect(doc.workflow).toBe('posted')
+      const log = await fetch(`${origin}/api/v1/runs/${id}/nodes/posted%2Fgreet/logs`)
+      expect(await log.text()).toBe('hello $(touch pwned)\n')
+
+      const bad = await post({ flow: { name: 'bad', steps: [{ name: 'a', run: 'true', retires: 2 }, { name: 'b', run: ['cat', '${{ steps.nope.stdout }}'] }] } })
+      expect(bad.status).toBe(400)
+      const { error } = (await bad.json()) as { error: { code: string; message: string } }
+      expect(error.code).toBe('WTFLOW_FLOW_INVALID')
+      expect(error.message).toContain('unknown key "retires" (did you mean retries?)')
+      expect(error.message).toContain('the flow has no step named "nope"')
+    } finally {
+      server.child.kill('SIGINT')
+    }
+    expect((await server.exited).code).toBe(0)
   })
 
   it('says what to do when it cannot serve', async () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { CONFIG_KEYS, type OutputLogsMode } from '@wtflow/core'
+import { durationMs } from '@wtflow/core/internal'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { CliError, ExitCode, exitCodeOf, printError } from './errors.js'
 import { survivePipeClose } from './terminal.js'
@@ -60,6 +61,25 @@ export interface ServeCommandOptions {
 export interface CancelCommandOptions {
   /** `--no-wait`: return once the request is made. */
   wait?: boolean
+  config?: string
+}
+
+export interface ResumeCommandOptions {
+  rerun?: string[]
+  script?: string
+  json?: boolean
+  config?: string
+  logFormat?: 'text' | 'json'
+}
+
+export interface GcCommandOptions {
+  /** Milliseconds. */
+  olderThan?: number
+  keepLast?: number
+  status?: string[]
+  dryRun?: boolean
+  json?: boolean
+  vacuum?: boolean
   config?: string
 }
 
@@ -181,6 +201,38 @@ a second Ctrl-C kills everything at once.`,
     })
 
   program
+    .command('resume')
+    .summary('run a finished run again, reusing what succeeded')
+    .description(
+      'Start a new run of the same workflow as RUN_ID (from the script recorded with it), reusing the outcome of every node that can be: ' +
+        'it succeeded (or was reused) in RUN_ID, its definition is unchanged (command, arguments, options; a Func\'s source text), ' +
+        'everything it depends on (parent, after, references) is reused too, and its artifacts still exist. Reused nodes end "cached" and their ' +
+        'artifacts are hard-linked into the new run\'s directory; everything else runs. Any finished run can be resumed (failed, cancelled, crashed, succeeded).',
+    )
+    .argument('<run-id>', 'a run id or any unique prefix of one')
+    .option('-r, --rerun <path>', 'run this node and everything under it again, even if it could be reused (repeatable)', collectList)
+    .option('--script <file>', 'the script (or flow file) to load the workflow from, if it moved since the run')
+    .option('--json', 'print the new run document as JSON on stdout; progress goes to stderr')
+    .addOption(new Option('--log-format <format>', 'progress as text or json lines on stderr (see wtflow run --help)').choices(['text', 'json']).default('text'))
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ wtflow resume 3f2a9c1e                          re-run what failed, reuse what succeeded
+  $ wtflow resume 3f2a --rerun ci/deploy            run ci/deploy (and what is under it) again anyway
+  $ wtflow resume 3f2a --script scripts/ci.ts       the script moved since the run
+
+Exit codes as for wtflow run; 2 (nothing run) when the run is still running or unknown, its script is gone,
+the script no longer exports the workflow, or the tree's nodes changed. Nodes whose artifacts were deleted run again,
+and it says so.`,
+    )
+    .action(async (runId: string, options: ResumeCommandOptions) => {
+      const { resumeCommand } = await import('./commands/resume.js')
+      setExitCode(await resumeCommand(runId, options))
+    })
+
+  program
     .command('list')
     .summary('list the workflows of a script')
     .description('Show the workflows a script exports, with their node counts.')
@@ -279,6 +331,39 @@ a second Ctrl-C kills everything at once.`,
     })
 
   program
+    .command('gc')
+    .summary('delete old runs: history rows and artifact directories')
+    .description(
+      'Delete whole runs (history rows, then artifact directories) that ended before the cutoff, keeping the newest N runs of each workflow whatever their age. ' +
+        'A running run is never touched (a crashed one counts as ended). Also removes run directories that history no longer knows (older than the cutoff, or an hour). ' +
+        'Prints runs, nodes and bytes freed. Interrupted, it leaves no half-deleted run in history: simply run it again. ' +
+        'Without --older-than/--keep-last it applies the [retention] settings, which `wtflow run` also applies after each run, at most once an hour.',
+    )
+    .option('--older-than <duration>', 'delete runs that ended longer ago than this: 45s, 90m, 12h, 30d, 2w', parseDuration)
+    .option('--keep-last <n>', 'keep the newest N runs of each workflow whatever their age (alone: delete all older ones)', parseNonNegativeInt)
+    .option('-s, --status <status>', `only runs with this status (repeatable): ${GC_STATUSES.join(', ')}`, collectStatus)
+    .option('-n, --dry-run', 'print what would be deleted; delete nothing')
+    .option('--json', 'print what was (or would be) deleted as JSON: runs, nodes, bytes, orphanDirs, failures')
+    .option('--vacuum', 'then compact the SQLite file (VACUUM), giving the space back to the file system')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ wtflow gc --older-than 30d --dry-run         what would go
+  $ wtflow gc --older-than 30d --keep-last 10    keep at least the 10 newest runs of each workflow
+  $ wtflow gc --keep-last 50 --status failed --status cancelled
+  $ wtflow gc --older-than 7d --vacuum
+
+Automatic: [retention] older_than = 30d and keep_last = 10 in wtflow.ini (or WTFLOW_RETENTION_OLDER_THAN / _KEEP_LAST)
+apply this after each wtflow run, at most once an hour.`,
+    )
+    .action(async (options: GcCommandOptions) => {
+      const { gcCommand } = await import('./commands/gc.js')
+      setExitCode(await gcCommand(options))
+    })
+
+  program
     .command('schema')
     .summary('print the JSON Schema of flow files')
     .description(
@@ -347,22 +432,39 @@ function collectList(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value]
 }
 
+/** Statuses gc may select: ended ones (a running run is never deleted). */
+const GC_STATUSES = ['succeeded', 'failed', 'cancelled', 'crashed']
+
+function collectStatus(value: string, previous: string[] | undefined): string[] {
+  if (!GC_STATUSES.includes(value)) throw new InvalidArgumentError(`expected one of ${GC_STATUSES.join(', ')} (a running run is never deleted).`)
+  return [...(previous ?? []), value]
+}
+
+function parseDuration(value: string): number {
+  const ms = durationMs(value)
+  if (ms === null) throw new InvalidArgumentError('expected a number and a unit: 45s, 90m, 12h, 30d or 2w.')
+  return ms
+}
+
+function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number ≥ 0.')
+  return Number(value)
+}
+
+/** `30m`, `12h`, `2d`, `1w` ago, or a date (`2026-11-01`, an ISO time). */
+function parseSince(value: string): Date {
+  const age = durationMs(value.trim())
+  if (age !== null) return new Date(Date.now() - age)
+  const date = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : null
+  if (date === null || Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an age such as 30m, 12h, 2d or 1w, or a date such as 2026-11-01.')
+  return date
+}
+
 /** `--input NAME=VALUE`, collected into one object; a name given twice keeps the last value. */
 function collectInput(value: string, previous: Record<string, string> | undefined): Record<string, string> {
   const equals = value.indexOf('=')
   if (equals <= 0) throw new InvalidArgumentError('expected NAME=VALUE (the value may be empty: NAME=).')
   return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) }
-}
-
-const AGE_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }
-
-/** `30m`, `12h`, `2d`, `1w` ago, or a date (`2026-11-01`, an ISO time). */
-function parseSince(value: string): Date {
-  const age = /^(\d+)\s*([smhdw])$/.exec(value.trim())
-  if (age !== null) return new Date(Date.now() - Number(age[1]) * AGE_UNITS[age[2]!]!)
-  const date = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : null
-  if (date === null || Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an age such as 30m, 12h, 2d or 1w, or a date such as 2026-11-01.')
-  return date
 }
 
 function parsePort(value: string): number {

@@ -12,6 +12,7 @@ const SYMBOLS: Record<AnyStatus, string> = {
   timed_out: '✗',
   cancelled: '⊘',
   skipped: '-',
+  cached: '↺',
   crashed: '✗',
 }
 
@@ -20,6 +21,7 @@ export const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', 
 export function colorFor(status: AnyStatus, style: Style): (text: string) => string {
   switch (status) {
     case 'succeeded':
+    case 'cached':
       return style.green
     case 'failed':
     case 'timed_out':
@@ -50,7 +52,7 @@ export function isFailure(status: AnyStatus): boolean {
 }
 
 /** The order statuses are counted in a summary. */
-export const STATUS_ORDER: readonly NodeStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'running', 'pending']
+export const STATUS_ORDER: readonly NodeStatus[] = ['succeeded', 'cached', 'failed', 'timed_out', 'cancelled', 'skipped', 'running', 'pending']
 
 /** `3 succeeded, 1 failed, 1 failed (tolerated), 2 skipped`: tolerated failures are counted apart. */
 export function countByStatus(nodes: Iterable<{ status: NodeStatus; tolerated?: boolean | undefined }>, style: Style): string {

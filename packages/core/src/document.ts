@@ -1,4 +1,4 @@
-import type { NodeResult, NodeStatus, RunResult, RunStatus } from './interfaces.js'
+import type { NodeResult, NodeStatus, ReusedFrom, RunResult, RunStatus } from './interfaces.js'
 
 /** An artifact in the JSON document of a run. */
 export interface ArtifactDocument {
@@ -25,6 +25,8 @@ export interface NodeDocument {
   startedAt: string | null
   endedAt: string | null
   artifacts: ArtifactDocument[]
+  /** A `cached` node: the run and node whose outcome it reused (absent otherwise). */
+  reusedFrom?: ReusedFrom
 }
 
 /** The JSON document of a run, as DESIGN.md fixes it. */
@@ -35,6 +37,8 @@ export interface RunDocument {
   exitCode: number | null
   startedAt: string
   endedAt: string | null
+  /** The run this one resumed (`wtflow resume`); absent otherwise. */
+  resumedFrom?: string
   nodes: NodeDocument[]
 }
 
@@ -46,11 +50,13 @@ export interface RunSummary {
   startedAt: string
   endedAt: string | null
   durationMs: number | null
+  /** The run this one resumed; absent otherwise. */
+  resumedFrom?: string
 }
 
 /** The JSON document of a finished run, straight from the engine's result (no database needed). */
 export function toRunDocument(result: RunResult): RunDocument {
-  return {
+  const document: RunDocument = {
     id: result.id,
     workflow: result.workflow,
     status: result.status,
@@ -59,6 +65,8 @@ export function toRunDocument(result: RunResult): RunDocument {
     endedAt: result.endedAt.toISOString(),
     nodes: result.nodes.map(toNodeDocument),
   }
+  if (result.resumedFrom != null) document.resumedFrom = result.resumedFrom
+  return document
 }
 
 export function toNodeDocument(node: NodeResult): NodeDocument {
@@ -75,5 +83,6 @@ export function toNodeDocument(node: NodeResult): NodeDocument {
     startedAt: node.startedAt?.toISOString() ?? null,
     endedAt: node.endedAt?.toISOString() ?? null,
     artifacts: node.artifacts.map(({ name, path, size, sha256 }) => ({ name, path, size, sha256 })),
+    ...(node.reusedFrom == null ? {} : { reusedFrom: { runId: node.reusedFrom.runId, path: node.reusedFrom.path } }),
   }
 }

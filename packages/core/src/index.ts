@@ -39,6 +39,16 @@ export {
 export { describeDatabase, redactUrlPassword } from './config/values.js'
 export { TypedEmitter } from './events.js'
 export { Engine, type EngineOptions, type RunOptions } from './engine/engine.js'
+export {
+  decideReuse,
+  type DecideReuseOptions,
+  type PreviousNode,
+  type PreviousRun,
+  type ReuseDecision,
+  type ReusedNode,
+  type ReuseReason,
+  type RunReuse,
+} from './engine/reuse.js'
 export { Command, type CommandArg, type CommandOptions } from './executables/command.js'
 export {
   Func,

@@ -29,6 +29,8 @@ export type NodeStatus =
   | 'timed_out'
   | 'cancelled'
   | 'skipped'
+  /** Did not run: its outcome was reused from an earlier run (`wtflow resume`, a cache hit). Counts as success. */
+  | 'cached'
 
 /**
  * Status of a run. `crashed` is only ever reported by history: the process died mid-run.
@@ -104,6 +106,14 @@ export interface NodeResult {
   /** The final artifacts of the node (those of its last attempt, plus earlier attempts' renamed ones). */
   artifacts: ArtifactInfo[]
   children: NodeResult[]
+  /** For a `cached` node: the run and node whose outcome it reused. */
+  reusedFrom?: ReusedFrom | null
+}
+
+/** Where a `cached` node's outcome comes from. */
+export interface ReusedFrom {
+  runId: string
+  path: string
 }
 
 /** The result tree `Engine.run()` resolves to. */
@@ -118,6 +128,8 @@ export interface RunResult {
   /** `<artifacts_dir>/<run id>` */
   runDir: string
   root: NodeResult
+  /** The run this one resumed (`wtflow resume`), if any. */
+  resumedFrom?: string | null
   /** Every node of the tree, parents before children (depth-first, in definition order). */
   nodes: NodeResult[]
 }
@@ -134,6 +146,10 @@ export interface EngineEventMap {
     plan: RunPlan
     startedAt: Date
     runDir: string
+    /** Absolute path of the script (or flow file) the workflow was loaded from, when known: what `wtflow resume` loads again. */
+    script?: string | null
+    /** The run this one resumes (`RunOptions.reuse.from`), if any. */
+    resumedFrom?: string | null
     /** The effective configuration, without secrets or passwords. */
     config: Record<string, string | number | boolean>
     /** The run's inputs: each declared input's value (given, else its default). */

@@ -105,7 +105,7 @@ describe('configuration', () => {
     expect(configError(() => loadConfig({ cwd: dir, env: {} })).message).toBe(`[run] (from ${file}:2): cannot parse "this line is broken"; expected "key = value" or "[section]"`)
     iniIn(dir, '[run]\nmax_paralel = 3\n')
     expect(configError(() => loadConfig({ cwd: dir, env: {} })).message).toBe(
-      `[run] max_paralel (from ${file}:2): unknown key; [run] accepts ignore_failure, max_parallel, kill_grace_ms, worker_memory_mb, output_logs`,
+      `[run] max_paralel (from ${file}:2): unknown key; [run] accepts ignore_failure, max_parallel, max_funcs, kill_grace_ms, worker_memory_mb, output_logs`,
     )
     iniIn(dir, '[storage]\nartifacts_dir = x\n[databse]\nurl = none\n')
     expect(configError(() => loadConfig({ cwd: dir, env: {} })).key).toBe('[databse]')

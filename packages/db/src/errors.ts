@@ -83,3 +83,13 @@ export class HistoryMismatchError extends WtflowError {
     super(code, message)
   }
 }
+
+/** A run that is still running (or queued) cannot be resumed. Code `WTFLOW_RUN_NOT_FINISHED`. */
+export class RunNotFinishedError extends WtflowError {
+  readonly runId: string
+
+  constructor(runId: string, status: string) {
+    super('WTFLOW_RUN_NOT_FINISHED', `run ${runId} is still ${status}; only a finished run can be resumed (wait for it, or \`wtflow cancel ${runId}\`)`)
+    this.runId = runId
+  }
+}

@@ -1,9 +1,9 @@
-import type { ExecutableKind, NodeDocument, NodeStatus, RunDocument, RunStatus, RunSummary, AttemptStatus } from '@wtflow/core'
+import type { ArtifactInfo, ExecutableKind, NodeDocument, NodeStatus, PlanDocument, RunDocument, RunStatus, RunSummary, AttemptStatus } from '@wtflow/core'
 import { nodeArtifactDir } from '@wtflow/core/internal'
 import { sql, type CompiledQuery, type Kysely } from 'kysely'
 import { CrashReaper, type CrashReport } from './crash.js'
 import type { HistoryDialect } from './dialect/history-dialect.js'
-import { AmbiguousRunIdError, NodeNotFoundError, RunNotFoundError } from './errors.js'
+import { AmbiguousRunIdError, NodeNotFoundError, RunNotFinishedError, RunNotFoundError } from './errors.js'
 import { DEFAULT_STALE_AFTER_MS, deathOf, thisProcess, type LivenessOptions } from './liveness.js'
 import { migrateToLatest } from './migrate.js'
 import type { OpenDatabaseOptions } from './open.js'
@@ -16,9 +16,11 @@ import {
   type ListRunsOptions,
   type NodeRecord,
   type NodeSummary,
+  type ResumeSource,
   type RetentionResult,
   type RunInfo,
 } from './records.js'
+import { claimMaintenance, collectGarbage, type GcOptions, type GcResult } from './gc.js'
 import { deleteRunsBefore } from './retention.js'
 import type { HistorySchema, RunRow } from './schema.js'
 import { pathKey } from './writes.js'
@@ -88,13 +90,14 @@ export class HistoryDatabase {
       startedAt: iso(row.started_at),
       endedAt: row.ended_at === null ? null : iso(row.ended_at),
       durationMs: row.ended_at === null ? null : row.ended_at - row.started_at,
+      ...(row.resumed_from === null ? {} : { resumedFrom: row.resumed_from }),
     }))
   }
 
   async #listRows(options: ListRunsOptions, statuses: readonly RunStatus[] | undefined) {
     let query = this.db
       .selectFrom('runs')
-      .select(['id', 'workflow', 'status', 'started_at', 'ended_at', 'host', 'pid', 'heartbeat_at', 'run_dir', 'process_start'])
+      .select(['id', 'workflow', 'status', 'started_at', 'ended_at', 'host', 'pid', 'heartbeat_at', 'run_dir', 'process_start', 'resumed_from'])
     if (options.workflow !== undefined) query = query.where('workflow', '=', options.workflow)
     if (statuses !== undefined) {
       for (const status of statuses) {
@@ -148,6 +151,7 @@ export class HistoryDatabase {
       exitCode: run.exit_code,
       startedAt: iso(run.started_at),
       endedAt: run.ended_at === null ? null : iso(run.ended_at),
+      ...(run.resumed_from === null ? {} : { resumedFrom: run.resumed_from }),
       nodes: nodes.map(node => ({
         path: node.path,
         name: node.name,
@@ -160,6 +164,45 @@ export class HistoryDatabase {
         ...(node.tolerated === 1 ? { tolerated: true as const } : {}),
         startedAt: node.started_at === null ? null : iso(node.started_at),
         endedAt: node.ended_at === null ? null : iso(node.ended_at),
+        artifacts: artifactsOf.get(node.ordinal) ?? [],
+        ...(node.reused_from_run === null ? {} : { reusedFrom: { runId: node.reused_from_run, path: node.reused_from_path ?? node.path } }),
+      })),
+    }
+  }
+
+  /**
+   * What `wtflow resume` needs of a finished run: where its workflow came from (script, name,
+   * inputs) and every node with its status, recorded digest and artifacts (`decideReuse` input).
+   * A run still `running` (or `queued`) is a `RunNotFinishedError`.
+   */
+  async getResumeSource(idOrPrefix: string): Promise<ResumeSource> {
+    const run = await this.#findRun(idOrPrefix)
+    if (run.status === 'running' || run.status === 'queued') throw new RunNotFinishedError(run.id, run.status)
+    const [nodes, artifacts] = await Promise.all([
+      this.db.selectFrom('nodes').select(['ordinal', 'path', 'status', 'exit_code']).where('run_id', '=', run.id).orderBy('ordinal').execute(),
+      this.#documentArtifacts(run.id),
+    ])
+    const plan = run.plan === null ? null : (JSON.parse(run.plan) as PlanDocument)
+    const digests = new Map<string, string>()
+    for (const node of plan?.nodes ?? []) digests.set(node.path, node.digest)
+    const artifactsOf = new Map<number, ArtifactInfo[]>()
+    for (const a of artifacts) {
+      let list = artifactsOf.get(a.node_ordinal)
+      if (list === undefined) artifactsOf.set(a.node_ordinal, (list = []))
+      list.push({ name: a.name, path: a.path, size: Number(a.size), sha256: a.sha256 })
+    }
+    return {
+      id: run.id,
+      workflow: run.workflow,
+      status: run.status as RunStatus,
+      script: run.script,
+      inputs: run.inputs === null ? null : (JSON.parse(run.inputs) as Record<string, unknown>),
+      plan,
+      nodes: nodes.map(node => ({
+        path: node.path,
+        status: node.status as NodeStatus,
+        digest: digests.get(node.path) ?? null,
+        exitCode: node.exit_code,
         artifacts: artifactsOf.get(node.ordinal) ?? [],
       })),
     }
@@ -312,6 +355,32 @@ export class HistoryDatabase {
   }
 
   /**
+   * Retention (`wtflow gc`): deletes whole runs that ended before `endedBefore`, keeping the
+   * newest `keepLast` of each workflow whatever their age, never a running one (crashed runs are
+   * marked first and count as ended): rows in batches, then artifact directories; then sweeps run
+   * directories history does not know. Interrupted, it leaves no half-deleted run; run it again.
+   *
+   * @example
+   * const freed = await db.collectGarbage({ endedBefore: new Date(Date.now() - 30 * 86_400_000), keepLast: 10, artifactsDir })
+   */
+  async collectGarbage(options: GcOptions): Promise<GcResult> {
+    await this.reapCrashedRuns()
+    return collectGarbage(this.db, options)
+  }
+
+  /** Compacts a SQLite file (VACUUM) after deletions; resolves false on PostgreSQL, whose autovacuum does it. */
+  async vacuum(): Promise<boolean> {
+    if (this.dialect.name !== 'sqlite') return false
+    await sql`vacuum`.execute(this.db)
+    return true
+  }
+
+  /** True for exactly one caller per `everyMs` (across processes): who applies `[retention]` now. */
+  claimMaintenance(task: string, everyMs: number): Promise<boolean> {
+    return claimMaintenance(this.db, task, everyMs)
+  }
+
+  /**
    * Executes statements in order, atomically (see `HistoryDialect.executeBatch`).
    * @internal The recorder's write path.
    */
@@ -342,7 +411,7 @@ export class HistoryDatabase {
   #documentNodes(runId: string) {
     return this.db
       .selectFrom('nodes')
-      .select(['ordinal', 'path', 'name', 'status', 'exit_code', 'signal', 'attempts', 'error_message', 'skip_reason', 'tolerated', 'started_at', 'ended_at'])
+      .select(['ordinal', 'path', 'name', 'status', 'exit_code', 'signal', 'attempts', 'error_message', 'skip_reason', 'tolerated', 'started_at', 'ended_at', 'reused_from_run', 'reused_from_path'])
       .where('run_id', '=', runId)
       .orderBy('ordinal')
       .execute()

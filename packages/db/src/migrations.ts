@@ -220,6 +220,24 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .addColumn('claimed_at', 'bigint')
         .addColumn('error', 'text')
         .execute()
+      // Resume (issue 15): what a run was made of, so that `wtflow resume` can load it again and
+      // tell which nodes are unchanged: the script's absolute path, the inputs (JSON), the plan
+      // document (JSON, secrets masked; each node's digest), and the run it resumed. A node that
+      // reused an earlier outcome (`cached`) names where it came from.
+      await db.schema.alterTable('runs').addColumn('script', 'text').execute()
+      await db.schema.alterTable('runs').addColumn('inputs', 'text').execute()
+      await db.schema.alterTable('runs').addColumn('plan', 'text').execute()
+      await db.schema.alterTable('runs').addColumn('resumed_from', 'text').execute()
+      await db.schema.alterTable('nodes').addColumn('reused_from_run', 'text').execute()
+      await db.schema.alterTable('nodes').addColumn('reused_from_path', 'text').execute()
+      // Retention finds ended runs by end time; `maintenance` remembers when it last ran (`[retention]`
+      // settings apply it after a run at most once an hour, whichever process gets there first).
+      await db.schema.createIndex('runs_ended_at_idx').on('runs').columns(['ended_at', 'id']).execute()
+      await db.schema
+        .createTable('maintenance')
+        .addColumn('task', 'text', c => c.primaryKey())
+        .addColumn('last_at', 'bigint', c => c.notNull())
+        .execute()
       // A failure `continueOnFailure` tolerated (shown `failed (tolerated)`, `"tolerated": true`).
       await db.schema.alterTable('nodes').addColumn('tolerated', 'integer', c => c.notNull().defaultTo(0)).execute()
       // `wtflow cancel` from another host (or for a process it cannot signal) leaves its request

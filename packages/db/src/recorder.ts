@@ -195,13 +195,14 @@ export class Recorder {
     const { plan } = event
     this.#active.set(event.runId, { ended: new Set(), queuedStarts: new Map() })
     runsRecordedHere.add(event.runId)
-    const run = runRow({ ...event, digest: plan.digest, nodeCount: plan.nodes.length }, this.#who)
+    const { runId, workflow, startedAt, runDir, config, script, inputs, resumedFrom, mask } = event
     const nodes = plan.nodes.map(node => pendingNode(event.runId, node, event.mask))
-    this.#enqueue(() => [
-      insertWorkflow(db.db, event.workflow, run.digest, event.startedAt.getTime()),
-      insertRun(db.db, run),
-      ...insertNodes(db.db, nodes, db.dialect.maxParameters),
-    ])
+    this.#enqueue(() => {
+      // The plan document is built by the writer, off the engine's path (the plan is immutable).
+      const planJson = JSON.stringify(maskStrings(plan.toJSON(), mask))
+      const run = runRow({ runId, workflow, startedAt, runDir, config, script, inputs, resumedFrom, plan: planJson, digest: plan.digest, nodeCount: plan.nodes.length }, this.#who)
+      return [insertWorkflow(db.db, workflow, run.digest, startedAt.getTime()), insertRun(db.db, run), ...insertNodes(db.db, nodes, db.dialect.maxParameters)]
+    })
   }
 
   #onNodeStart(event: EngineEventMap['node:start']): void {
@@ -406,6 +407,18 @@ export function attachRecorder(engine: EngineEvents, db: HistoryDatabase | null,
   return new Recorder(engine, db, options)
 }
 
+/** A copy of a JSON value with `mask` applied to every string in it (a plan document holds executables' secrets in clear). */
+function maskStrings(value: unknown, mask: (text: string) => string): unknown {
+  if (typeof value === 'string') return mask(value)
+  if (Array.isArray(value)) return value.map(item => maskStrings(item, mask))
+  if (typeof value === 'object' && value !== null) {
+    const masked: Record<string, unknown> = {}
+    for (const [key, item] of Object.entries(value)) masked[key] = maskStrings(item, mask)
+    return masked
+  }
+  return value
+}
+
 function pendingNode(runId: string, node: PlanNode, mask: (text: string) => string): NewNodeRow {
   return {
     run_id: runId,
@@ -425,5 +438,7 @@ function pendingNode(runId: string, node: PlanNode, mask: (text: string) => stri
     attempts: 0,
     started_at: null,
     ended_at: null,
+    reused_from_run: null,
+    reused_from_path: null,
   }
 }

@@ -1,4 +1,4 @@
-import type { ArtifactInfo, AttemptResult, NodeResult, RunStatus, SerializedError } from '@wtflow/core'
+import type { ArtifactInfo, AttemptResult, NodeResult, PlanDocument, PreviousRun, RunStatus, SerializedError } from '@wtflow/core'
 
 /** Filters of `listRuns`. Time bounds apply to the start time: `since` inclusive, `until` exclusive. */
 export interface ListRunsOptions {
@@ -34,6 +34,17 @@ export interface RunInfo {
   /** The effective configuration of the run, without secrets. */
   config: Record<string, string | number | boolean>
   nodeCount: number
+}
+
+/** A finished run as `wtflow resume` reads it (`getResumeSource`): a `PreviousRun` for `decideReuse`, and where it came from. */
+export interface ResumeSource extends PreviousRun {
+  workflow: string
+  status: RunStatus
+  /** Absolute path of the script or flow file; null for a run recorded before wtflow kept it. */
+  script: string | null
+  inputs: Record<string, unknown> | null
+  /** The plan document (secrets masked), or null for a run recorded before wtflow kept it. */
+  plan: PlanDocument | null
 }
 
 /** An artifact as recorded, with the attempt that wrote it when known. */

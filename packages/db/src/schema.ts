@@ -13,6 +13,13 @@ export interface HistorySchema {
   attempts: AttemptsTable
   artifacts: ArtifactsTable
   run_requests: RunRequestsTable
+  maintenance: MaintenanceTable
+}
+
+/** When a periodic task (retention) last ran (migration 0003). */
+export interface MaintenanceTable {
+  task: string
+  last_at: number
 }
 
 /** Epoch milliseconds. */
@@ -47,6 +54,14 @@ export interface RunsTable {
   /** JSON of the effective configuration without secrets (`run:start.config`). */
   config: string
   node_count: number
+  /** Absolute path of the script or flow file the workflow came from, when known (migration 0003). */
+  script: ColumnType<string | null, string | null | undefined, string | null>
+  /** JSON of the workflow's inputs, or null. */
+  inputs: ColumnType<string | null, string | null | undefined, string | null>
+  /** JSON of the plan document (`RunPlan.toJSON()`, secrets masked): each node's digest. */
+  plan: ColumnType<string | null, string | null | undefined, string | null>
+  /** The id of the run this one resumed. */
+  resumed_from: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface NodesTable {
@@ -75,6 +90,9 @@ export interface NodesTable {
   attempts: ColumnType<number, number | undefined, number>
   started_at: Millis | null
   ended_at: Millis | null
+  /** A `cached` node: the run and path whose outcome it reused (migration 0003). */
+  reused_from_run: ColumnType<string | null, string | null | undefined, string | null>
+  reused_from_path: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface AttemptsTable {

@@ -150,7 +150,7 @@ export async function insertRuns(db: HistoryDatabase, runs: readonly RunResult[]
 type PgType = 'text' | 'int' | 'bigint'
 
 /** Column order and PostgreSQL types of the bulk-inserted tables. */
-const COLUMNS: { [T in Exclude<keyof HistorySchema, 'workflows' | 'run_requests'>]: Record<string, PgType> } = {
+const COLUMNS: { [T in Exclude<keyof HistorySchema, 'workflows' | 'run_requests' | 'maintenance'>]: Record<string, PgType> } = {
   runs: {
     id: 'text', workflow: 'text', digest: 'text', status: 'text', exit_code: 'int', started_at: 'bigint', ended_at: 'bigint',
     heartbeat_at: 'bigint', host: 'text', pid: 'int', run_dir: 'text', config: 'text', node_count: 'int',

@@ -97,6 +97,12 @@ export interface RunStart {
   runDir: string
   config: Record<string, string | number | boolean>
   nodeCount: number
+  /** Absolute path of the script, when known. */
+  script?: string | null
+  inputs?: Record<string, unknown> | undefined
+  /** JSON of the plan document, secrets masked. */
+  plan?: string | null
+  resumedFrom?: string | null
 }
 
 export function runRow(event: RunStart, who: ProcessIdentity): NewRunRow {
@@ -115,6 +121,10 @@ export function runRow(event: RunStart, who: ProcessIdentity): NewRunRow {
     run_dir: event.runDir,
     config: JSON.stringify(event.config),
     node_count: event.nodeCount,
+    script: event.script ?? null,
+    inputs: event.inputs === undefined || Object.keys(event.inputs).length === 0 ? null : JSON.stringify(event.inputs),
+    plan: event.plan ?? null,
+    resumed_from: event.resumedFrom ?? null,
   }
 }
 
@@ -145,6 +155,8 @@ export function nodeEndRow(runId: string, node: NodeResult, ordinal: number): No
     attempts: node.attempts.length,
     started_at: millis(node.startedAt),
     ended_at: millis(node.endedAt),
+    reused_from_run: node.reusedFrom?.runId ?? null,
+    reused_from_path: node.reusedFrom?.path ?? null,
   }
 }
 
@@ -213,6 +225,10 @@ export function insertRun(db: Db, row: NewRunRow): CompiledQuery {
           run_dir: eb.ref('excluded.run_dir'),
           config: eb.ref('excluded.config'),
           node_count: eb.ref('excluded.node_count'),
+          script: eb.ref('excluded.script'),
+          inputs: eb.ref('excluded.inputs'),
+          plan: eb.ref('excluded.plan'),
+          resumed_from: eb.ref('excluded.resumed_from'),
         }))
         .where('runs.status', '=', 'queued'),
     )
@@ -247,6 +263,8 @@ export function upsertNodes(db: Db, rows: readonly NewNodeRow[], maxParameters: 
           attempts: eb.ref('excluded.attempts'),
           started_at: eb.ref('excluded.started_at'),
           ended_at: eb.ref('excluded.ended_at'),
+          reused_from_run: eb.ref('excluded.reused_from_run'),
+          reused_from_path: eb.ref('excluded.reused_from_path'),
         })),
       )
       .compile(),
@@ -298,7 +316,7 @@ export function markNodeStarted(t: StatementTemplates, event: EngineEventMap['no
 }
 
 const NODE_END_COLUMNS = [
-  'status', 'exit_code', 'signal', 'error_message', 'error_detail', 'skip_reason', 'tolerated', 'attempts', 'started_at', 'ended_at',
+  'status', 'exit_code', 'signal', 'error_message', 'error_detail', 'skip_reason', 'tolerated', 'attempts', 'started_at', 'ended_at', 'reused_from_run', 'reused_from_path',
 ] as const
 
 type NodeEndRow = Pick<NewNodeRow, 'run_id' | 'ordinal' | (typeof NODE_END_COLUMNS)[number]>

@@ -17,6 +17,7 @@ describe('the public contract of @wtflow/db', () => {
         "NodeNotFoundError",
         "Recorder",
         "RecordingError",
+        "RunNotFinishedError",
         "RunNotFoundError",
         "attachRecorder",
         "isPidAlive",

@@ -43,7 +43,7 @@ describe.each(DIALECTS)('history queries: $label', dialect => {
     // The 0001 tables are not in HistorySchema: rows of any shape.
     const kdb = db.db as unknown as Kysely<Record<string, Record<string, unknown>>>
     const dropAll = async () => {
-      for (const table of ['run_requests', 'artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
+      for (const table of ['maintenance', 'run_requests', 'artifacts', 'attempts', 'nodes', 'runs', 'workflows', 'kysely_migration', 'kysely_migration_lock']) {
         await sql`drop table if exists ${sql.table(table)}`.execute(kdb)
       }
     }
@@ -64,7 +64,7 @@ describe.each(DIALECTS)('history queries: $label', dialect => {
       .values({ id: run.id, workflow: run.workflow, digest: '', status: run.status, exit_code: run.exitCode, started_at: T0, ended_at: run.endedAt.getTime(), heartbeat_at: T0, host: 'h', pid: 1, run_dir: run.runDir, config: '{}', node_count: run.nodes.length })
       .execute()
     for (const [i, node] of run.nodes.entries()) {
-      const { ordinal: _, parent_ordinal: __, path_key: ___, tolerated: ____, ...columns } = nodeRow(run.id, node, i, null)
+      const { ordinal: _, parent_ordinal: __, path_key: ___, reused_from_run: ____, reused_from_path: _____, tolerated: ______, ...columns } = nodeRow(run.id, node, i, null)
       await kdb.insertInto('nodes').values({ ...columns, ordinal: i, parent_path: node.parentPath }).execute()
       for (const { node_ordinal: _, ...attempt } of attemptRows(run.id, node, i)) await kdb.insertInto('attempts').values({ ...attempt, node_path: node.path }).execute()
       for (const { node_ordinal: _, ...artifact } of artifactRows(run.id, node, i)) await kdb.insertInto('artifacts').values({ ...artifact, node_path: node.path }).execute()

@@ -2,10 +2,12 @@
  * Builds the Workflow of a checked flow: the same Nodes, Commands and Funcs a TypeScript script
  * would build, with flow executables only where an expression is evaluated when a step starts.
  */
-import { Command, Func, Node, Workflow, type Executable, type NodeOptions } from '@wtflow/core'
+import path from 'node:path'
+import { Command, Env, Func, Http, Node, Workflow, type Executable, type HttpOptions, type NodeOptions } from '@wtflow/core'
+import { assembleNode } from '@wtflow/core/internal'
 import type { CompiledFlow, CompiledStep } from './compile.js'
 import { durationMs } from './duration.js'
-import { FlowCommand, FlowFunc, whenPredicate } from './executables.js'
+import { FlowCommand, FlowFunc, FlowHttp, FlowPlugin, whenPredicate } from './executables.js'
 import { StepScope, type FlowScope, type LocatedTemplate } from './runtime.js'
 import type { Flow, Step, StepOptionDefaults } from './schema.js'
 
@@ -14,20 +16,34 @@ function plainTemplate(text: string): LocatedTemplate {
   return { template: { source: text, literals: [text], expressions: [] }, at: [] }
 }
 
-export function buildWorkflow(flow: Flow, compiled: CompiledFlow, scope: FlowScope): Workflow {
+export function buildWorkflow(flow: Flow, compiled: CompiledFlow, scope: FlowScope, file: string): Workflow {
   const defaults = flow.defaults ?? {}
   const root = compiled.root
-  const children = flow.steps.map((step, i) => buildStep(step, root.children[i]!, defaults, scope))
+  const children = flow.steps.map((step, i) => buildStep(step, root.children[i]!, defaults, scope, file))
   const options: NodeOptions<unknown> = { name: flow.name, children }
   if (root.staticEnv !== undefined) options.env = root.staticEnv
   const node = new Node(options)
   root.info.node = node
+  // `after` names steps anywhere in the flow: given once every step has its node.
+  flow.steps.forEach((step, i) => linkAfter(step, root.children[i]!, root))
   return new Workflow({ name: flow.name, root: node, description: flow.description })
 }
 
-function buildStep(step: Step, compiled: CompiledStep, defaults: StepOptionDefaults, scope: FlowScope): Node<unknown> {
-  const children = (step.steps ?? []).map((child, i) => buildStep(child, compiled.children[i]!, defaults, scope))
-  const executable = executableOf(compiled, scope)
+function linkAfter(step: Step, compiled: CompiledStep, root: CompiledStep): void {
+  ;(step.steps ?? []).forEach((child, i) => linkAfter(child, compiled.children[i]!, root))
+  if (step.after === undefined || step.after.length === 0) return
+  const after = step.after.map(entry => {
+    let target = root
+    for (const name of entry.split('/')) target = target.children.find(child => child.info.name === name)!
+    return target.info.node!
+  })
+  const node = compiled.info.node!
+  assembleNode(node, { children: node.children, executable: node.executable, after })
+}
+
+function buildStep(step: Step, compiled: CompiledStep, defaults: StepOptionDefaults, scope: FlowScope, file: string): Node<unknown> {
+  const children = (step.steps ?? []).map((child, i) => buildStep(child, compiled.children[i]!, defaults, scope, file))
+  const executable = executableOf(step, compiled, scope, file)
   // Only the options the step has: a tree equal to what a script builds, option for option.
   const options: NodeOptions<unknown> = { name: step.name }
   if (executable !== undefined) options.executable = executable
@@ -58,8 +74,8 @@ function buildStep(step: Step, compiled: CompiledStep, defaults: StepOptionDefau
   return node
 }
 
-function executableOf(compiled: CompiledStep, scope: FlowScope): Executable<unknown> | undefined {
-  const { run, func } = compiled
+function executableOf(step: Step, compiled: CompiledStep, scope: FlowScope, file: string): Executable<unknown> | undefined {
+  const { run, func, http, plugin } = compiled
   if (run !== undefined) {
     if ('plain' in run) {
       if (!compiled.templated) return new Command(run.plain)
@@ -73,6 +89,26 @@ function executableOf(compiled: CompiledStep, scope: FlowScope): Executable<unkn
     if (compiled.templated) return new FlowFunc({ fn, module: func.module, exportName: func.exportName, args: func.args }, new StepScope(scope, compiled.env, compiled.reads))
     const args = func.args.map(arg => (arg.kind === 'literal' ? arg.value : undefined))
     return new Func(fn, args.length === 0 ? { module: func.module, exportName: func.exportName } : { module: func.module, exportName: func.exportName, args })
+  }
+  if (http !== undefined && step.http !== undefined) {
+    const options: Omit<HttpOptions, 'url' | 'headers' | 'body'> = {}
+    if (step.http.method !== undefined) options.method = step.http.method
+    if (step.http.expect !== undefined) options.expect = step.http.expect
+    if (step.http.timeout !== undefined) options.timeout = durationMs(step.http.timeout)
+    if (compiled.templated) return new FlowHttp(http, options, new StepScope(scope, compiled.env, compiled.reads))
+    const request: HttpOptions = { ...options, url: step.http.url }
+    if (step.http.headers !== undefined) request.headers = step.http.headers
+    if (step.http.body !== undefined) request.body = step.http.body as HttpOptions['body']
+    return new Http(request)
+  }
+  if (Array.isArray(step.env)) {
+    const names = step.env.map(entry => (typeof entry === 'string' ? entry : entry.name))
+    const required = step.env.flatMap(entry => (typeof entry !== 'string' && entry.required === true ? [entry.name] : []))
+    return new Env(required.length === 0 ? { names } : { names, required })
+  }
+  if (plugin !== undefined) {
+    if (plugin.executable !== null && !compiled.templated) return plugin.executable
+    return new FlowPlugin(plugin.plugin!, plugin.with, new StepScope(scope, compiled.env, compiled.reads), path.dirname(file))
   }
   return undefined
 }

@@ -22,7 +22,7 @@ import {
   stepTree,
   type StepInfo,
 } from './steps.js'
-import type { AnyFunction } from '@wtflow/core'
+import { createExecutable, loadPlugin, type AnyFunction, type Executable, type Plugin } from '@wtflow/core'
 
 export interface CompileOptions extends ValueOptions {
   /** Absolute path of the flow file: `func.module` paths are relative to it. */
@@ -39,6 +39,10 @@ export interface CompiledStep {
   /** What it runs: the command as written when it has no expressions, else its templates. */
   readonly run?: RunSpec | { readonly plain: string | readonly string[] } | undefined
   readonly func?: { module: string; exportName: string; fn: AnyFunction | null; args: readonly CompiledValue[] } | undefined
+  /** An `http:` step's templates (the URL as one even when it has no expression). */
+  readonly http?: HttpTemplates | undefined
+  /** A `uses:` step: the plugin, and its executable when `with` holds no expression (made, and its options checked, now). */
+  readonly plugin?: PluginStep | undefined
   readonly when?: { expression: Expression; at: KeyPath } | boolean | undefined
   /** What its executable's expressions read of other steps. */
   readonly reads: StepRead[]
@@ -47,6 +51,19 @@ export interface CompiledStep {
   /** Whether an expression of its executable (or its environment) is evaluated when it starts. */
   readonly templated: boolean
   readonly children: CompiledStep[]
+}
+
+export interface HttpTemplates {
+  readonly url: LocatedTemplate
+  readonly headers: ReadonlyArray<readonly [string, LocatedTemplate]>
+  readonly body: CompiledValue | undefined
+}
+
+export interface PluginStep {
+  readonly specifier: string
+  plugin: Plugin | null
+  executable: Executable<unknown> | null
+  readonly with: CompiledValue
 }
 
 export interface CompiledFlow {
@@ -62,15 +79,11 @@ export interface CompiledFlow {
 const PLAIN_STEP_KEYS = ['name', 'cwd', 'queue', 'uses'] as const
 const PLAIN_LIST_KEYS = ['artifacts', 'after'] as const
 const NOT_SUPPORTED: Record<string, string> = {
-  http: 'http steps are not supported yet: this version of @wtflow/core has no Http executable',
-  env: 'env steps (a list of names to read) are not supported yet: this version of @wtflow/core has no Env executable',
-  uses: 'plugin steps (uses) are not supported yet: this version of @wtflow/core has no plugins',
-  after: 'after is not supported yet: this version of @wtflow/core runs steps in tree order only',
   cache: 'cache is not supported yet: this version of @wtflow/core has no caching',
   queue: 'queue is not supported yet: this version of @wtflow/core runs every step locally',
 }
 const RESERVED_ARTIFACT_NAMES = new Set(['stdout', 'stderr', 'result'])
-const UNSUPPORTED_STEP_KEYS = ['http', 'uses', 'after', 'cache', 'queue'] as const
+const UNSUPPORTED_STEP_KEYS = ['cache', 'queue'] as const
 const NO_ENV: readonly EnvEntry[] = Object.freeze([])
 
 export async function compileFlow(document: unknown, options: CompileOptions, problems: Problem[]): Promise<CompiledFlow | null> {
@@ -161,7 +174,6 @@ class Compiler {
     }
     if (raw.with !== undefined && raw.uses === undefined) this.#problem(at('with'), 'with gives options to a plugin: add uses (the plugin) or remove with', { kind: 'key' })
     for (const key of UNSUPPORTED_STEP_KEYS) if (raw[key] !== undefined) this.#problem(at(key), NOT_SUPPORTED[key]!, { kind: 'key' })
-    if (Array.isArray(raw.env)) this.#problem(at('env'), NOT_SUPPORTED.env!, { kind: 'key' })
     for (const key of PLAIN_STEP_KEYS) if (isTemplate(raw[key])) this.#plain(at(key))
     for (const key of PLAIN_LIST_KEYS) {
       const list = raw[key]
@@ -178,12 +190,12 @@ class Compiler {
 
     const run = raw.run === undefined ? undefined : this.#run(raw.run, at('run'), reader('execute', reads))
     const func = isRecord(raw.func) ? this.#func(raw.func, at('func'), reader('execute', reads)) : undefined
-    if (isRecord(raw.http)) this.#http(raw.http, at('http'), reader('execute', reads))
-    if (isRecord(raw.with)) this.#value(raw.with, at('with'), reader('execute', reads))
+    const http = isRecord(raw.http) ? this.#http(raw.http, at('http'), reader('execute', reads)) : undefined
+    const withValue: CompiledValue = isRecord(raw.with) ? this.#value(raw.with, at('with'), reader('execute', reads)) : { kind: 'literal', value: {} }
     if (isRecord(raw.cache) && typeof raw.cache.key === 'string') this.#template(raw.cache.key, at('cache', 'key'), reader('execute', reads))
     const when = raw.when === undefined ? undefined : this.#when(raw.when, at('when'), reader('when', whenReads))
     if (Array.isArray(raw.after)) this.#after(step, raw.after, at('after'))
-    if (typeof raw.uses === 'string' && !isTemplate(raw.uses)) this.#uses(raw.uses, at('uses'))
+    const plugin = typeof raw.uses === 'string' && !isTemplate(raw.uses) ? this.#uses(step, raw.uses, withValue, at) : undefined
     if (raw.artifacts !== undefined) this.#artifacts(step)
     if (raw.cwd !== undefined && raw.func !== undefined) {
       this.#problem(at('cwd'), 'cwd cannot apply to a func step: worker threads share the process working directory; resolve paths in the function instead', { kind: 'key' })
@@ -191,13 +203,17 @@ class Compiler {
     const templated =
       (env.length > 0 && env.some(entry => 'template' in entry)) ||
       (run !== undefined && !('plain' in run)) ||
-      (func !== undefined && func.args.some(arg => arg.kind !== 'literal'))
+      (func !== undefined && func.args.some(arg => arg.kind !== 'literal')) ||
+      (http !== undefined && (http.url.template.expressions.length > 0 || http.headers.some(([, value]) => value.template.expressions.length > 0) || (http.body !== undefined && http.body.kind !== 'literal'))) ||
+      (plugin !== undefined && withValue.kind !== 'literal')
     return {
       info: step,
       env,
       staticEnv: own.length === 0 ? undefined : staticEnv(own),
       run,
       func,
+      http,
+      plugin,
       when,
       reads,
       whenReads,
@@ -303,16 +319,22 @@ class Compiler {
     }
   }
 
-  #http(http: Record<string, unknown>, at: KeyPath, read: ReadExpression): void {
+  #http(http: Record<string, unknown>, at: KeyPath, read: ReadExpression): HttpTemplates | undefined {
+    let url: LocatedTemplate | null = null
     if (typeof http.url === 'string') {
-      const url = this.#template(http.url, [...at, 'url'], read)
+      url = this.#template(http.url, [...at, 'url'], read)
       const problem = url === null ? null : urlProblem(url.template.literals[0]!, url.template.expressions.length > 0)
       if (problem !== null) this.#problem([...at, 'url'], problem)
     }
+    const headers: Array<readonly [string, LocatedTemplate]> = []
     if (isRecord(http.headers)) {
-      for (const [name, value] of Object.entries(http.headers)) if (typeof value === 'string') this.#template(value, [...at, 'headers', name], read)
+      for (const [name, value] of Object.entries(http.headers)) {
+        const template = typeof value === 'string' ? this.#template(value, [...at, 'headers', name], read) : null
+        if (template !== null) headers.push([name, template])
+      }
     }
-    if (http.body !== undefined) this.#value(http.body, [...at, 'body'], read)
+    const body = http.body === undefined ? undefined : this.#value(http.body, [...at, 'body'], read)
+    return url === null ? undefined : { url, headers, body }
   }
 
   /** `after: [checks/lint]`: paths of steps from the top level, which must exist and may not be the step or its own steps. */
@@ -335,10 +357,35 @@ class Compiler {
     })
   }
 
-  /** A plugin given as a path must exist; a package name is looked up when plugins exist. */
-  #uses(uses: string, at: KeyPath): void {
+  /**
+   * A plugin is loaded (a package resolved from the flow's directory, or a module path relative to
+   * it) and, when `with` holds no expression, its executable made now: a missing plugin and
+   * options its schema rejects are problems of the flow file, found before anything runs.
+   */
+  #uses(step: StepInfo, uses: string, withValue: CompiledValue, at: (...keys: Array<string | number>) => KeyPath): PluginStep {
+    const compiled: PluginStep = { specifier: uses, plugin: null, executable: null, with: withValue }
     const file = modulePath(this.#options.file, uses)
-    if (file !== null && !isFile(file)) this.#problem(at, `plugin module "${uses}" not found (looked for ${file})`)
+    if (file !== null && !isFile(file)) {
+      this.#problem(at('uses'), `plugin module "${uses}" not found (looked for ${file})`)
+      return compiled
+    }
+    this.#imports.push(
+      (async () => {
+        try {
+          compiled.plugin = await loadPlugin(uses, { from: this.#options.file })
+        } catch (error) {
+          this.#problem(at('uses'), messageOf(error))
+          return
+        }
+        if (withValue.kind !== 'literal') return
+        try {
+          compiled.executable = await createExecutable(compiled.plugin, withValue.value, { nodePath: showPath(step), baseDir: path.dirname(this.#options.file) })
+        } catch (error) {
+          this.#problem(step.raw.with === undefined ? at('uses') : at('with'), messageOf(error).replace(`${showPath(step)}: `, ''))
+        }
+      })(),
+    )
+    return compiled
   }
 
   #when(when: unknown, at: KeyPath, read: ReadExpression): CompiledStep['when'] {
@@ -412,6 +459,10 @@ class Compiler {
 
 type ReadExpression = (expression: Expression, at: KeyPath, index: number) => void
 
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
 
 function staticEnv(entries: readonly EnvEntry[]): Record<string, string> | undefined {
   let env: Record<string, string> | undefined

@@ -5,8 +5,12 @@
  */
 import {
   Command,
+  createExecutable,
   Executable,
   Func,
+  Http,
+  type HttpOptions,
+  type Plugin,
   type AnyFunction,
   type ExecutableCapabilities,
   type ExecutableSpec,
@@ -19,6 +23,8 @@ import {
 import { asText, isTruthy, type Expression } from './expressions.js'
 import { evaluateAll, evaluateAt, renderText, renderValue, type CompiledValue, type LocatedTemplate, type StepRead, type StepScope } from './runtime.js'
 import { expressionVariable, shellText } from './shell.js'
+import { renderUrl } from './url.js'
+import type { HttpTemplates } from './compile.js'
 import type { KeyPath } from './diagnostics.js'
 
 /** The references of what a step reads: the engine checks their order and hands their values. */
@@ -161,6 +167,98 @@ export class FlowFunc extends Executable<unknown> {
     const args = this.#spec.args.map(arg => renderValue(this.#scope.flow, arg, contexts))
     const func = new Func(this.#spec.fn, { module: this.#spec.module, exportName: this.#spec.exportName, args })
     return func.execute(env === null ? ctx : withEnv(ctx, env))
+  }
+}
+
+/**
+ * An `http:` step with expressions: the URL (each value percent-encoded, see url.ts), headers
+ * and body are evaluated when the step starts and handed to a fresh Http for the attempt.
+ */
+export class FlowHttp extends Executable<unknown> {
+  readonly kind = 'http' as const
+  override readonly capabilities: ExecutableCapabilities = { result: true, cwd: false }
+  readonly #templates: HttpTemplates
+  readonly #options: Omit<HttpOptions, 'url' | 'headers' | 'body'>
+  readonly #scope: StepScope
+  #refs: Ref[] | null = null
+
+  constructor(templates: HttpTemplates, options: Omit<HttpOptions, 'url' | 'headers' | 'body'>, scope: StepScope) {
+    super()
+    this.#templates = templates
+    this.#options = options
+    this.#scope = scope
+  }
+
+  /** The request as written in the flow (expressions shown, not their values). */
+  describe(): string {
+    return `${this.#options.method ?? (this.#templates.body === undefined ? 'GET' : 'POST')} ${this.#templates.url.template.source}`
+  }
+
+  references(): Ref[] {
+    return (this.#refs ??= referencesOf(this.#scope.reads))
+  }
+
+  /** A flow's steps are rebuilt from the flow document, not from a plan. */
+  override toSpec(): ExecutableSpec {
+    return { uses: 'flow-http', with: { request: this.describe() } }
+  }
+
+  async execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {
+    const { contexts, env } = await this.#scope.contexts(ctx.runId, read => readForAttempt(ctx, read))
+    const flow = this.#scope.flow
+    const url = renderUrl(this.#templates.url.template, evaluateAll(flow, this.#templates.url, contexts))
+    const headers = Object.fromEntries(this.#templates.headers.map(([name, value]) => [name, renderText(flow, value, contexts)]))
+    const options: HttpOptions = { ...this.#options, url }
+    if (this.#templates.headers.length > 0) options.headers = headers
+    if (this.#templates.body !== undefined) options.body = renderValue(flow, this.#templates.body, contexts) as HttpOptions['body']
+    return new Http(options).execute(env === null ? ctx : withEnv(ctx, env))
+  }
+}
+
+/**
+ * A `uses:` step whose `with` holds expressions: the options are evaluated when the step
+ * starts, checked by the plugin's schema, and its executable made for the attempt.
+ */
+export class FlowPlugin extends Executable<unknown> {
+  /** What the plugin makes is known only once it has made it: anything is allowed. */
+  override readonly capabilities: ExecutableCapabilities = { result: true, cwd: true }
+  readonly #plugin: Plugin
+  readonly #with: CompiledValue
+  readonly #scope: StepScope
+  readonly #baseDir: string
+  #refs: Ref[] | null = null
+
+  constructor(plugin: Plugin, withValue: CompiledValue, scope: StepScope, baseDir: string) {
+    super()
+    this.#plugin = plugin
+    this.#with = withValue
+    this.#scope = scope
+    this.#baseDir = baseDir
+  }
+
+  get kind(): string {
+    return this.#plugin.name
+  }
+
+  describe(): string {
+    return `uses ${this.#plugin.name}`
+  }
+
+  references(): Ref[] {
+    return (this.#refs ??= referencesOf(this.#scope.reads))
+  }
+
+  /** A flow's steps are rebuilt from the flow document, not from a plan. */
+  override toSpec(): ExecutableSpec {
+    return { uses: 'flow-plugin', with: { plugin: this.#plugin.name } }
+  }
+
+  async execute(ctx: ExecutionContext): Promise<ExecutionOutcome> {
+    const { contexts, env } = await this.#scope.contexts(ctx.runId, read => readForAttempt(ctx, read))
+    const options = renderValue(this.#scope.flow, this.#with, contexts)
+    const executable = await createExecutable(this.#plugin, options, { nodePath: ctx.nodePath, baseDir: this.#baseDir })
+    await executable.prepare()
+    return executable.execute(env === null ? ctx : withEnv(ctx, env))
   }
 }
 

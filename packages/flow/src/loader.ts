@@ -105,7 +105,7 @@ export async function parseFlow(text: string, options: ParseFlowOptions): Promis
     file,
     format: options.format,
     text,
-    workflow: buildWorkflow(checked.data!, compiled!, scope),
+    workflow: buildWorkflow(checked.data!, compiled!, scope, file),
     inputs: compiled!.inputs,
     secrets: Object.values(compiled!.secrets),
   }

@@ -97,9 +97,10 @@ export class ReadChecker {
       problem(`${shown}${field === 'artifacts' ? `.${String(artifact)}` : ''}: ${unavailable}`)
       return
     }
-    const order = whyNotBefore(producer, consumer)
+    const order = whyNotBefore(producer, consumer, mode === 'execute')
     if (order !== null) {
-      problem(`${path} does not run before this step: ${order}. A step can read the steps that run before it (earlier in a sequential group, or its ancestors)`)
+      const readable = mode === 'execute' ? 'earlier in a sequential group, beside it in a parallel group, or its ancestors' : 'earlier in a sequential group, or its ancestors'
+      problem(`${path} does not run before this step: ${order}. A step can read the steps that run before it (${readable})`)
       return
     }
     if (!out.some(existing => existing.producer === producer && existing.field === field && existing.artifact === artifact)) {

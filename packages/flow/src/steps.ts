@@ -110,14 +110,12 @@ export function isAncestor(ancestor: StepInfo, step: StepInfo): boolean {
 }
 
 /**
- * Null when `producer` has surely ended before `consumer` starts (it is an ancestor, or an
- * earlier subtree of a sequential group); otherwise why not, as a message fragment.
- *
- * Mirrors what @wtflow/core's validation accepts today. Once references are dependencies
- * (issue 20), a parallel sibling is fine too: only "itself", "one of its own steps" and
- * "later in a sequential group" (a cycle) remain.
+ * Null when `producer` can be read by `consumer`: it has ended before `consumer` starts — an
+ * ancestor or an earlier subtree of a sequential group — or, for a step that reads its output
+ * (`waits`), it runs beside it in a parallel group: a reference is a dependency, so core makes
+ * the reader wait. Otherwise why not, as a message fragment. A `when` does not wait.
  */
-export function whyNotBefore(producer: StepInfo, consumer: StepInfo): string | null {
+export function whyNotBefore(producer: StepInfo, consumer: StepInfo, waits = false): string | null {
   if (producer === consumer) return 'it is this step itself'
   if (isAncestor(producer, consumer)) return null
   if (isAncestor(consumer, producer)) return 'it is one of this step\'s own steps, which run after it'
@@ -127,7 +125,7 @@ export function whyNotBefore(producer: StepInfo, consumer: StepInfo): string | n
   const common = fromProducer.parent!
   let fromConsumer = consumer
   while (fromConsumer.parent !== common) fromConsumer = fromConsumer.parent!
-  if (isParallel(common)) return `it runs at the same time (both are under "${showPath(common)}", which has parallel: true)`
+  if (isParallel(common)) return waits ? null : `it runs at the same time (both are under "${showPath(common)}", which has parallel: true)`
   if (fromProducer.index > fromConsumer.index) return 'it runs later (it comes after this step)'
   return null
 }

@@ -35,9 +35,9 @@ const CASES: Record<string, BadFlow> = {
     file: 'later.yaml',
     text: 'name: refs\nsteps:\n  - name: test\n    run: [cat, "${{ steps.build.stdout }}"]\n  - name: build\n    run: make\n',
   },
-  'parallel sibling': {
+  'when on a parallel sibling (a when does not wait)': {
     file: 'parallel.yaml',
-    text: 'name: refs\nsteps:\n  - name: checks\n    parallel: true\n    steps:\n      - name: lint\n        run: echo lint\n      - name: report\n        run: [cat, "${{ steps.checks.lint.stdout }}"]\n',
+    text: "name: refs\nsteps:\n  - name: checks\n    parallel: true\n    steps:\n      - name: lint\n        run: echo lint\n      - name: report\n        run: echo report\n        when: steps.checks.lint.status == 'succeeded'\n",
   },
   'own step': { file: 'self.yaml', text: "name: refs\nsteps:\n  - name: a\n    run: echo a\n    when: steps.a.status == 'succeeded'\n" },
   'missing required input': {
@@ -96,11 +96,7 @@ const CASES: Record<string, BadFlow> = {
   'empty argv': { file: 'argv.yaml', text: 'name: argv\nsteps:\n  - name: a\n    run: []\n' },
   'program from an expression': { file: 'program.yaml', text: 'name: argv\ninputs:\n  tool: { default: ls }\nsteps:\n  - name: a\n    run: ["${{ inputs.tool }}", -l]\n' },
   'artifacts on a group': { file: 'group-artifacts.yaml', text: 'name: groups\nsteps:\n  - name: g\n    artifacts: [out.txt]\n    steps:\n      - name: a\n        run: "true"\n' },
-  'not supported yet: after': {
-    file: 'after.yaml',
-    text: 'name: deps\nsteps:\n  - name: a\n    run: "true"\n  - name: b\n    run: "true"\n    after: [a]\n',
-  },
-  'not supported yet, but checked: after, http, uses': {
+  'after, http and uses checked': {
     file: 'later-features.yaml',
     text: [
       'name: later',
@@ -146,6 +142,15 @@ describe('flow files with mistakes', () => {
         ],
         "a list instead of a flow": [
           "list.yaml:1:1: a flow file holds a mapping of keys (name, steps, …), not a list or a single value",
+        ],
+        "after, http and uses checked": [
+          "later-features.yaml:5:16: steps[0].after[1]: "c" has no step named "d" (after takes step paths from the top level, names joined by /)",
+          "later-features.yaml:5:21: steps[0].after[2]: a step cannot wait for itself",
+          "later-features.yaml:7:18: steps[1].http.url: the URL must be http or https, not ftp:",
+          "later-features.yaml:7:49: steps[1].http.method: expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS (in capitals)",
+          "later-features.yaml:9:11: steps[2].uses: plugin module "./plugins/notify.ts" not found (looked for <dir>/plugins/notify.ts)",
+          "later-features.yaml:10:27: steps[2].with.channel: inputs.channel is not an input of this flow; declare it under inputs",
+          "later-features.yaml:12:18: steps[3].http.url: the URL must start with http:// or https:// and a host (or with an expression that gives them)",
         ],
         "artifact not declared": [
           "artifact.yaml:7:20: steps[1].run[1]: steps.build.artifacts.app: the step declares artifacts app.js (names with a dot are written steps.build.artifacts['app.js'])",
@@ -225,27 +230,8 @@ describe('flow files with mistakes', () => {
         "no steps": [
           "nosteps.yaml:2:8: steps: the flow needs at least one step",
         ],
-        "not supported yet, but checked: after, http, uses": [
-          "later-features.yaml:5:5: steps[0].after: after is not supported yet: this version of @wtflow/core runs steps in tree order only",
-          "later-features.yaml:5:16: steps[0].after[1]: "c" has no step named "d" (after takes step paths from the top level, names joined by /)",
-          "later-features.yaml:5:21: steps[0].after[2]: a step cannot wait for itself",
-          "later-features.yaml:7:5: steps[1].http: http steps are not supported yet: this version of @wtflow/core has no Http executable",
-          "later-features.yaml:7:18: steps[1].http.url: the URL must be http or https, not ftp:",
-          "later-features.yaml:7:49: steps[1].http.method: expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS (in capitals)",
-          "later-features.yaml:9:5: steps[2].uses: plugin steps (uses) are not supported yet: this version of @wtflow/core has no plugins",
-          "later-features.yaml:9:11: steps[2].uses: plugin module "./plugins/notify.ts" not found (looked for <dir>/plugins/notify.ts)",
-          "later-features.yaml:10:27: steps[2].with.channel: inputs.channel is not an input of this flow; declare it under inputs",
-          "later-features.yaml:12:5: steps[3].http: http steps are not supported yet: this version of @wtflow/core has no Http executable",
-          "later-features.yaml:12:18: steps[3].http.url: the URL must start with http:// or https:// and a host (or with an expression that gives them)",
-        ],
-        "not supported yet: after": [
-          "after.yaml:7:5: steps[1].after: after is not supported yet: this version of @wtflow/core runs steps in tree order only",
-        ],
         "own step": [
           "self.yaml:5:11: steps[0].when: steps.a does not run before this step: it is this step itself. A step can read the steps that run before it (earlier in a sequential group, or its ancestors)",
-        ],
-        "parallel sibling": [
-          "parallel.yaml:9:25: steps[0].steps[1].run[1]: steps.checks.lint does not run before this step: it runs at the same time (both are under "checks", which has parallel: true). A step can read the steps that run before it (earlier in a sequential group, or its ancestors)",
         ],
         "program from an expression": [
           "program.yaml:6:11: steps[0].run[0]: the program (the first element) must be written out, not come from an expression",
@@ -259,7 +245,6 @@ describe('flow files with mistakes', () => {
         ],
         "run and http in one step": [
           "two-kinds.yaml:5:5: steps[0].http: a step runs one thing, but this one has run and http: make them separate steps (or child steps)",
-          "two-kinds.yaml:5:5: steps[0].http: http steps are not supported yet: this version of @wtflow/core has no Http executable",
         ],
         "runIf misspelled": [
           "runif.yaml:5:12: steps[0].runIf: expected success, failure or always",
@@ -283,7 +268,7 @@ describe('flow files with mistakes', () => {
           "missing-step.yaml:6:21: steps[1].run[1]: steps.biuld: the flow has no step named "biuld" (did you mean build?)",
         ],
         "step that runs later": [
-          "later.yaml:4:21: steps[0].run[1]: steps.build does not run before this step: it runs later (it comes after this step). A step can read the steps that run before it (earlier in a sequential group, or its ancestors)",
+          "later.yaml:4:21: steps[0].run[1]: steps.build does not run before this step: it runs later (it comes after this step). A step can read the steps that run before it (earlier in a sequential group, beside it in a parallel group, or its ancestors)",
         ],
         "step without a name": [
           "noname.yaml:3:5: steps[0].name: every step needs a name",
@@ -303,6 +288,9 @@ describe('flow files with mistakes', () => {
         "unknown top-level key": [
           "toplevel.yaml:1:1: steps: the flow needs steps (a list of steps)",
           "toplevel.yaml:2:1: step: unknown key "step" (did you mean steps?)",
+        ],
+        "when on a parallel sibling (a when does not wait)": [
+          "parallel.yaml:10:15: steps[0].steps[1].when: steps.checks.lint does not run before this step: it runs at the same time (both are under "checks", which has parallel: true). A step can read the steps that run before it (earlier in a sequential group, or its ancestors)",
         ],
         "with without uses": [
           "with.yaml:5:5: steps[0].with: with gives options to a plugin: add uses (the plugin) or remove with",
@@ -368,7 +356,7 @@ describe('flow files with mistakes', () => {
         "many.yaml:2:11: secrets[0]: secret NOT_SET is not configured: add it under [secrets] in wtflow.ini (NOT_SET = …) or set the environment variable NOT_SET",
         "many.yaml:5:19: steps[0].run: inputs.x is not an input of this flow; declare it under inputs",
         "many.yaml:6:5: steps[0].retires: unknown key "retires" (did you mean retries?)",
-        "many.yaml:8:21: steps[1].run[1]: steps.c does not run before this step: it runs later (it comes after this step). A step can read the steps that run before it (earlier in a sequential group, or its ancestors)",
+        "many.yaml:8:21: steps[1].run[1]: steps.c does not run before this step: it runs later (it comes after this step). A step can read the steps that run before it (earlier in a sequential group, beside it in a parallel group, or its ancestors)",
         "many.yaml:9:14: steps[1].timeout: "5 secs" is not a duration (try 5s)",
         "many.yaml:12:12: steps[2].runIf: expected success, failure or always",
       ]

@@ -1,3 +1,4 @@
+import type { RunDocument } from '@wtflow/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createHistory, DIALECTS, json, rawRequest, startRun, startTestServer, waitForStatus, WORKFLOWS_FILE, type TestHistory, type TestServer } from './helpers.js'
 
@@ -212,7 +213,7 @@ describe.each(DIALECTS)('API on $name', dialect => {
     expect((await t.db.listRuns()).length).toBe(1)
   })
 
-  it('cancels a run it executes (202), refuses to cancel an ended one (409), and answers resume with 501 until it is available', async () => {
+  it('cancels a run it executes (202), refuses to cancel an ended one (409) or to resume a running one (409)', async () => {
     const id = await startRun(t, 'forever')
     await waitForStatus(t, id, 'running')
     const cancel = await post(`/api/v1/runs/${id.slice(0, 8)}/cancel`, '')
@@ -222,11 +223,46 @@ describe.each(DIALECTS)('API on $name', dialect => {
     const again = await post(`/api/v1/runs/${id}/cancel`, '')
     expect(again.status).toBe(409)
     expect(await again.json()).toEqual({ error: { code: 'WTFLOW_SERVER_RUN_ENDED', message: `run ${id} already ended (cancelled); there is nothing to cancel` } })
-    const resume = await post(`/api/v1/runs/${id}/resume`, {})
-    expect(resume.status).toBe(501)
-    expect((await json<ErrorBody>(resume)).error.code).toBe('WTFLOW_SERVER_NOT_AVAILABLE')
+    const running = await startRun(t, 'forever')
+    await waitForStatus(t, running, 'running')
+    const resumeRunning = await post(`/api/v1/runs/${running}/resume`, {})
+    expect(resumeRunning.status).toBe(409)
+    expect(await json<ErrorBody>(resumeRunning)).toEqual({ error: { code: 'WTFLOW_SERVER_CANNOT_RESUME', message: `run ${running} is still running; only a finished run can be resumed` } })
+    expect((await post(`/api/v1/runs/${running}/cancel`, '')).status).toBe(202)
+    await waitForStatus(t, running, 'cancelled')
     expect((await post('/api/v1/runs/nope/cancel', '')).status).toBe(404)
     expect((await post('/api/v1/runs/nope/resume', {})).status).toBe(404)
+  })
+
+  it('resumes a finished run: a new run that reuses what succeeded (cached, reusedFrom), runs again what --rerun names', async () => {
+    const first = await startRun(t, 'quick')
+    await waitForStatus(t, first, 'succeeded')
+    const resumed = await post(`/api/v1/runs/${first.slice(0, 8)}/resume`, {})
+    expect(resumed.status).toBe(202)
+    const { id: second } = await json<{ id: string }>(resumed)
+    await waitForStatus(t, second, 'succeeded')
+    const doc = await json<RunDocument>(await fetch(`${t.base}/api/v1/runs/${second}`))
+    expect(doc.resumedFrom).toBe(first)
+    expect(doc.nodes.map(node => [node.path, node.status, node.reusedFrom?.runId ?? null])).toEqual([
+      ['root', 'cached', first],
+      ['root/colors', 'cached', first],
+      ['root/compute', 'cached', first],
+      ['root/odd name %2F..', 'cached', first],
+    ])
+    const rerun = await post(`/api/v1/runs/${first}/resume`, { rerun: ['root/compute'] })
+    expect(rerun.status).toBe(202)
+    const { id: third } = await json<{ id: string }>(rerun)
+    await waitForStatus(t, third, 'succeeded')
+    const again = await json<RunDocument>(await fetch(`${t.base}/api/v1/runs/${third}`))
+    expect(again.nodes.map(node => [node.path, node.status])).toEqual([
+      ['root', 'cached'],
+      ['root/colors', 'cached'],
+      ['root/compute', 'succeeded'],
+      ['root/odd name %2F..', 'cached'],
+    ])
+    const unknown = await post(`/api/v1/runs/${first}/resume`, { rerun: ['root/nope'] })
+    expect(unknown.status).toBe(400)
+    expect((await json<ErrorBody>(unknown)).error.message).toBe('"rerun": workflow "quick" has no node at "root/nope"')
   })
 
   it('serves the seeds’ /status and /outputs for the latest run', async () => {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { Engine, isWtflowError, resolveInputs, toRunDocument, type EngineEventMap, type EngineEventName, type RunDocument, type RunPlan, type RunResult, type Workflow } from '@wtflow/core'
+import { Engine, isWtflowError, resolveInputs, toRunDocument, type EngineEventMap, type EngineEventName, type RunDocument, type RunOptions, type RunPlan, type RunResult, type Workflow } from '@wtflow/core'
 import { Interrupts, killAllProcessGroups, maskDeep, maskSecrets, preloadCommandRuntime } from '@wtflow/core/internal'
 import type { HistoryDatabase, Recorder } from '@wtflow/db'
 import { createDisplay, type RunDisplay } from '../display/display.js'
@@ -41,9 +41,15 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
 
     // Only now, with a valid workflow to run, is history opened (and created if need be).
     const db = tracked ? await openHistoryForRun(config) : null
+    // A run of this history killed earlier (SIGKILL, the OOM killer) is recorded crashed and what
+    // it left running is stopped, alongside this run rather than before it.
+    const reaping = db?.reapCrashedRuns().catch(() => [])
     try {
-      return await runPlans(engine, db, plans, inputs, options, interrupts)
+      // A flow's inputs are recorded as given (it took them when compiled); a script's workflows each get theirs.
+      const extras: RunExtras = { script: script.file, ...(script.document !== undefined && Object.keys(given).length > 0 ? { inputs: given } : {}) }
+      return await runPlans(engine, db, plans, options, interrupts, extras, script.document === undefined ? inputs : undefined)
     } finally {
+      await reaping
       await db?.close()
     }
   } finally {
@@ -51,13 +57,18 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
   }
 }
 
-async function runPlans(
+/** What each run records besides its plan, and (for `wtflow resume`) the outcomes it reuses. */
+export type RunExtras = Pick<RunOptions, 'script' | 'inputs' | 'reuse'>
+
+/** `inputsPerPlan`: each plan's inputs (a script's workflows), instead of `extras.inputs`. */
+export async function runPlans(
   engine: Engine,
   db: HistoryDatabase | null,
   plans: readonly RunPlan[],
-  inputs: readonly Record<string, string>[],
-  options: RunCommandOptions,
+  options: Pick<RunCommandOptions, 'json' | 'logFormat' | 'outputLogs' | 'outputLogsGrouped'>,
   interrupts: RunInterrupts,
+  extras: RunExtras = {},
+  inputsPerPlan?: readonly Record<string, string>[],
 ): Promise<number> {
   const { attachRecorder } = db === null ? { attachRecorder: null } : await import('@wtflow/db')
   const json = options.json === true
@@ -96,7 +107,8 @@ async function runPlans(
       if (interrupts.cancelled) exitCode = ExitCode.interrupted
       if (interrupts.cancelled) break
       // The run's row is written before its first command starts: a run killed at once is still in history.
-      const result: RunResult = await engine.run(plan, { signal: interrupts.signal, inputs: inputs[index], beforeNodes: () => recorder?.flush() })
+      const own = inputsPerPlan?.[index]
+      const result: RunResult = await engine.run(plan, { ...extras, ...(own === undefined ? {} : { inputs: own }), signal: interrupts.signal, beforeNodes: () => recorder?.flush() })
       documents.push(toRunDocument(result))
       exitCode = worse(exitCode, result.exitCode)
       display.close()
@@ -118,6 +130,10 @@ async function runPlans(
   // says what history says).
   interrupts.settle()
   if (json) writeJson(plans.length === 1 ? documents[0] : documents)
+  if (db !== null) {
+    const { applyRetention } = await import('./gc.js')
+    await applyRetention(db, engine.config, line => (jsonLog !== null ? jsonLog.note(line) : writeOut(process.stderr, `wtflow: ${line}\n`)))
+  }
   if (engine.config.database.kind === 'none' && jsonLog !== null) jsonLog.note('history is off (database.url = none): nothing was recorded')
   else if (engine.config.database.kind === 'none' && !json) out.write(out.style.dim(`history is off (database.url = none): nothing was recorded\n`))
   return exitCode
@@ -174,7 +190,7 @@ function printPlans(plans: readonly RunPlan[], scriptShown: string, json: boolea
 }
 
 /** Validates before anything runs; an invalid tree is an error that names the workflow and the node. */
-async function validate(engine: Engine, workflow: Workflow, scriptShown: string): Promise<RunPlan> {
+export async function validate(engine: Engine, workflow: Workflow, scriptShown: string): Promise<RunPlan> {
   try {
     return await engine.validate(workflow)
   } catch (error) {
@@ -234,7 +250,7 @@ const FORCE_EXIT_AFTER_MS = 3000
  * SIGTERM, then SIGKILL after the grace period; the run is recorded `cancelled`); the second
  * kills every process group at once and exits 130 shortly after, recorded or not.
  */
-class RunInterrupts {
+export class RunInterrupts {
   readonly #controller = new AbortController()
   #display: RunDisplay | null = null
   #settled = false

@@ -8,6 +8,18 @@ import type { ServeCommandOptions } from '../main.js'
 import { loadScript } from '../script.js'
 import { outputFor } from '../terminal.js'
 
+/**
+ * A posted flow document, checked as a flow file would be (every problem at once, 400). Its
+ * secrets come from the configuration only: the server's engine masks those, not whatever a
+ * posted flow would name from the server's environment.
+ */
+async function loadPostedFlow(flow: unknown, inputs: Record<string, unknown>, secrets: Readonly<Record<string, string>>): Promise<Workflow> {
+  const { parseFlow } = await import('@wtflow/flow')
+  const values = Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]))
+  const loaded = await parseFlow(JSON.stringify(flow, null, 2), { file: path.join(process.cwd(), 'posted-flow.json'), format: 'json', displayName: 'posted-flow.json', inputs: values, secrets, env: {} })
+  return loaded.workflow
+}
+
 /** `wtflow serve [FILE…] [--host H] [--port P] [--token T] [--run-on-start] [--allow-inline-flows]` */
 export async function serveCommand(files: string[], options: ServeCommandOptions): Promise<number> {
   const config = await readConfig(options.config)
@@ -44,8 +56,11 @@ export async function serveCommand(files: string[], options: ServeCommandOptions
       port: options.port,
       token: options.token ?? (process.env.WTFLOW_SERVER_TOKEN || undefined),
       allowInlineFlows: options.allowInlineFlows === true,
-      // A run another process executes: as `wtflow cancel` does (history request, SIGTERM on this host).
-      hooks: { cancelElsewhere: async run => void signalIfHere(await db.requestCancel(run.id)) },
+      hooks: {
+        ...(options.allowInlineFlows === true ? { loadFlow: (flow: unknown, inputs: Record<string, unknown>) => loadPostedFlow(flow, inputs, config.secrets) } : {}),
+        // A run another process executes: as `wtflow cancel` does (history request, SIGTERM on this host).
+        cancelElsewhere: async run => void signalIfHere(await db.requestCancel(run.id)),
+      },
       log: message => out.write(`wtflow serve: ${message}\n`),
     })
   } catch (error) {

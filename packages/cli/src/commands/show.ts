@@ -36,6 +36,7 @@ export async function showCommand(runId: string, options: ShowCommandOptions): P
   const lines = [
     `${statusSymbol(doc.status, style)} ${style.bold(doc.workflow)}  ${colorFor(doc.status, style)(statusWord(doc.status))}${exit}  ${style.dim(`run ${doc.id}`)}`,
     style.dim(`started ${formatDateTime(new Date(doc.startedAt))}, ${took} · pid ${info.pid} on ${info.host} · artifacts in ${info.runDir}`),
+    ...(doc.resumedFrom === undefined ? [] : [style.dim(`resumes run ${doc.resumedFrom}`)]),
     '',
   ]
 
@@ -56,6 +57,7 @@ export async function showCommand(runId: string, options: ShowCommandOptions): P
     const sub = (text: string) => lines.push(`${style.dim(continuation)}${text}`)
     if (node.error !== null && node.status !== 'succeeded' && node.error !== 'cancelled') sub(colorFor(node.status, style)(node.error))
     if (node.skipReason !== null) sub(style.dim(node.skipReason))
+    if (node.reusedFrom !== undefined) sub(style.dim(`reused from run ${node.reusedFrom.runId} (${node.reusedFrom.path})`))
     const nameColumn = Math.max(0, ...node.artifacts.map(a => a.name.length))
     for (const artifact of node.artifacts) {
       sub(`${style.dim(padEnd(artifact.name, nameColumn))}  ${padEnd(formatBytes(artifact.size), 9)}  ${artifact.path}`)

@@ -72,6 +72,11 @@ export class PlainDisplay implements RunDisplay {
       case 'succeeded':
         this.#line(`ok     ${path}${took}`)
         return
+      case 'cached': {
+        const from = node.result?.reusedFrom
+        this.#line(`cached ${path}${from == null ? '' : ` (from run ${shortId(from.runId)})`}`)
+        return
+      }
       case 'skipped': {
         if (progress.parentOf(node)?.status === 'skipped') return
         const below = countDescendants(node.plan)
@@ -269,6 +274,8 @@ export class LiveDisplay implements RunDisplay {
         return node.attempt > 1 ? style.dim(`after ${node.attempt} attempts`) : ''
       case 'skipped':
         return style.dim('skipped')
+      case 'cached':
+        return style.dim(node.result?.reusedFrom == null ? 'cached' : `cached from run ${shortId(node.result.reusedFrom.runId)}`)
       default: {
         const what = node.result === null ? statusWord(node.status) : describeOutcome(node.result)
         const attempts = node.attempt > 1 ? ` (${node.attempt} attempts)` : ''

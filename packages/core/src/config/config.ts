@@ -24,10 +24,13 @@ export interface ConfigOverrides {
   artifactsDir?: string
   ignoreFailure?: boolean
   maxParallel?: number
+  maxFuncs?: number
   killGraceMs?: number
   workerMemoryMb?: number
   outputLogs?: OutputLogsMode
   maxRuns?: number
+  retentionOlderThan?: string
+  retentionKeepLast?: number
   secrets?: Record<string, string>
 }
 

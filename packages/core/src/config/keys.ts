@@ -2,7 +2,7 @@
  * The configuration keys: one table, from which loading, `describeConfig`, the CLI's `--help`
  * and `config.example.ini` are all derived (a test fails when the example file disagrees).
  */
-import { describeDatabase, integerAtLeast, oneOf, parseBoolean, parseDatabaseUrl, parsePath, type DatabaseTarget, type RawValue } from './values.js'
+import { describeDatabase, integerAtLeast, oneOf, optionalIntegerAtLeast, parseBoolean, parseCpuCount, parseDatabaseUrl, parseOptionalDuration, parsePath, type DatabaseTarget, type RawValue } from './values.js'
 
 /** `[run] output_logs`: what `wtflow run` prints of the nodes' output while it runs. */
 export const OUTPUT_LOGS_MODES = ['auto', 'full', 'errors', 'new', 'none'] as const
@@ -67,6 +67,15 @@ export const KEY_SPECS = {
     doc: 'Most executables (Commands and Funcs) running at once, across the whole tree.',
     accepts: 'an integer >= 1',
   } satisfies KeySpec<number>,
+  maxFuncs: {
+    section: 'run',
+    key: 'max_funcs',
+    env: 'WTFLOW_MAX_FUNCS',
+    default: 'auto',
+    parse: parseCpuCount,
+    doc: "Most Funcs running at once (worker threads, and child processes of `isolation: 'process'`), within max_parallel; more wait for a worker, and a Func's timeout and duration count from when a worker takes it.",
+    accepts: 'an integer >= 1, or auto (the number of CPUs)',
+  } satisfies KeySpec<number>,
   killGraceMs: {
     section: 'run',
     key: 'kill_grace_ms',
@@ -82,7 +91,7 @@ export const KEY_SPECS = {
     env: 'WTFLOW_WORKER_MEMORY_MB',
     default: '2048',
     parse: integerAtLeast(16),
-    doc: 'Heap limit of each Func worker thread in MB; a Func that exceeds it fails and its worker is replaced.',
+    doc: "Memory limit of each Func worker in MB: a worker thread's JS heap plus its Buffers, or the whole RSS of an `isolation: 'process'` child; a Func that exceeds it fails (WTFLOW_FUNC_OUT_OF_MEMORY) and its worker is replaced.",
     accepts: 'an integer >= 16',
   } satisfies KeySpec<number>,
   outputLogs: {
@@ -103,6 +112,26 @@ export const KEY_SPECS = {
     doc: 'Runs `wtflow serve` executes at once; more wait as `queued` runs, recorded in history (they still start after a restart).',
     accepts: 'an integer >= 1',
   } satisfies KeySpec<number>,
+  retentionOlderThan: {
+    section: 'retention',
+    key: 'older_than',
+    env: 'WTFLOW_RETENTION_OLDER_THAN',
+    default: '',
+    parse: parseOptionalDuration,
+    show: value => value ?? '',
+    doc: 'After each `wtflow run` (at most once an hour), delete the runs that ended longer ago than this, with their artifacts (as `wtflow gc --older-than`). Empty: keep them.',
+    accepts: 'a duration such as 30d, 12h or 2w; empty for none',
+  } satisfies KeySpec<number | null>,
+  retentionKeepLast: {
+    section: 'retention',
+    key: 'keep_last',
+    env: 'WTFLOW_RETENTION_KEEP_LAST',
+    default: '',
+    parse: optionalIntegerAtLeast(0),
+    show: value => value ?? '',
+    doc: 'With `older_than`: always keep the newest N runs of each workflow whatever their age; alone: keep only them (as `wtflow gc --keep-last`). Empty: no limit.',
+    accepts: 'an integer >= 0; empty for none',
+  } satisfies KeySpec<number | null>,
 } as const
 
 export type KeyField = keyof typeof KEY_SPECS

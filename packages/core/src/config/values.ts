@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { ConfigError } from '../errors/errors.js'
 
@@ -45,6 +46,12 @@ export function integerAtLeast(min: number): (raw: RawValue, key: string) => num
     }
     return Number(value)
   }
+}
+
+/** `auto` (the number of CPUs, `os.availableParallelism()`) or an integer >= 1. */
+export function parseCpuCount(raw: RawValue, key: string): number {
+  if (raw.value.trim().toLowerCase() === 'auto') return availableParallelism()
+  return integerAtLeast(1)(raw, key)
 }
 
 /** A database target as text, with any password replaced by `***`. */
@@ -95,4 +102,28 @@ export function parseDatabaseUrl(raw: RawValue, key: string): DatabaseTarget {
     throw new ConfigError(key, raw.source, `unsupported database URL "${shown}"; use sqlite:PATH, a file path, postgres://… or none`)
   }
   return { kind: 'sqlite', path: path.resolve(raw.baseDir, value) }
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** `30d`, `12h`, `90m`, `45s`, `2w` in milliseconds; null for anything else. */
+export function durationMs(text: string): number | null {
+  const match = /^(\d+)\s*([smhdw])$/.exec(text.trim())
+  if (match === null) return null
+  const ms = Number(match[1]) * DURATION_UNITS[match[2]!]!
+  return Number.isSafeInteger(ms) ? ms : null
+}
+
+/** A duration (`30d`), or empty for none. */
+export function parseOptionalDuration(raw: RawValue, key: string): number | null {
+  if (raw.value.trim() === '') return null
+  const ms = durationMs(raw.value)
+  if (ms === null) throw new ConfigError(key, raw.source, `"${raw.value}" is not a duration; use a number and a unit: 45s, 90m, 12h, 30d or 2w`)
+  return ms
+}
+
+/** An integer >= min, or empty for none. */
+export function optionalIntegerAtLeast(min: number): (raw: RawValue, key: string) => number | null {
+  const parse = integerAtLeast(min)
+  return (raw, key) => (raw.value.trim() === '' ? null : parse(raw, key))
 }

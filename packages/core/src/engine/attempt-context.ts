@@ -16,6 +16,8 @@ export interface AttemptHost {
   dirOf(state: NodeState): string
   cwdOf(state: NodeState): string
   envOf(state: NodeState): Readonly<Record<string, string>>
+  /** The attempt has begun to run: its start time is set, `node:start` told, its timeout armed. */
+  begin(attempt: AttemptContext): void
 }
 
 /**
@@ -32,6 +34,8 @@ export class AttemptContext implements ExecutionContext {
   stdoutSink: ArtifactSink | undefined
   stderrSink: ArtifactSink | undefined
   timer: NodeJS.Timeout | undefined
+  /** `started()` was called (or the engine began the attempt itself). */
+  begun = false
   #controller: AbortController | undefined
   #onStop: ((reason: StopReason) => void)[] | undefined
 
@@ -39,7 +43,8 @@ export class AttemptContext implements ExecutionContext {
     readonly host: AttemptHost,
     readonly state: NodeState,
     readonly attempt: number,
-    readonly startedAt: Date,
+    /** When the attempt began to run; for a `startsLater` executable, reset by `started()`. */
+    public startedAt: Date,
   ) {
     this.runId = host.runId
     this.nodePath = state.plan.path
@@ -81,6 +86,12 @@ export class AttemptContext implements ExecutionContext {
 
   directStdout(): number | null {
     return this.host.directStdout(this)
+  }
+
+  started(): void {
+    if (this.begun) return
+    this.startedAt = new Date()
+    this.host.begin(this)
   }
 
   resolve(ref: Ref): Promise<ResolvedRef> {

@@ -12,6 +12,7 @@ import { RunPlan } from '../plan/run-plan.js'
 import { validateWorkflow } from '../plan/validate.js'
 import { messageOf } from './outcome.js'
 import { RunExecution } from './run-execution.js'
+import type { RunReuse } from './reuse.js'
 import { RunResourceSet } from './run-resources.js'
 import { cancelOnInterrupt } from './signals.js'
 
@@ -34,7 +35,12 @@ export interface RunOptions {
   signal?: AbortSignal
   /** Use this run id instead of a new UUID. */
   runId?: string
-  /** Values of the workflow's inputs (`--input NAME=VALUE`); declared defaults fill the rest. A required input missing, or one not declared, rejects with `WTFLOW_INPUT` before anything starts. */
+  /**
+   * Values of the workflow's inputs (`--input NAME=VALUE`), recorded with the run
+   * (`run:start.inputs`). When the workflow declares inputs, its defaults fill the rest and a
+   * required input missing, or one not declared, rejects with `WTFLOW_INPUT` before anything
+   * starts; a workflow that declares none (a compiled flow file) records them as given.
+   */
   inputs?: Readonly<Record<string, string>>
   /**
    * Awaited after `run:start` and before any node starts (a rejection is ignored): the CLI lets
@@ -42,6 +48,15 @@ export interface RunOptions {
    * and what it left running can be found.
    */
   beforeNodes?: () => Promise<unknown> | void
+  /**
+   * Nodes not to run: each ends `cached` with the outcome of an earlier run, its artifacts
+   * hard-linked (copied across file systems) into the new run's directory. Made by
+   * `decideReuse` from what history recorded (`wtflow resume`). A reused node whose files
+   * cannot be linked runs after all.
+   */
+  reuse?: RunReuse
+  /** Recorded with the run (`run:start.script`): the script's absolute path, for `wtflow resume`. */
+  script?: string
 }
 
 /**
@@ -94,7 +109,8 @@ export class Engine extends TypedEmitter {
     }
     let inputs: Record<string, string>
     try {
-      inputs = resolveInputs(plan.name, plan.workflow.inputs ?? {}, options.inputs)
+      const declared = plan.workflow.inputs ?? {}
+      inputs = Object.keys(declared).length === 0 ? { ...options.inputs } : resolveInputs(plan.name, declared, options.inputs)
     } catch (error) {
       await resources.close()
       throw error
@@ -108,6 +124,8 @@ export class Engine extends TypedEmitter {
       cwd: this.#cwd,
       runId: options.runId ?? randomUUID(),
       beforeNodes: options.beforeNodes,
+      reuse: options.reuse ?? null,
+      script: options.script ?? null,
       emit: (name, event) => this.emit(name, event),
       listens: name => this.hasListeners(name),
     })

@@ -91,7 +91,7 @@ export class NodeContext {
     const name = refName(ref)
     let artifact = state.artifacts.find(a => a.name === name)
     if (ref.kind === 'artifact') {
-      if (artifact === undefined && (name === 'stdout' || name === 'stderr') && state.attempts.length > 0) {
+      if (artifact === undefined && (name === 'stdout' || name === 'stderr') && (state.attempts.length > 0 || state.status === 'cached')) {
         // The node printed nothing, so no file was created; its consumers get an empty one.
         const made = (state.emptyOutputs ??= new Map())
         let empty = made.get(name)
@@ -108,7 +108,7 @@ export class NodeContext {
     if (state.result !== null) return state.result.value
     const artifact = state.artifacts.find(a => a.name === 'result')
     // An executable that produces results and returned nothing stores no result.json.
-    if (artifact === undefined && state.status === 'succeeded' && state.plan.executable?.capabilities.result === true) return undefined
+    if (artifact === undefined && (state.status === 'succeeded' || state.status === 'cached') && state.plan.executable?.capabilities.result === true) return undefined
     if (artifact === undefined) throw inputUnavailable(`"${state.plan.path}" ended ${state.status} without a result`)
     const value: unknown = JSON.parse(await fs.readFile(artifact.path, 'utf8'))
     state.result = { value }

@@ -1,4 +1,4 @@
-import type { ArtifactInfo, AttemptResult, NodeStatus, SerializedError } from '../interfaces.js'
+import type { ArtifactInfo, AttemptResult, NodeStatus, ReusedFrom, SerializedError } from '../interfaces.js'
 import type { PlanNode } from '../plan/plan-node.js'
 
 /**
@@ -15,6 +15,8 @@ export class NodeState {
   endedAt: Date | null = null
   readonly attempts: AttemptResult[] = []
   readonly artifacts: ArtifactInfo[] = []
+  /** Set when the node ended `cached`. */
+  reusedFrom: ReusedFrom | null = null
   dir: string | null = null
   cwd: string | null = null
   env: Readonly<Record<string, string>> | null = null

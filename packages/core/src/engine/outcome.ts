@@ -9,13 +9,14 @@ import type { NodeState } from './node-state.js'
 
 /** The statuses each status may change to. Final statuses change no more. */
 const NEXT: Readonly<Record<NodeStatus, readonly NodeStatus[]>> = {
-  pending: ['running', 'skipped', 'failed'],
+  pending: ['running', 'skipped', 'failed', 'cached'],
   running: ['succeeded', 'failed', 'timed_out', 'cancelled'],
   succeeded: [],
   failed: [],
   timed_out: [],
   cancelled: [],
   skipped: [],
+  cached: [],
 }
 
 /** Sets a node's status; a change the lifecycle does not allow is a bug in the engine. */

@@ -17,6 +17,8 @@ import { NodeState } from './node-state.js'
 import { NodeContext } from './node-context.js'
 import { ReadyQueue } from './ready-queue.js'
 import { artifactMissing, artifactWriteFailed, attemptError, attemptStatus, messageOf, runExitCode, transition, whenFailed } from './outcome.js'
+import { linkReusedArtifacts } from './reuse-artifacts.js'
+import type { ReusedNode, RunReuse } from './reuse.js'
 import { retryDelay, setAsideAttempt } from './retry.js'
 import type { RunResourceSet } from './run-resources.js'
 
@@ -31,6 +33,8 @@ export interface ExecutionSettings {
   /** The run's inputs, resolved against the workflow's declarations. */
   inputs: Readonly<Record<string, string>>
   beforeNodes: (() => Promise<unknown> | void) | undefined
+  reuse: RunReuse | null
+  script: string | null
   emit: Emit
   listens: (name: EngineEventName) => boolean
 }
@@ -78,6 +82,7 @@ export class RunExecution {
       dirOf: state => this.#context.dirOf(state),
       cwdOf: state => this.#context.cwdOf(state),
       envOf: state => this.#context.envOf(state),
+      begin: attempt => this.#begin(attempt),
     }
     const { nodes } = plan
     for (let i = 0; i < nodes.length; i++) {
@@ -119,7 +124,19 @@ export class RunExecution {
       }
       if (this.#settings.listens('run:start')) {
         const secrets = this.#settings.secrets
-        emit('run:start', { runId, workflow: this.#plan.name, plan: this.#plan, startedAt, runDir: this.#runDir, config: describeConfig(config), inputs: this.#settings.inputs, mask: text => maskSecrets(text, secrets) })
+        const { script, inputs, reuse } = this.#settings
+        emit('run:start', {
+          runId,
+          workflow: this.#plan.name,
+          plan: this.#plan,
+          startedAt,
+          runDir: this.#runDir,
+          script,
+          inputs,
+          resumedFrom: reuse?.from ?? null,
+          config: describeConfig(config),
+          mask: text => maskSecrets(text, secrets),
+        })
       }
       if (this.#settings.beforeNodes !== undefined) {
         try {
@@ -145,6 +162,7 @@ export class RunExecution {
       startedAt,
       endedAt: new Date(),
       runDir: this.#runDir,
+      resumedFrom: this.#settings.reuse?.from ?? null,
       root: nodes[0]!,
       nodes,
     }
@@ -195,6 +213,11 @@ export class RunExecution {
     if (state.blockedBy !== null) return this.#skip(state, state.blockedBy)
     if (this.cancelled) return this.#skip(state, 'the run was cancelled')
     if (this.#haltReason !== null && !state.exempt) return this.#skip(state, this.#haltReason)
+    const reused = plan.executable === undefined ? undefined : this.#settings.reuse?.nodes.get(plan.path)
+    if (reused !== undefined) {
+      this.#reuse(state, reused).catch(error => this.#crash(error))
+      return
+    }
     if (plan.when !== null) {
       this.#decide(state, plan.when).catch(error => this.#crash(error))
       return
@@ -217,6 +240,32 @@ export class RunExecution {
     else if (this.cancelled) this.#skip(state, 'the run was cancelled')
     else if (this.#haltReason !== null && !state.exempt) this.#skip(state, this.#haltReason)
     else this.#start(state)
+  }
+
+  /**
+   * Ends a node `cached` with an earlier run's outcome, its files linked into this run's
+   * directory. If they cannot be linked (deleted since the decision), the node runs after all.
+   */
+  async #reuse(state: NodeState, reused: ReusedNode): Promise<void> {
+    const at = new Date()
+    let artifacts: ArtifactInfo[]
+    try {
+      artifacts = await linkReusedArtifacts(reused.artifacts, this.#context.dirOf(state))
+    } catch {
+      if (this.cancelled) this.#skip(state, 'the run was cancelled')
+      else if (state.plan.when !== null) await this.#decide(state, state.plan.when)
+      else this.#start(state)
+      return
+    }
+    transition(state, 'cached')
+    state.startedAt = at
+    state.endedAt = at
+    state.exitCode = reused.exitCode
+    state.reusedFrom = { runId: reused.runId, path: reused.path }
+    for (const artifact of artifacts) state.artifacts.push(artifact)
+    this.#emitNodeEnd(state)
+    this.#ended(state, true)
+    this.#pump()
   }
 
   #start(state: NodeState): void {
@@ -291,7 +340,7 @@ export class RunExecution {
     for (const { node, after } of plan.dependents) {
       const dependent = this.#states[node.ordinal]!
       if (dependent.status !== 'pending') continue
-      if (after && status !== 'succeeded') {
+      if (after && status !== 'succeeded' && status !== 'cached') {
         dependent.blockedBy ??= `"${plan.path}" ${status === 'skipped' ? 'was skipped' : `ended ${status.replace('_', ' ')}`}, and it is in after`
       } else if (!after && status === 'skipped') {
         dependent.blockedBy ??= `"${plan.path}" was skipped, so there is nothing of it to take`
@@ -340,19 +389,16 @@ export class RunExecution {
   #runAttempt(state: NodeState, attempt: number): void {
     this.#free--
     const startedAt = new Date()
-    if (attempt === 1) {
-      transition(state, 'running')
-      state.startedAt = startedAt
-    }
-    const { plan } = state
-    if (this.#settings.listens('node:start')) this.#settings.emit('node:start', { runId: this.#settings.runId, ordinal: plan.ordinal, path: plan.path, attempt, startedAt })
+    if (attempt === 1) transition(state, 'running')
+    const executable = state.plan.executable!
     const ctx = new AttemptContext(this.#attemptHost, state, attempt, startedAt)
+    // One that waits for a worker of its own begins (start time, node:start, timeout) when it gets one.
+    if (executable.capabilities.startsLater !== true) this.#begin(ctx)
     if (this.cancelled) ctx.stop('cancel')
     this.#runningAttempts.add(ctx)
-    if (plan.timeout !== null) ctx.timer = setTimeout(() => ctx.stop('timeout'), plan.timeout)
     let running: Promise<ExecutionOutcome>
     try {
-      running = plan.executable!.execute(ctx)
+      running = executable.execute(ctx)
     } catch (error) {
       running = Promise.reject(error)
     }
@@ -362,6 +408,16 @@ export class RunExecution {
         error => this.#executed(ctx, { exitCode: null, signal: null, error: serializeError(error) }),
       )
       .catch(error => this.#crash(error))
+  }
+
+  /** The attempt begins to run: its node's start time, `node:start`, its timeout. */
+  #begin(ctx: AttemptContext): void {
+    ctx.begun = true
+    const { state, attempt, startedAt } = ctx
+    const { plan } = state
+    if (attempt === 1) state.startedAt = startedAt
+    if (this.#settings.listens('node:start')) this.#settings.emit('node:start', { runId: this.#settings.runId, ordinal: plan.ordinal, path: plan.path, attempt, startedAt })
+    if (plan.timeout !== null && ctx.stopReason === null) ctx.timer = setTimeout(() => ctx.stop('timeout'), plan.timeout)
   }
 
   /** The executable has settled: stores what the attempt produced, frees its slot, decides what comes next. */
@@ -544,6 +600,7 @@ export class RunExecution {
       endedAt: state.endedAt,
       artifacts: state.artifacts,
       children: [],
+      reusedFrom: state.reusedFrom,
     }
   }
 }

@@ -24,7 +24,7 @@ export const ERROR_CODES = {
   WTFLOW_ARTIFACT_MISSING: 'A declared artifact file was not there when the node ended.',
   WTFLOW_FUNC_RESULT: 'A Func returned a value JSON cannot hold faithfully (BigInt, Map, Date, a cycle…).',
   WTFLOW_FUNC_EXIT: 'A Func called `process.exit()`; its worker was replaced.',
-  WTFLOW_FUNC_OUT_OF_MEMORY: 'A Func’s worker reached `run.worker_memory_mb`; the worker was replaced.',
+  WTFLOW_FUNC_OUT_OF_MEMORY: 'A Func’s worker reached `run.worker_memory_mb` (JS heap plus Buffers; a process-isolated Func’s RSS); the worker was replaced.',
   WTFLOW_FUNC_ARGS: 'A Func’s arguments could not be sent to its worker (not structured-clone-able).',
   WTFLOW_FUNC_POOL_CLOSED: 'A Func was still running, or was started, after its run had ended.',
   WTFLOW_HTTP_STATUS: 'An `Http` request was answered with a status outside its `expect` list (default 200–299).',
@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   WTFLOW_RUN_NOT_FOUND: 'No recorded run has that id (or id prefix).',
   WTFLOW_RUN_AMBIGUOUS: 'Several recorded runs start with that id prefix.',
   WTFLOW_NODE_NOT_FOUND: 'The run has no node at that path.',
+  WTFLOW_RUN_NOT_FINISHED: 'The run is still running (or queued): only a finished run can be resumed.',
+  WTFLOW_RESUME: 'A run cannot be resumed as asked: its script moved or no longer exports the workflow, or the tree’s nodes changed. Nothing ran.',
   WTFLOW_RUN_CRASHED: 'The process that ran the run died before it ended (recorded on its nodes).',
   WTFLOW_DB_MIGRATION: 'The history database could not be brought up to date.',
   WTFLOW_DB_NEWER: 'The history database was written by a newer wtflow; nothing was changed.',
@@ -49,12 +51,14 @@ export const ERROR_CODES = {
   WTFLOW_SERVER_UNKNOWN_WORKFLOW: 'The server runs no workflow of that name (404).',
   WTFLOW_SERVER_RUN_ENDED: 'The run has already ended: it cannot be cancelled (409).',
   WTFLOW_SERVER_RUN_ELSEWHERE: 'The run is executed by another process that cannot be reached from here (409).',
+  WTFLOW_SERVER_CANNOT_RESUME: 'The run cannot be resumed here: it is still running, this server does not run its workflow, or the workflow’s tree changed since (409).',
   WTFLOW_SERVER_BODY_TOO_LARGE: 'The request body is over the server’s limit (413).',
   WTFLOW_SERVER_NOT_AVAILABLE: 'The server cannot do this (501).',
   WTFLOW_SERVER_DATABASE: 'The history database does not answer (503).',
   WTFLOW_SERVER_START: 'A run could not be started (500).',
   // -- warnings --------------------------------------------------------------------------------------
   WTFLOW_LISTENER_ERROR: 'A lifecycle event listener threw (a process warning; the run goes on).',
+  WTFLOW_FUNC_LEFTOVER: 'Code a Func left behind (a timer, a promise) threw after the Func had returned (a process warning naming the Func; no other Func gets the error; its worker is replaced).',
 } as const satisfies Record<string, string>
 
 /** A stable error code. */

@@ -55,6 +55,11 @@ export interface ExecutionContext {
   readonly resources: RunResources
   /** Resolves a reference to an upstream node's artifact or result; throws if it is unavailable. */
   resolve(ref: Ref): Promise<ResolvedRef>
+  /**
+   * For an executable whose capabilities say `startsLater`: it has begun to run (a worker took
+   * it). Optional so that a hand-built context can leave it out; the engine's always has it.
+   */
+  started?(): void
 }
 
 /** How an attempt of an executable ended. Success is `exitCode === 0 && error === null`. */
@@ -75,6 +80,12 @@ export interface ExecutableCapabilities {
   readonly result: boolean
   /** It runs in the node's working directory, so the node's own `cwd` option applies. */
   readonly cwd: boolean
+  /**
+   * It may wait for a resource of its own before it runs (a Func waits for a free worker): it
+   * calls `ctx.started()` once it runs, and the attempt's timeout, start time and `node:start`
+   * count from then, not from `execute()`. Default false.
+   */
+  readonly startsLater?: boolean
 }
 
 /**

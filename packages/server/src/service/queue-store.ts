@@ -7,6 +7,8 @@ export interface StoredRequest {
   inputs: Record<string, unknown>
   /** The flow document of an inline flow. */
   flow?: unknown
+  /** A resume: the run it resumes, and the node paths to run again (`--rerun`). */
+  resume?: { from: string; rerun: string[] }
 }
 
 export interface QueuedRun {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
-import { Engine, ValidationError, toNodeDocument, type NodeDocument, type RunPlan, type WtflowConfig, type Workflow } from '@wtflow/core'
+import { Engine, ValidationError, decideReuse, toNodeDocument, type NodeDocument, type RunPlan, type WtflowConfig, type Workflow } from '@wtflow/core'
 import { encodePathSegment } from '@wtflow/core/internal'
 import { attachRecorder, type HistoryDatabase, type Recorder, type RunInfo } from '@wtflow/db'
 import { ServerError } from '../errors.js'
@@ -128,6 +128,7 @@ export class RunService {
     return this.#hooks.loadFlow !== undefined
   }
 
+  /** Whether runs of workflows this server does not run can be resumed (through the `resume` hook). */
   get resumeSupported(): boolean {
     return this.#hooks.resume !== undefined
   }
@@ -257,17 +258,35 @@ export class RunService {
     throw new ServerError('WTFLOW_SERVER_RUN_ENDED', `run ${id} already ended (${info.status}); there is nothing to cancel`)
   }
 
-  /** Resumes a finished run through the `resume` hook. */
+  /**
+   * Resumes a finished run of a workflow this server runs (as `wtflow resume`): a new run,
+   * queued like any other, that reuses every node the contract allows; the decision is made
+   * again when it starts, so artifacts deleted meanwhile are run again. Resolves to its id.
+   */
   async resume(idOrPrefix: string, rerun: string[]): Promise<{ id: string }> {
     const id = await this.#db.resolveRunId(idOrPrefix)
-    if (this.#hooks.resume === undefined) {
-      throw new ServerError('WTFLOW_SERVER_NOT_AVAILABLE', `resuming runs is not available in this build yet; start a new run of its workflow instead (POST /api/v1/runs {"workflow": …})`)
-    }
+    if (this.#hooks.resume !== undefined) return this.#hooks.resume(id, { rerun })
     const info = await this.#db.getRunInfo(id)
     if (info.status === 'running' || info.status === 'queued') {
-      throw new ServerError('WTFLOW_SERVER_RUN_ENDED', `run ${id} is still ${info.status}; only a finished run can be resumed`)
+      throw new ServerError('WTFLOW_SERVER_CANNOT_RESUME', `run ${id} is still ${info.status}; only a finished run can be resumed`)
     }
-    return this.#hooks.resume(id, { rerun })
+    const entry = this.#registry.get(info.workflow)
+    if (entry === undefined) {
+      throw new ServerError('WTFLOW_SERVER_CANNOT_RESUME', `this server runs no workflow named "${info.workflow}" (it runs ${this.#names()}); resume it with \`wtflow resume ${id.slice(0, 8)}\`, or serve its script`)
+    }
+    const plan = await this.#validate(entry.workflow, entry.file)
+    for (const path of rerun) {
+      if (plan.nodeAt(path) === undefined) throw new ServerError('WTFLOW_SERVER_BAD_REQUEST', `"rerun": workflow "${plan.name}" has no node at "${path}"`)
+    }
+    const source = await this.#db.getResumeSource(id)
+    const { treeChanged } = await decideReuse(plan, source, { rerun })
+    if (treeChanged !== null) {
+      throw new ServerError(
+        'WTFLOW_SERVER_CANNOT_RESUME',
+        `the tree of workflow "${plan.name}" changed since run ${id.slice(0, 8)} (${[...treeChanged.added.map(p => `new "${p}"`), ...treeChanged.removed.map(p => `removed "${p}"`)].slice(0, 5).join(', ')}); resume needs the same nodes: start a new run instead`,
+      )
+    }
+    return this.#enqueue({ kind: 'workflow', workflow: entry.workflow.name, script: entry.file, request: { inputs: source.inputs ?? {}, resume: { from: id, rerun } }, nodeCount: plan.nodes.length })
   }
 
   /** Starts queued runs while slots are free (one pass at a time; a call during a pass runs another). */
@@ -314,7 +333,15 @@ export class RunService {
     active.done = (async () => {
       try {
         const workflow = await this.#workflowOf(run)
-        await this.engine.run(workflow, { runId: run.id, signal: controller.signal })
+        const script = run.kind === 'workflow' ? (this.#registry.get(run.workflow)?.file ?? null) : null
+        const resume = run.request.resume
+        if (resume === undefined) {
+          await this.engine.run(workflow, { runId: run.id, signal: controller.signal, ...(script === null ? {} : { script }) })
+        } else {
+          const plan = await this.plan(workflow)
+          const reuse = await decideReuse(plan, await this.#db.getResumeSource(resume.from), { rerun: resume.rerun })
+          await this.engine.run(plan, { runId: run.id, signal: controller.signal, reuse, ...(script === null ? {} : { script }) })
+        }
       } catch (error) {
         const message = messageOf(error)
         this.#log(`run ${run.id} (${run.workflow}) could not start: ${message}`)

@@ -109,7 +109,7 @@ export function RunHeader({ run, info, actions, oob }: { run: RunDocument; info:
             hx-post={`/ui/runs/${run.id}/resume`}
             hx-swap="none"
             disabled={!actions.canResume}
-            title={actions.canResume ? 'Start a new run that reuses what succeeded' : 'Resuming runs is not available in this build yet'}
+            title={actions.canResume ? 'Start a new run that reuses what succeeded' : 'This server does not run this workflow: resume it with wtflow resume, or serve its script'}
           >
             Resume
           </button>

@@ -93,7 +93,8 @@ export function uiRoutes(ctx: ServerContext, assets: Assets): Hono<Env> {
   }
 
   function actionsFor(run: RunDocument): RunActions {
-    return { canRunAgain: ctx.runs.workflow(run.workflow) !== undefined, canResume: ctx.runs.resumeSupported }
+    const served = ctx.runs.workflow(run.workflow) !== undefined
+    return { canRunAgain: served, canResume: served || ctx.runs.resumeSupported }
   }
 
   async function panelFor(node: NodeRecord, stream: 'stdout' | 'stderr') {

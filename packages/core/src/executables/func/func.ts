@@ -17,7 +17,7 @@ import { FUNC_POOL_RESOURCE, FuncPool } from './pool.js'
 import type { ArtifactArg } from './protocol.js'
 
 const NO_ARGS: readonly unknown[] = Object.freeze([])
-const FUNC_CAPABILITIES: ExecutableCapabilities = Object.freeze({ result: true, cwd: false })
+const FUNC_CAPABILITIES: ExecutableCapabilities = Object.freeze({ result: true, cwd: false, startsLater: true })
 /** Stands for the function of a Func built from a module and export name until `prepare()` imports it. */
 const NOT_LOADED: AnyFunction = function notLoaded(): never {
   throw new Error('this Func was built from a module and export name, and prepare() has not loaded the function yet')

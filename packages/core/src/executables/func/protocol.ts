@@ -39,6 +39,22 @@ export interface TaskMessage {
   env?: Record<string, string>
   /** A channel offered to a worker that may not have one yet (transferred). */
   channel?: MessagePort
+  /** The channel's flow counter (see `OUTPUT_WINDOW`), offered with it. */
+  flow?: SharedArrayBuffer
+}
+
+/**
+ * Output a worker may have posted on its channel that the main thread has not yet written, in
+ * units of chunk length (string length, or bytes): past it, a writing function waits. The
+ * channel's *flow* is a `BigInt64Array` over a SharedArrayBuffer: the main thread adds the length
+ * of each chunk once its node's sink has taken it, and notifies. Without it a function printing
+ * faster than the artifact is written queues its whole output in memory.
+ */
+export const OUTPUT_WINDOW = 4 * 1024 * 1024
+
+/** The length a chunk counts for in the flow (both sides must agree). */
+export function chunkLength(data: string | Uint8Array): number {
+  return typeof data === 'string' ? data.length : data.byteLength
 }
 
 /** worker → main: the task needs a channel to report output (the worker has none yet). */
@@ -62,7 +78,42 @@ export const CHUNK_STDERR = 2
 /** The function called `process.exit(code)`: the worker thread is ending. */
 export const EXIT = 3
 
+/**
+ * Code a function left behind (a timer, a promise) threw after it had settled: no node gets the
+ * error; the main thread reports it as a warning, and the worker runs no other function.
+ */
+export const LEFTOVER = 4
+/**
+ * The worker had a leftover (see `LEFTOVER`) and did not run this task: the main thread stops
+ * the task, which replaces the worker, and sends the task again.
+ */
+export const RETIRED = 5
+
+/**
+ * The function's worker went over its memory limit counting Buffers (data: the bytes in use):
+ * the worker thread is ending, like `EXIT`.
+ */
+export const MEMORY = 6
+
+/** What the main thread tells each worker thread when it starts it (tinypool's `workerData`). */
+export interface WorkerSettings {
+  /** The worker's memory limit in bytes: JS heap plus Buffers and other external memory. */
+  memoryLimit: number
+}
+
+/** What a `LEFTOVER` message says: the function that left the code behind (if known), and the error. */
+export interface Leftover {
+  /** The task of the function that left it, or null when it cannot be told. */
+  task: number | null
+  /** `exportName` of that function, or of the last one this worker ran when it cannot be told. */
+  func: string | null
+  error: SerializedError
+}
+
 /** A channel message: `[task id, kind, data]` (data: a chunk, or the exit code). */
 export type ChannelMessage =
   | [id: number, kind: typeof CHUNK_STDOUT | typeof CHUNK_STDERR, data: string | Uint8Array]
   | [id: number, kind: typeof EXIT, code: number]
+  | [id: number, kind: typeof LEFTOVER, leftover: Leftover]
+  | [id: number, kind: typeof RETIRED, unused: null]
+  | [id: number, kind: typeof MEMORY, bytes: number]

@@ -10,7 +10,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { isAsyncFunction } from 'node:util/types'
-import type { MessagePort } from 'node:worker_threads'
+import { getHeapStatistics } from 'node:v8'
+import { workerData, type MessagePort } from 'node:worker_threads'
 import type { SerializedError } from '../../interfaces.js'
 import type { FileArtifact } from './artifact.js'
 import { serializeError } from '../../errors/errors.js'
@@ -18,21 +19,34 @@ import {
   CHUNK_STDERR,
   CHUNK_STDOUT,
   EXIT,
+  LEFTOVER,
+  MEMORY,
   NEED_CHANNEL,
+  OUTPUT_WINDOW,
+  RETIRED,
+  chunkLength,
   type ChannelMessage,
   type TaskMessage,
   type TaskResponse,
+  type WorkerSettings,
 } from './protocol.js'
 import { toResultJson } from './result-json.js'
 
 interface RunningTask {
   readonly id: number
+  /** The export that runs: names the function in a leftover's warning. */
+  readonly func: string
   chunks: number
   /** The function has settled: what it left behind no longer reaches its node. */
   done: boolean
+  /** Fails the pending function with an error its own callbacks threw (set while it is awaited). */
+  fail: ((error: unknown) => void) | null
 }
 
 let channel: MessagePort | null = null
+/** The channel's flow (see OUTPUT_WINDOW) and what this worker has posted on it. */
+let flow: BigInt64Array | null = null
+let posted = 0
 
 /*
  * Which task a write belongs to. An AsyncLocalStorage tells it for code that runs later (after
@@ -87,14 +101,124 @@ function captureWrites(stream: NodeJS.WriteStream, kind: typeof CHUNK_STDOUT | t
     }
     post([task.id, kind, data])
     task.chunks++
+    posted += chunkLength(data)
+    if (flow !== null && posted - Number(Atomics.load(flow, 0)) > OUTPUT_WINDOW) awaitFlow(flow)
     const done = typeof encoding === 'function' ? encoding : callback
     if (typeof done === 'function') process.nextTick(done as () => void)
     return true
   } as Write
 }
 
+/**
+ * Blocks (a write is synchronous) until the main thread has written enough of what this worker
+ * posted. In slices, so that a worker being terminated (a timeout) stops between them.
+ */
+function awaitFlow(counter: BigInt64Array): void {
+  for (let written = Atomics.load(counter, 0); posted - Number(written) > OUTPUT_WINDOW; written = Atomics.load(counter, 0)) {
+    Atomics.wait(counter, 0, written, 50)
+  }
+}
+
 captureWrites(process.stdout, CHUNK_STDOUT)
 captureWrites(process.stderr, CHUNK_STDERR)
+
+// ----- errors thrown outside any function ----------------------------------------------------------
+
+/**
+ * The task whose timer callback is running, for timers set before `tasks` was on (a plain
+ * function's `setTimeout`): their callbacks carry no async context of their own.
+ */
+let timerOwner: RunningTask | null = null
+/** The task of the function that ran last in this thread: named when a leftover's owner is unknown. */
+let lastTask: RunningTask | null = null
+/** A leftover was reported: this worker runs no other function (see RETIRED). */
+let retiring = false
+
+function wrapTimer<F extends (callback: (...args: unknown[]) => void, ...rest: unknown[]) => unknown>(original: F): F {
+  const wrapped = function (this: unknown, callback: unknown, ...rest: unknown[]): unknown {
+    const owner = tracking || typeof callback !== 'function' ? null : runningTask()
+    if (owner === null) return original.call(this, callback as never, ...rest)
+    const run = callback as (...args: unknown[]) => void
+    return original.call(
+      this,
+      function (this: unknown, ...args: unknown[]) {
+        // Not reset in a `finally`: a throw reaches onUncaught, which reads and resets it.
+        timerOwner = owner
+        run.apply(this, args)
+        timerOwner = null
+      },
+      ...rest,
+    )
+  }
+  // util.promisify(setTimeout) and friends keep working.
+  for (const key of Reflect.ownKeys(original)) {
+    if (!(key in wrapped)) Object.defineProperty(wrapped, key, Object.getOwnPropertyDescriptor(original, key)!)
+  }
+  return wrapped as unknown as F
+}
+
+globalThis.setTimeout = wrapTimer(globalThis.setTimeout as never)
+globalThis.setInterval = wrapTimer(globalThis.setInterval as never)
+globalThis.setImmediate = wrapTimer(globalThis.setImmediate as never)
+
+/**
+ * An error no function caught: a running function's own callbacks threw (it fails), or code a
+ * finished function left behind did (a leftover: reported, and this worker retires). It never
+ * reaches a function it does not belong to.
+ */
+function onUncaught(error: unknown): void {
+  const owner = (tracking ? tasks.getStore() : undefined) ?? timerOwner ?? untracked
+  timerOwner = null
+  if (owner !== null && owner !== undefined && !owner.done && owner.fail !== null) {
+    owner.fail(error)
+    return
+  }
+  const known = owner ?? null
+  const leftover = { task: known?.id ?? null, func: (known ?? lastTask)?.func ?? null, error: toSerializedError(error) }
+  retiring = true
+  if (channel !== null) post([known?.id ?? 0, LEFTOVER, leftover])
+  else writeStderr(`wtflow: code a Func left behind threw after the Func had finished: ${leftover.error.stack ?? leftover.error.message}\n`)
+}
+
+process.on('uncaughtException', onUncaught)
+process.on('unhandledRejection', onUncaught)
+
+// ----- memory --------------------------------------------------------------------------------
+
+/*
+ * A worker thread's heap is bounded by its resourceLimits, but Buffers live outside the heap:
+ * a function that allocates them in a loop would grow the process until the kernel's OOM killer
+ * takes wtflow itself. So Buffer allocations are counted, and every BUFFER_CHECK bytes the
+ * isolate's heap plus external memory is compared with the limit (v8.getHeapStatistics is
+ * per isolate, and costs microseconds). Over it, the thread ends and its task fails, like
+ * process.exit. (An ArrayBuffer made directly, `new Uint8Array(n)`, is not counted: see the
+ * README; `isolation: 'process'` bounds a Func's whole RSS.)
+ */
+const BUFFER_CHECK = 8 * 1024 * 1024
+const memoryLimit = ((workerData as [unknown, WorkerSettings | undefined] | undefined)?.[1]?.memoryLimit) ?? Infinity
+let allocatedSinceCheck = 0
+
+function checkMemory(size: unknown): void {
+  if (typeof size !== 'number' || (allocatedSinceCheck += size) < BUFFER_CHECK) return
+  allocatedSinceCheck = 0
+  const { used_heap_size: heap, external_memory: external } = getHeapStatistics() as ReturnType<typeof getHeapStatistics> & { external_memory: number }
+  const used = heap + external + size
+  if (used <= memoryLimit) return
+  const task = runningTask()
+  if (task !== null && channel !== null) {
+    post([task.id, MEMORY, used])
+    exitThread(1)
+  }
+  throw new RangeError(`a Func's worker thread is over its memory limit of ${Math.round(memoryLimit / 2 ** 20)} MB (JS heap plus Buffers)`)
+}
+
+for (const name of ['alloc', 'allocUnsafe', 'allocUnsafeSlow'] as const) {
+  const original = Buffer[name] as (size: number, ...rest: unknown[]) => Buffer
+  Buffer[name] = function (this: unknown, size: number, ...rest: unknown[]): Buffer {
+    checkMemory(size)
+    return original.call(this, size, ...rest)
+  } as never
+}
 
 // ----- process.exit ----------------------------------------------------------------------------
 
@@ -219,12 +343,19 @@ export default function runFuncTask(task: TaskMessage): TaskResponse | typeof NE
   if (task.channel !== undefined) {
     if (channel === null) {
       channel = task.channel
+      flow = new BigInt64Array(task.flow!)
       adopted = true
     } else {
       task.channel.close()
     }
   } else if (channel === null) {
     return NEED_CHANNEL
+  }
+  if (retiring) {
+    // Code left behind here threw: run nothing more. The main thread stops this task, which
+    // replaces this worker, and sends it again; until then the task stays pending.
+    post([task.id, RETIRED, null])
+    return new Promise<never>(() => {})
   }
   const fn = functions.get(task.moduleUrl)?.get(task.exportName)
   if (fn === undefined || (task.artifacts !== undefined && fileArtifact === undefined)) return loadAndCall(task, adopted)
@@ -243,7 +374,8 @@ async function loadAndCall(task: TaskMessage, adopted: boolean): Promise<TaskRes
 }
 
 function callFunction(fn: (...args: unknown[]) => unknown, task: TaskMessage, adopted: boolean): TaskResponse | Promise<TaskResponse> {
-  const current: RunningTask = { id: task.id, chunks: 0, done: false }
+  const current: RunningTask = { id: task.id, func: task.exportName, chunks: 0, done: false, fail: null }
+  lastTask = current
   const restoreEnv = task.env === undefined ? null : applyEnv(task.env)
   const args = materializeArgs(task)
   tracking ||= isAsyncFunction(fn)
@@ -276,7 +408,11 @@ function callFunction(fn: (...args: unknown[]) => unknown, task: TaskMessage, ad
 async function awaitFunction(promise: PromiseLike<unknown>, current: RunningTask, restoreEnv: (() => void) | null, adopted: boolean): Promise<TaskResponse> {
   let value: unknown
   try {
-    value = await promise
+    // Its own callbacks' uncaught errors fail it too (see onUncaught).
+    value = await new Promise((resolve, reject) => {
+      current.fail = reject
+      promise.then(resolve, reject)
+    })
   } catch (error) {
     return { chunks: current.chunks, adopted, error: withoutWorkerFrames(toSerializedError(error)) }
   } finally {
@@ -288,6 +424,7 @@ async function awaitFunction(promise: PromiseLike<unknown>, current: RunningTask
 /** The function has settled: what it left behind no longer reaches its node. */
 function settle(current: RunningTask, restoreEnv: (() => void) | null): void {
   current.done = true
+  current.fail = null
   if (untracked === current) untracked = null
   restoreEnv?.()
 }
