@@ -122,8 +122,8 @@ describe('without a database', () => {
     expect(result.stdout).toMatch(/multi\.ts: 2 workflows\n {2}first +1 node +export first\n {2}second +1 node +export second\n/)
     const json = await cli(['list', fixture('multi.ts'), '--json'])
     expect(parseJson(json.stdout)).toEqual([
-      { name: 'first', export: 'first', nodes: 1, root: 'a', description: null },
-      { name: 'second', export: 'second', nodes: 1, root: 'b', description: null },
+      { name: 'first', export: 'first', nodes: 1, root: 'a', description: null, inputs: {} },
+      { name: 'second', export: 'second', nodes: 1, root: 'b', description: null, inputs: {} },
     ])
   })
 

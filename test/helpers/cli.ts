@@ -83,8 +83,8 @@ function baseEnv(): Record<string, string> {
   return env
 }
 
-export function startCli(args: readonly string[], cwd: string, env: Record<string, string>): RunningCli {
-  const child = spawn(WTFLOW_BIN, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+export function startCli(args: readonly string[], cwd: string, env: Record<string, string>, bin = WTFLOW_BIN): RunningCli {
+  const child = spawn(bin, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
@@ -111,8 +111,9 @@ export function startCli(args: readonly string[], cwd: string, env: Record<strin
   }
 }
 
-export async function runCli(args: readonly string[], cwd: string, env: Record<string, string>): Promise<CliResult> {
-  return startCli(args, cwd, env).exited
+/** `bin`: another wtflow bin (an installed copy); default the one built in this repository. */
+export async function runCli(args: readonly string[], cwd: string, env: Record<string, string>, bin = WTFLOW_BIN): Promise<CliResult> {
+  return startCli(args, cwd, env, bin).exited
 }
 
 /**

@@ -46,6 +46,7 @@ function describeKnown(error: unknown): { message: string; exitCode: ExitCode } 
     case 'WTFLOW_NODE_NOT_FOUND':
     case 'WTFLOW_RUN_NOT_FINISHED':
     case 'WTFLOW_STORAGE':
+    case 'WTFLOW_INPUT':
     case 'WTFLOW_DB_NEWER':
     case 'WTFLOW_DB_FOREIGN':
       return { message: sentence(error.message), exitCode: ExitCode.usage }

@@ -14,6 +14,8 @@ export interface RunCommandOptions {
   json?: boolean
   /** `--input NAME=VALUE`, repeatable: a flow's inputs. */
   input?: Record<string, string>
+  /** `--inputs-file x.json`: more inputs; `--input` wins. */
+  inputsFile?: string
   /** `--output-logs`: what is printed of the nodes' output while the run goes (default: `[run] output_logs`). */
   outputLogs?: OutputLogsMode
   outputLogsGrouped?: boolean
@@ -22,6 +24,11 @@ export interface RunCommandOptions {
   /** `--no-cache` sets it false. */
   cache?: boolean
   refreshCache?: boolean
+}
+
+export interface CheckCommandOptions {
+  /** A tsconfig.json other than the nearest one. */
+  project?: string
 }
 
 export interface ListCommandOptions {
@@ -51,6 +58,12 @@ export interface ServeCommandOptions {
   token?: string
   runOnStart?: boolean
   allowInlineFlows?: boolean
+  config?: string
+}
+
+export interface CancelCommandOptions {
+  /** `--no-wait`: return once the request is made. */
+  wait?: boolean
   config?: string
 }
 
@@ -150,7 +163,8 @@ ${configurationHelp()}`,
     )
     .argument('[file]', 'workflow script or flow file (default: wtfile.ts)')
     .option('-w, --workflow <name>', 'run only this workflow (repeatable: -w a -w b runs a, then b)', collectList)
-    .option('-i, --input <name=value>', "set an input of a flow file (repeatable)", collectInput)
+    .option('-i, --input <name=value>', "set an input of the workflow (repeatable); a Workflow declares its inputs, nodes read them as ctx.inputs in when and inputRef('name') as an argument", collectInput)
+    .option('--inputs-file <json>', 'read inputs from a JSON object ({"region": "south"}); --input values win')
     .option('-n, --dry-run', 'print the tree (names, executables, parallel or sequential, options) and run nothing')
     .option('--no-cache', 'ignore cache hits: nodes with `cache` run (their new entries are stored when none exists); also WTFLOW_NO_CACHE=1')
     .option('--refresh-cache', 'run every node with `cache` and overwrite its entry')
@@ -180,6 +194,7 @@ Examples:
   $ wtflow run flow.ts --json | jq .status
   $ wtflow run examples/ci.yaml                  a flow file: the same engine, the same history
   $ wtflow run report.yaml --input day=monday
+  $ wtflow run deploy.ts --input region=south --inputs-file prod.json
   $ wtflow run ci.ts --output-logs full          every line of every node, prefixed with its path
   $ wtflow run ci.ts --output-logs-grouped       in CI: each node's output in a collapsible group
   $ wtflow run ci.ts --log-format json 2>&1 >/dev/null | jq -c 'select(.event == "node:end") | {path, status}'
@@ -236,6 +251,22 @@ and it says so.`,
     .action(async (file: string | undefined, options: ListCommandOptions) => {
       const { listCommand } = await import('./commands/list.js')
       setExitCode(await listCommand(file, options))
+    })
+
+  program
+    .command('check')
+    .summary('type-check a script and validate its workflows, running nothing')
+    .description(
+      "Type-check a TypeScript workflow script with TypeScript's own checker (the nearest tsconfig.json, else strict defaults) and validate every workflow's tree " +
+        '(names, options, references, dependencies). Nothing runs; exit 0 when all is well, 2 when a type error or an invalid tree is found. ' +
+        'Needs TypeScript installed in the project (npm install --save-dev typescript).',
+    )
+    .argument('[file]', 'workflow script or flow file (default: wtfile.ts)')
+    .option('-p, --project <tsconfig>', 'use this tsconfig.json instead of the nearest one')
+    .addHelpText('after', '\nExamples:\n  $ wtflow check examples/ci.ts\n  $ wtflow check deploy.ts --project tsconfig.build.json')
+    .action(async (file: string | undefined, options: CheckCommandOptions) => {
+      const { checkCommand } = await import('./commands/check.js')
+      setExitCode(await checkCommand(file, options))
     })
 
   program
@@ -316,6 +347,24 @@ and it says so.`,
     .action(async (options: { workflow?: string; node?: string; config?: string }) => {
       const { cacheClearCommand } = await import('./commands/cache.js')
       setExitCode(await cacheClearCommand(options))
+    })
+
+  program
+    .command('cancel')
+    .summary('cancel a run started elsewhere')
+    .description(
+      'Cancel a run started in another terminal, by `wtflow serve` or on another host: its process groups are stopped as for Ctrl-C ' +
+        '(SIGTERM, then SIGKILL after kill_grace_ms) and it is recorded cancelled. The request is recorded in history, where the run\'s ' +
+        'process reads it every 2 s (any host); on this host that process also gets SIGTERM at once (after checking by its start time that the pid is still it). ' +
+        'Waits until the run is recorded as ended.',
+    )
+    .argument('<run-id>', 'a run id or any unique prefix of one')
+    .option('--no-wait', 'return once the request is made')
+    .option('-c, --config <ini>', CONFIG_HELP)
+    .addHelpText('after', '\nExamples:\n  $ wtflow cancel 3f2a9c1e\n  $ wtflow cancel "$(wtflow runs --status running --json | jq -r \'.[0].id\')"')
+    .action(async (runId: string, options: CancelCommandOptions) => {
+      const { cancelCommand } = await import('./commands/cancel.js')
+      setExitCode(await cancelCommand(runId, options))
     })
 
   program

@@ -32,7 +32,7 @@ export interface LoadedScript {
 }
 
 export interface LoadScriptOptions {
-  /** Values of a flow's inputs (`--input NAME=VALUE`). */
+  /** Values of a flow's inputs (`--input NAME=VALUE`); a script's workflows get theirs when they run. */
   inputs?: Readonly<Record<string, string>>
   /** The configured secrets (a flow reads the ones it declares). */
   secrets?: Readonly<Record<string, string>>
@@ -56,10 +56,6 @@ export async function loadScript(fileArg: string | undefined, cwd = process.cwd(
     const { loadFlowScript } = await import('./flow.js')
     return loadFlowScript(file, shown, options)
   }
-  if (options.inputs !== undefined && Object.keys(options.inputs).length > 0) {
-    throw new CliError(`--input sets the inputs of a flow file (.yaml, .yml, .json); ${shown} is a script. Read values in a script from the environment (process.env).`)
-  }
-
   const extension = path.extname(file).toLowerCase()
   if (TYPESCRIPT_EXTENSIONS.has(extension)) await registerTypeScript(file, extension)
 
@@ -71,6 +67,11 @@ export async function loadScript(fileArg: string | undefined, cwd = process.cwd(
     if (error instanceof CliError) throw error
     throw new CliError(describeImportFailure(error, file, shown), { cause: error, code: 'WTFLOW_SCRIPT' })
   }
+
+  // A CommonJS script (a .ts outside a "type": "module" package, compiled by tsx) is imported as
+  // { default: module.exports }: its exports are the properties of that object.
+  const cjs = namespace.default
+  if (cjs !== null && typeof cjs === 'object' && !isWorkflow(cjs)) namespace = { ...namespace, ...(cjs as Record<string, unknown>), default: (cjs as Record<string, unknown>).default }
 
   const seen = new Set<unknown>()
   const workflows: ScriptWorkflow[] = []
@@ -219,6 +220,10 @@ function describeImportFailure(error: unknown, file: string, shown: string): str
   if (err instanceof SyntaxError && userFrame(err) === null) {
     const where = syntaxErrorLocation(err, file, shown)
     return `${shown} has a syntax error${where === null ? '' : ` at ${where}`}: ${err.message}. Fix it and run again.`
+  }
+  if (err.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED' || err.code === 'ERR_REQUIRE_ESM' || /No "exports" main defined/.test(err.message)) {
+    // A CommonJS script that requires an ES-module-only package: not an import-safety problem.
+    return `${shown} is loaded as CommonJS (its package.json has no "type": "module") and could not require an ES module: ${err.message.split('\n')[0]}. Rename it to .mts, or add "type": "module" to package.json.`
   }
   if (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND') {
     const missing = /Cannot find (?:package|module) '([^']+)'/.exec(err.message)?.[1]

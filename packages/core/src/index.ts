@@ -5,6 +5,7 @@
 export type * from './interfaces.js'
 export { WtflowError, ValidationError, ConfigError, NodeFailure, isWtflowError, serializeError } from './errors/errors.js'
 export { ERROR_CODES, type ErrorCode } from './errors/codes.js'
+export { InputRef, inputRef, isInputRef, resolveInputs, type InputSpec } from './model/inputs.js'
 export { ArtifactRef, ResultRef, isRef, type ArgFor, type ArgsFor, type Ref } from './model/refs.js'
 export {
   Executable,

@@ -151,14 +151,14 @@ export interface EngineEventMap {
     runDir: string
     /** Absolute path of the script (or flow file) the workflow was loaded from, when known: what `wtflow resume` loads again. */
     script?: string | null
-    /** The values of the workflow's inputs (`--input`), when it has any. */
-    inputs?: Record<string, unknown>
     /** For a declarative flow: the flow document itself, as read. */
     flow?: { format: string; text: string }
     /** The run this one resumes (`RunOptions.reuse.from`), if any. */
     resumedFrom?: string | null
     /** The effective configuration, without secrets or passwords. */
     config: Record<string, string | number | boolean>
+    /** The run's inputs: each declared input's value (given, else its default). */
+    inputs: Readonly<Record<string, string>>
     /**
      * Masks the run's secrets in text taken from the plan (`plan.nodes[n].display`, its JSON):
      * what a listener shows or records of the plan goes through it. Events' own texts are masked.

@@ -64,6 +64,7 @@ function context(options: { maxParallel?: number; env?: Record<string, string> }
     nodeDir: '/nonexistent',
     cwd: process.cwd(),
     env: options.env ?? {},
+    inputs: {},
     signal: controller.signal,
     get stopReason() {
       return controller.signal.aborted ? (controller.signal.reason as StopReason) : null

@@ -210,6 +210,34 @@ export class HistoryDatabase {
     }
   }
 
+  /**
+   * Asks a running (or queued) run to stop: the request is recorded, and the process recording
+   * the run reads it with its next heartbeat (every 2 s) and cancels the run as Ctrl-C would.
+   * Resolves to the run's metadata (with `cancelRequestedAt` set when the run can still stop).
+   *
+   * @example
+   * const run = await db.requestCancel('3f2a')
+   */
+  async requestCancel(idOrPrefix: string): Promise<RunInfo> {
+    const run = await this.#findRun(idOrPrefix)
+    if (run.status === 'running' || run.status === 'queued') {
+      await this.db
+        .updateTable('runs')
+        .set({ cancel_requested_at: await this.#now() })
+        .where('id', '=', run.id)
+        .where('cancel_requested_at', 'is', null)
+        .execute()
+    }
+    return this.getRunInfo(run.id)
+  }
+
+  /** The runs among `ids` whose cancellation was requested (the recorder's heartbeat asks). */
+  async cancelRequested(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return []
+    const rows = await this.db.selectFrom('runs').select('id').where('id', 'in', ids).where('cancel_requested_at', 'is not', null).execute()
+    return rows.map(row => row.id)
+  }
+
   /** A run's metadata: host, pid, artifact directory, configuration, digest. */
   async getRunInfo(idOrPrefix: string): Promise<RunInfo> {
     const run = await this.#findRun(idOrPrefix)
@@ -224,6 +252,8 @@ export class HistoryDatabase {
       heartbeatAt: new Date(run.heartbeat_at),
       host: run.host,
       pid: run.pid,
+      processStart: run.process_start,
+      cancelRequestedAt: run.cancel_requested_at === null ? null : new Date(run.cancel_requested_at),
       runDir: run.run_dir,
       config: JSON.parse(run.config) as RunInfo['config'],
       nodeCount: run.node_count,

@@ -257,6 +257,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       await db.schema.createIndex('cache_entries_node_idx').on('cache_entries').columns(['workflow', 'node_path', 'created_at']).execute()
       await db.schema.alterTable('nodes').addColumn('cache_key', 'text').execute()
       await db.schema.alterTable('nodes').addColumn('cache_info', 'text').execute()
+      // `wtflow cancel` from another host (or for a process it cannot signal) leaves its request
+      // here; the recorder of the run reads it with each heartbeat and cancels the run.
+      await db.schema.alterTable('runs').addColumn('cancel_requested_at', 'bigint').execute()
     },
   },
 }

@@ -39,6 +39,11 @@ export interface RecorderOptions {
   /** How often a running run's heartbeat is written (default 2000 ms): a crashed run's duration ends at its last one. */
   heartbeatMs?: number
   /**
+   * Called (once per run) when history says `wtflow cancel` asked a run this recorder records to
+   * stop; read with each heartbeat. The caller cancels the run (its AbortSignal).
+   */
+  onCancelRequest?: (runId: string) => void
+  /**
    * A write that fails on a lost connection, a busy database or a full disk is retried: while
    * the recorder records, until it succeeds (the events wait in memory); once `close()` was
    * called, for at most this long more (default 30000 ms), then it is given up.
@@ -107,6 +112,8 @@ export class Recorder {
   readonly #queue: Pending[] = []
   readonly #active = new Map<string, ActiveRun>()
   readonly #heartbeat: NodeJS.Timeout | undefined
+  readonly #onCancelRequest: ((runId: string) => void) | undefined
+  readonly #cancelTold = new Set<string>()
   readonly #templates: StatementTemplates | undefined
   #draining: Promise<void> | null = null
   #scheduled = false
@@ -132,6 +139,7 @@ export class Recorder {
     this.#batchDelayMs = options.batchDelayMs ?? 100
     this.#onError = options.onError
     this.#onRetry = options.onRetry
+    this.#onCancelRequest = options.onCancelRequest
     if (db === null) return
     this.#templates = new StatementTemplates(db.db)
     engine.on('run:start', this.#listeners['run:start'])
@@ -277,6 +285,20 @@ export class Recorder {
     const ids = [...this.#active.keys()]
     const clock = this.#db!.dialect.clock
     this.#enqueue(() => [heartbeat(templates, ids, clock)])
+    const onCancelRequest = this.#onCancelRequest
+    if (onCancelRequest === undefined) return
+    const asking = ids.filter(id => !this.#cancelTold.has(id))
+    this.#db!.cancelRequested(asking).then(
+      requested => {
+        for (const id of requested) {
+          if (this.#cancelTold.has(id)) continue
+          this.#cancelTold.add(id)
+          onCancelRequest(id)
+        }
+      },
+      // A failed read is tried again with the next heartbeat.
+      () => {},
+    )
   }
 
   // -- writer ------------------------------------------------------------------------------------

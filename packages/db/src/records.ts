@@ -25,6 +25,10 @@ export interface RunInfo {
   heartbeatAt: Date
   host: string
   pid: number
+  /** `<boot id>:<start time>` of the recording process (Linux), or null: tells it from a later process with its pid. */
+  processStart: string | null
+  /** When `wtflow cancel` asked the run to stop, or null. */
+  cancelRequestedAt: Date | null
   /** `<artifacts_dir>/<run id>` */
   runDir: string
   /** The effective configuration of the run, without secrets. */

@@ -62,6 +62,8 @@ export interface RunsTable {
   pid: number
   /** `<boot id>:<start time>` of the recording process (Linux), or null: a reused pid is not the writer. */
   process_start: string | null
+  /** When `wtflow cancel` asked for the run to stop; the recording process polls it with its heartbeat. */
+  cancel_requested_at: ColumnType<Millis | null, Millis | null | undefined, Millis | null>
   /** `<artifacts_dir>/<run id>`; retention removes it. */
   run_dir: string
   /** JSON of the effective configuration without secrets (`run:start.config`). */

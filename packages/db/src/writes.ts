@@ -124,7 +124,7 @@ export function runRow(event: RunStart, who: ProcessIdentity): NewRunRow {
     config: JSON.stringify(event.config),
     node_count: event.nodeCount,
     script: event.script ?? null,
-    inputs: event.inputs === undefined ? null : JSON.stringify(event.inputs),
+    inputs: event.inputs === undefined || Object.keys(event.inputs).length === 0 ? null : JSON.stringify(event.inputs),
     plan: event.plan ?? null,
     resumed_from: event.resumedFrom ?? null,
     flow: event.flow ?? null,

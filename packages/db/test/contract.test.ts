@@ -31,6 +31,7 @@ describe('the public contract of @wtflow/db', () => {
       [
         "insertRuns",
         "pathKey",
+        "processStart",
         "syntheticPlan",
         "syntheticRun",
       ]

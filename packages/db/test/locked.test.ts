@@ -43,7 +43,7 @@ describe('SQLite history locked by another process', () => {
     const lock = await holdWriteLock(file)
     const delay = monitorEventLoopDelay({ resolution: 10 })
     delay.enable()
-    engine.fire('run:start', { runId: run.id, workflow: run.workflow, plan, startedAt: run.startedAt, runDir: run.runDir, config: {}, mask: (text: string) => text })
+    engine.fire('run:start', { runId: run.id, workflow: run.workflow, plan, startedAt: run.startedAt, runDir: run.runDir, config: {}, inputs: {}, mask: (text: string) => text })
     // The busy timeout is 5 s: a write that waited for the lock on the event loop's thread would
     // block it that long. Let the writer fail and retry a few times.
     const flushed = recorder.flush()

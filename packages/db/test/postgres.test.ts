@@ -138,6 +138,7 @@ describe.skipIf(postgres.skip)(`postgres connection loss: ${postgres.label}`, ()
       startedAt: run.startedAt,
       runDir: run.runDir,
       config: {},
+      inputs: {},
       mask: (text: string) => text,
     })
     await recorder.flush()
@@ -216,7 +217,7 @@ describe.skipIf(postgres.skip)(`postgres that stops answering: ${postgres.label}
       const engine = new FakeEngine()
       const recorder = attachRecorder(engine, db, { retryForMs: 1000, batchDelayMs: 1 })
       const run = syntheticRun({ nodes: 3 })
-      engine.fire('run:start', { runId: run.id, workflow: run.workflow, plan: await syntheticPlan(run), startedAt: run.startedAt, runDir: run.runDir, config: {}, mask: (text: string) => text })
+      engine.fire('run:start', { runId: run.id, workflow: run.workflow, plan: await syntheticPlan(run), startedAt: run.startedAt, runDir: run.runDir, config: {}, inputs: {}, mask: (text: string) => text })
       await recorder.flush()
       proxy.blackHole()
       for (const node of run.nodes) engine.fire('node:end', { runId: run.id, ordinal: node.ordinal, node })

@@ -24,6 +24,7 @@ async function startEvent(run: RunResult) {
     startedAt: run.startedAt,
     runDir: run.runDir,
     config: { 'run.max_parallel': 4, 'database.url': 'postgres://u:***@h/db' },
+    inputs: {},
     mask: (text: string) => text,
   }
 }

@@ -18,6 +18,7 @@ export async function listCommand(file: string | undefined, options: ListCommand
       nodes: checked.plan?.nodes.length ?? null,
       root: typeof workflow.root?.name === 'string' ? workflow.root.name : null,
       description: workflow.description ?? null,
+      inputs: { ...workflow.inputs },
       ...(checked.error === null ? {} : { error: checked.error }),
     })
   }
@@ -33,6 +34,10 @@ export async function listCommand(file: string | undefined, options: ListCommand
     const exported = script.document !== undefined ? `${script.document.format} flow` : row.export === 'default' ? 'export default' : `export ${row.export}`
     const size = row.nodes === null ? style.red('invalid') : plural(row.nodes, 'node')
     lines.push(`  ${style.bold(padEnd(row.name, nameWidth))}  ${padEnd(size, 9)}  ${style.dim(exported)}${row.description === null ? '' : `  ${row.description}`}`)
+    for (const [name, spec] of Object.entries(row.inputs)) {
+      const facts = [spec.required === true ? 'required' : null, spec.default === undefined ? null : `default ${JSON.stringify(spec.default)}`].filter(fact => fact !== null)
+      lines.push(`    ${style.dim('--input')} ${name}=…${facts.length === 0 ? '' : style.dim(` (${facts.join(', ')})`)}${spec.description === undefined ? '' : `  ${spec.description}`}`)
+    }
     if (row.error !== undefined) lines.push(`    ${style.red(row.error)}`)
   }
   lines.push(style.dim(`run one: wtflow run ${script.shown} --workflow ${rows[0]?.name.includes(' ') ? `'${rows[0]?.name}'` : rows[0]?.name}`))

@@ -1,4 +1,5 @@
-import { Engine, isWtflowError, toRunDocument, type EngineEventMap, type EngineEventName, type RunDocument, type RunCache, type RunOptions, type RunPlan, type RunResult, type Workflow } from '@wtflow/core'
+import { readFile } from 'node:fs/promises'
+import { Engine, isWtflowError, resolveInputs, toRunDocument, type EngineEventMap, type EngineEventName, type RunDocument, type RunCache, type RunOptions, type RunPlan, type RunResult, type Workflow } from '@wtflow/core'
 import { Interrupts, killAllProcessGroups, maskDeep, maskSecrets, preloadCommandRuntime } from '@wtflow/core/internal'
 import type { HistoryDatabase, Recorder } from '@wtflow/db'
 import { createDisplay, type RunDisplay } from '../display/display.js'
@@ -24,8 +25,11 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
     // slower path): @wtflow/core statically above, @wtflow/db with its driver and the command
     // runtime here.
     await Promise.all([tracked ? import('@wtflow/db').then(db => db.preloadDatabaseDriver(config.database)) : null, preloadCommandRuntime()])
-    const script = await loadScript(file, undefined, { inputs: options.input, secrets: config.secrets })
+    const given = { ...(options.inputsFile === undefined ? {} : await readInputsFile(options.inputsFile)), ...options.input }
+    const script = await loadScript(file, undefined, { inputs: given, secrets: config.secrets })
     const selected = selectWorkflows(script, options.workflow)
+    // A flow file took its inputs when it was compiled; a script's workflows take theirs at run.
+    const inputs = script.document === undefined ? inputsOf(selected.map(entry => entry.workflow), given) : selected.map(() => ({}))
     // A flow's own secrets are masked like those of the configuration.
     const engine = new Engine({ config, handleSignals: false, secrets: script.secrets })
     const plans: RunPlan[] = []
@@ -41,7 +45,13 @@ export async function runCommand(file: string | undefined, options: RunCommandOp
     // it left running is stopped, alongside this run rather than before it.
     const reaping = db?.reapCrashedRuns().catch(() => [])
     try {
-      return await runPlans(engine, db, plans, options, interrupts, { script: script.file, ...(options.input === undefined ? {} : { inputs: options.input }), ...(script.document === undefined ? {} : { flow: script.document }) })
+      // A flow's inputs are recorded as given (it took them when compiled); a script's workflows each get theirs.
+      const extras: RunExtras = {
+        script: script.file,
+        ...(script.document === undefined ? {} : { flow: script.document }),
+        ...(script.document !== undefined && Object.keys(given).length > 0 ? { inputs: given } : {}),
+      }
+      return await runPlans(engine, db, plans, options, interrupts, extras, script.document === undefined ? inputs : undefined)
     } finally {
       await reaping
       await db?.close()
@@ -60,6 +70,7 @@ export interface CacheFlags {
   refreshCache?: boolean
 }
 
+/** `inputsPerPlan`: each plan's inputs (a script's workflows), instead of `extras.inputs`. */
 export async function runPlans(
   engine: Engine,
   db: HistoryDatabase | null,
@@ -67,6 +78,7 @@ export async function runPlans(
   options: Pick<RunCommandOptions, 'json' | 'logFormat' | 'outputLogs' | 'outputLogsGrouped'> & CacheFlags,
   interrupts: RunInterrupts,
   extras: RunExtras = {},
+  inputsPerPlan?: readonly Record<string, string>[],
 ): Promise<number> {
   const { attachRecorder } = db === null ? { attachRecorder: null } : await import('@wtflow/db')
   const json = options.json === true
@@ -82,7 +94,9 @@ export async function runPlans(
     const why = error instanceof Error ? error.message.split('\n')[0] : String(error)
     writeOut(process.stderr, `wtflow: history writes are waiting (${why}); they are kept and tried again, the run goes on\n`)
   }
-  const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000, onRetry })
+  // `wtflow cancel` from elsewhere (another host, or a process that could not signal this one).
+  const onCancelRequest = () => interrupts.requestCancel()
+  const recorder: Recorder | null = attachRecorder === null ? null : attachRecorder(engine, db, { retryForMs: 10_000, onRetry, onCancelRequest })
   const tracked = recorder !== null
   const runCache = cacheFor(engine, db, plans, options, line => (jsonLog !== null ? jsonLog.note(line) : writeOut(process.stderr, `wtflow: ${line}\n`)))
   interrupts.arm(display)
@@ -99,12 +113,18 @@ export async function runPlans(
   const documents: RunDocument[] = []
   let exitCode: number = ExitCode.ok
   try {
-    for (const plan of plans) {
+    for (const [index, plan] of plans.entries()) {
       // Interrupted between two workflows: the rest do not run.
       if (interrupts.cancelled) exitCode = ExitCode.interrupted
       if (interrupts.cancelled) break
       // The run's row is written before its first command starts: a run killed at once is still in history.
-      const result: RunResult = await engine.run(plan, { ...extras, ...(runCache === null ? {} : { cache: runCache }), signal: interrupts.signal, beforeNodes: () => recorder?.flush() })
+      // A flow's inputs are recorded as given (it took them when compiled); a script's workflows each get theirs.
+      const extras: RunExtras = {
+        script: script.file,
+        ...(script.document === undefined ? {} : { flow: script.document }),
+        ...(script.document !== undefined && Object.keys(given).length > 0 ? { inputs: given } : {}),
+      }
+      return await runPlans(engine, db, plans, options, interrupts, extras, script.document === undefined ? inputs : undefined)
       documents.push(toRunDocument(result))
       exitCode = worse(exitCode, result.exitCode)
       display.close()
@@ -136,24 +156,13 @@ export async function runPlans(
 }
 
 /**
- * The cache for nodes with `cache`: history's, unless history is off (then one warning line).
- * `--no-cache` / `WTFLOW_NO_CACHE`: hits are ignored, entries still stored where none exists.
- */
-function cacheFor(engine: Engine, db: HistoryDatabase | null, plans: readonly RunPlan[], flags: CacheFlags, note: (line: string) => void): RunCache | null {
-  if (!plans.some(plan => plan.nodes.some(node => node.cache !== null))) return null
-  if (db === null) {
-    note('warning: caching needs run history, which is off (database.url = none): nodes with `cache` run every time')
-    return null
-  }
-  const store = db.cacheStore()
-  const off = flags.cache === false || engine.config.noCache
-  const refresh = flags.refreshCache === true
-  return {
-    // Ignoring hits is a store that never finds one.
-    store: off && !refresh ? { lookup: async () => null, latest: (workflow, nodePath) => store.latest(workflow, nodePath), store: (entry, options) => store.store(entry, options) } : store,
-    mode: refresh ? 'refresh' : 'use',
-    onWarning: message => note(`warning: ${message}`),
-  }
+      // A flow's inputs are recorded as given (it took them when compiled); a script's workflows each get theirs.
+      const extras: RunExtras = {
+        script: script.file,
+        ...(script.document === undefined ? {} : { flow: script.document }),
+        ...(script.document !== undefined && Object.keys(given).length > 0 ? { inputs: given } : {}),
+      }
+      return await runPlans(engine, db, plans, options, interrupts, extras, script.document === undefined ? inputs : undefined)
 }
 
 /** `--dry-run`: the plans, secrets masked. */
@@ -258,6 +267,13 @@ export class RunInterrupts {
 
   get signal(): AbortSignal {
     return this.#controller.signal
+  }
+
+  /** `wtflow cancel` asked for it (through history): like a first Ctrl-C. */
+  requestCancel(): void {
+    if (this.#settled || this.#controller.signal.aborted) return
+    this.#display?.note('cancel requested (wtflow cancel): cancelling, stopping every process…')
+    this.#controller.abort(new Error('cancelled by wtflow cancel'))
   }
 
   get cancelled(): boolean {

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import type { Workflow } from '@wtflow/core'
 import { preloadCommandRuntime } from '@wtflow/core/internal'
+import { signalIfHere } from './cancel.js'
 import { CliError, ExitCode, formatError } from '../errors.js'
 import { openHistoryForRun, readConfig } from '../history.js'
 import type { ServeCommandOptions } from '../main.js'
@@ -57,7 +58,11 @@ export async function serveCommand(files: string[], options: ServeCommandOptions
       port: options.port,
       token: options.token ?? (process.env.WTFLOW_SERVER_TOKEN || undefined),
       allowInlineFlows: options.allowInlineFlows === true,
-      hooks: options.allowInlineFlows === true ? { loadFlow: (flow, inputs) => loadPostedFlow(flow, inputs, config.secrets) } : {},
+      hooks: {
+        ...(options.allowInlineFlows === true ? { loadFlow: (flow: unknown, inputs: Record<string, unknown>) => loadPostedFlow(flow, inputs, config.secrets) } : {}),
+        // A run another process executes: as `wtflow cancel` does (history request, SIGTERM on this host).
+        cancelElsewhere: async run => void signalIfHere(await db.requestCancel(run.id)),
+      },
       log: message => out.write(`wtflow serve: ${message}\n`),
     })
   } catch (error) {

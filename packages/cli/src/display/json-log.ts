@@ -34,7 +34,7 @@ export class JsonLog implements RunDisplay {
         this.#runId = event.runId
         this.#decoders.clear()
         const { plan } = event
-        this.#line('run:start', { runId: event.runId, path: null, status: 'running', workflow: event.workflow, digest: plan.digest, nodes: plan.nodes.length, runDir: event.runDir, startedAt: event.startedAt })
+        this.#line('run:start', { runId: event.runId, path: null, status: 'running', workflow: event.workflow, inputs: event.inputs, digest: plan.digest, nodes: plan.nodes.length, runDir: event.runDir, startedAt: event.startedAt })
       },
       'node:start': event => {
         this.#line('node:start', { runId: event.runId, path: event.path, status: 'running', ordinal: event.ordinal, attempt: event.attempt })

@@ -9,6 +9,7 @@ export interface AttemptHost {
   readonly runId: string
   readonly config: WtflowConfig
   readonly resources: RunResources
+  readonly inputs: Readonly<Record<string, string>>
   sink(state: NodeState, stream: 'stdout' | 'stderr'): ArtifactSink
   directStdout(attempt: AttemptContext): number | null
   resolve(ref: Ref): Promise<ResolvedRef>
@@ -61,6 +62,10 @@ export class AttemptContext implements ExecutionContext {
 
   get env(): Readonly<Record<string, string>> {
     return this.host.envOf(this.state)
+  }
+
+  get inputs(): Readonly<Record<string, string>> {
+    return this.host.inputs
   }
 
   get signal(): AbortSignal {

@@ -5,6 +5,7 @@ import { ValidationError } from '../errors/errors.js'
 import { TypedEmitter } from '../events.js'
 import type { RunResult } from '../interfaces.js'
 import type { RunWarmUp } from '../model/executable.js'
+import { resolveInputs } from '../model/inputs.js'
 import type { Workflow } from '../model/node.js'
 import type { PlanNode } from '../plan/plan-node.js'
 import { RunPlan } from '../plan/run-plan.js'
@@ -36,6 +37,13 @@ export interface RunOptions {
   /** Use this run id instead of a new UUID. */
   runId?: string
   /**
+   * Values of the workflow's inputs (`--input NAME=VALUE`), recorded with the run
+   * (`run:start.inputs`). When the workflow declares inputs, its defaults fill the rest and a
+   * required input missing, or one not declared, rejects with `WTFLOW_INPUT` before anything
+   * starts; a workflow that declares none (a compiled flow file) records them as given.
+   */
+  inputs?: Readonly<Record<string, string>>
+  /**
    * Awaited after `run:start` and before any node starts (a rejection is ignored): the CLI lets
    * its recorder write the run's row first, so that a run killed at once is still in history
    * and what it left running can be found.
@@ -55,8 +63,6 @@ export interface RunOptions {
   cache?: RunCache
   /** Recorded with the run (`run:start.script`): the script's absolute path, for `wtflow resume`. */
   script?: string
-  /** Recorded with the run (`run:start.inputs`): the values of the workflow's inputs. */
-  inputs?: Record<string, unknown>
   /** Most Funcs running at once in this run (default: the config's `run.max_funcs`). */
   maxFuncs?: number
   /** Recorded with the run (`run:start.flow`): a declarative flow's document. */
@@ -112,7 +118,16 @@ export class Engine extends TypedEmitter {
       await resources.close()
       throw error
     }
+    let inputs: Record<string, string>
+    try {
+      const declared = plan.workflow.inputs ?? {}
+      inputs = Object.keys(declared).length === 0 ? { ...options.inputs } : resolveInputs(plan.name, declared, options.inputs)
+    } catch (error) {
+      await resources.close()
+      throw error
+    }
     const execution = new RunExecution(plan, {
+      inputs,
       resources,
       config,
       // The executables' own secrets (an Authorization header) are masked like configured ones.
@@ -123,7 +138,6 @@ export class Engine extends TypedEmitter {
       reuse: options.reuse ?? null,
       cache: options.cache ?? null,
       script: options.script ?? null,
-      inputs: options.inputs,
       flow: options.flow,
       emit: (name, event) => this.emit(name, event),
       listens: name => this.hasListeners(name),

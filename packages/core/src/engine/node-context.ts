@@ -24,12 +24,15 @@ export class NodeContext {
   /** Set once the run's directory exists. */
   runDir = ''
 
-  constructor(plan: RunPlan, states: readonly NodeState[], store: ArtifactStore, options: { cwd: string; runId: string }) {
+  readonly #inputs: Readonly<Record<string, string>>
+
+  constructor(plan: RunPlan, states: readonly NodeState[], store: ArtifactStore, options: { cwd: string; runId: string; inputs: Readonly<Record<string, string>> }) {
     this.#plan = plan
     this.#states = states
     this.#store = store
     this.#cwd = options.cwd
     this.#runId = options.runId
+    this.#inputs = options.inputs
   }
 
   // -- what a node derives from its ancestors --------------------------------------------------
@@ -115,6 +118,7 @@ export class NodeContext {
   whenContext(node: PlanNode): WhenContext {
     return {
       runId: this.#runId,
+      inputs: this.#inputs,
       path: node.path,
       result: async <T>(ref: ResultRef<T>): Promise<T> => {
         const state = this.stateOf(ref.node)

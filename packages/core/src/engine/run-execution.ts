@@ -4,6 +4,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import fs from 'fs-extra'
 import { ArtifactSink, ArtifactStore, collectFile, fileIn } from '../artifacts/artifact-store.js'
+import { declaredFiles } from '../artifacts/declared.js'
 import { maskError, maskSecrets } from '../artifacts/redactor.js'
 import { describeConfig, type WtflowConfig } from '../config/config.js'
 import { WtflowError, serializeError } from '../errors/errors.js'
@@ -31,11 +32,12 @@ export interface ExecutionSettings {
   secrets: string[]
   cwd: string
   runId: string
+  /** The run's inputs, resolved against the workflow's declarations. */
+  inputs: Readonly<Record<string, string>>
   beforeNodes: (() => Promise<unknown> | void) | undefined
   reuse: RunReuse | null
   cache: RunCache | null
   script: string | null
-  inputs: Record<string, unknown> | undefined
   flow: { format: string; text: string } | undefined
   emit: Emit
   listens: (name: EngineEventName) => boolean
@@ -78,6 +80,7 @@ export class RunExecution {
       runId: settings.runId,
       config: settings.config,
       resources: settings.resources,
+      inputs: settings.inputs,
       sink: (state, stream) => this.#sink(state.plan, stream, fileIn(this.#context.dirOf(state), `${stream}.log`)),
       directStdout: attempt =>
         settings.secrets.length === 0 && !settings.listens('node:output') ? attempt.stdout.openDirect(this.#spoolFile()) : null,
@@ -135,7 +138,7 @@ export class RunExecution {
           startedAt,
           runDir: this.#runDir,
           script,
-          ...(inputs === undefined ? {} : { inputs }),
+          inputs,
           ...(flow === undefined ? {} : { flow }),
           resumedFrom: reuse?.from ?? null,
           config: describeConfig(config),
@@ -608,12 +611,15 @@ export class RunExecution {
       }
     }
     for (const file of state.plan.artifacts) {
-      const source = path.resolve(ctx.cwd, file)
-      const name = path.basename(file)
       try {
-        artifacts.push(await collectFile(name, source, path.join(this.#context.dirOf(state), name), this.#settings.secrets))
+        for (const { name, source } of await declaredFiles(ctx.cwd, file)) {
+          if (artifacts.some(artifact => artifact.name === name)) continue
+          const target = path.join(this.#context.dirOf(state), name)
+          if (name.includes('/')) await fs.ensureDir(path.dirname(target))
+          artifacts.push(await collectFile(name, source, target, this.#settings.secrets))
+        }
       } catch (cause) {
-        if (error === null && ctx.stopReason === null) error = artifactMissing(file, source, cause)
+        if (error === null && ctx.stopReason === null) error = artifactMissing(file, path.resolve(ctx.cwd, file), cause)
       }
     }
     return error

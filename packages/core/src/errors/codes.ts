@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   WTFLOW_SCRIPT: 'A workflow script could not be loaded: a syntax error, a failed import, an error thrown at import.',
   WTFLOW_FLOW_INVALID: 'A flow file (YAML or JSON) has mistakes; each is listed with file, line, column and key path. Nothing ran.',
   WTFLOW_FLOW_FILE: 'A flow file cannot be read, or is not a flow.',
+  WTFLOW_INPUT: "A workflow's inputs are wrong: a required input has no value, or a value is given for an input it does not declare. Nothing was started.",
   // -- why a node did not succeed ----------------------------------------------------------------
   WTFLOW_NODE_FAILED: 'A command exited with a non-zero code or was killed by a signal.',
   WTFLOW_SPAWN_FAILED: 'A command could not be started (no such program, a bad working directory, an environment too large).',

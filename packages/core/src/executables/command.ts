@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import type * as Spawn from '@wtflow/spawn'
 import { NodeFailure, serializeError } from '../errors/errors.js'
 import { Executable, type ExecutableCapabilities, type ExecutableSpec, type ExecutionContext, type ExecutionOutcome } from '../model/executable.js'
+import { isInputRef, type InputRef } from '../model/inputs.js'
 import { isRef, type ArtifactRef, type Ref, type ResultRef } from '../model/refs.js'
 import {
   PROCESS_MARKER,
@@ -14,7 +15,7 @@ import {
 } from '../process-groups.js'
 
 /** One argv element: a literal, or a reference replaced by one argument (a path, or a result value). */
-export type CommandArg = string | ArtifactRef | ResultRef<unknown>
+export type CommandArg = string | ArtifactRef | ResultRef<unknown> | InputRef
 
 export interface CommandOptions {
   /** Environment variables for this command only (on top of the node's `env`). */
@@ -47,12 +48,12 @@ export class Command extends Executable<void> {
   describe(): string {
     if (typeof this.command === 'string') return this.command
     return this.command
-      .map(arg => (typeof arg === 'string' ? quoteForDisplay(arg) : `<${arg.node.name}.${arg.kind === 'result' ? 'result' : arg.name}>`))
+      .map(arg => (typeof arg === 'string' ? quoteForDisplay(arg) : isInputRef(arg) ? `<inputs.${arg.name}>` : `<${arg.node.name}.${arg.kind === 'result' ? 'result' : arg.name}>`))
       .join(' ')
   }
 
   references(): Ref[] {
-    return typeof this.command === 'string' ? [] : this.command.filter((arg): arg is Ref => typeof arg !== 'string')
+    return typeof this.command === 'string' ? [] : this.command.filter((arg): arg is Ref => isRef(arg))
   }
 
   override toSpec(): ExecutableSpec {
@@ -62,7 +63,7 @@ export class Command extends Executable<void> {
   /** Builds a Command from its spec (`{ command, env? }`, as `toSpec()` gives it). */
   static fromSpec(spec: unknown): Command {
     const { command, env } = (spec ?? {}) as { command?: unknown; env?: unknown }
-    const argv = Array.isArray(command) && command.every(arg => typeof arg === 'string' || isRef(arg))
+    const argv = Array.isArray(command) && command.every(arg => typeof arg === 'string' || isRef(arg) || isInputRef(arg))
     if (typeof command !== 'string' && !argv) throw new TypeError('a command spec needs `command`: a string, or an array of strings and references')
     if (env !== undefined && (typeof env !== 'object' || env === null || Object.values(env).some(value => typeof value !== 'string'))) {
       throw new TypeError('a command spec\'s `env` must be an object of strings')
@@ -88,7 +89,7 @@ export class Command extends Executable<void> {
       program = { file: this.command, shell: true }
     } else {
       const argv: string[] = []
-      for (const arg of this.command) argv.push(typeof arg === 'string' ? arg : await resolveArg(ctx, arg))
+      for (const arg of this.command) argv.push(typeof arg === 'string' ? arg : isInputRef(arg) ? inputValue(ctx, arg) : await resolveArg(ctx, arg))
       const [file, ...args] = argv as [string, ...string[]]
       program = { file, args }
     }
@@ -219,6 +220,13 @@ function pump(source: Readable, sink: NodeJS.WritableStream): Promise<void> {
     })
     source.once('error', () => resolve())
   })
+}
+
+/** An `inputRef(name)` argument's value; an input the workflow does not declare fails the node. */
+export function inputValue(ctx: ExecutionContext, ref: InputRef): string {
+  const value = ctx.inputs[ref.name]
+  if (value === undefined) throw new Error(`inputRef('${ref.name}'): the run has no input "${ref.name}" (declare it in the Workflow's inputs, with a default or required)`)
+  return value
 }
 
 async function resolveArg(ctx: ExecutionContext, ref: ArtifactRef | ResultRef<unknown>): Promise<string> {

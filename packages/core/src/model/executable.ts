@@ -30,6 +30,8 @@ export interface ExecutionContext {
   readonly cwd: string
   /** Environment overlay for this node (ancestors' `env` merged with its own); not all of process.env. */
   readonly env: Readonly<Record<string, string>>
+  /** The run's inputs (each declared input's value); what `inputRef(name)` arguments become. */
+  readonly inputs: Readonly<Record<string, string>>
   /** Aborted on timeout (reason `'timeout'`) or cancellation (reason `'cancel'`). */
   readonly signal: AbortSignal
   /** Why the attempt was stopped, or null while it may run: `signal.reason`, read cheaply. */

@@ -1,10 +1,13 @@
 import type { NodeStatus, RunIf } from '../interfaces.js'
 import type { Executable } from './executable.js'
+import type { InputSpec } from './inputs.js'
 import { ArtifactRef, ResultRef } from './refs.js'
 
 /** What a `when` predicate can read. */
 export interface WhenContext {
   readonly runId: string
+  /** The run's inputs: each declared input's value (given, else its default). */
+  readonly inputs: Readonly<Record<string, string>>
   /** The path of the node being decided. */
   readonly path: string
   /** The value an upstream node returned. */
@@ -154,6 +157,8 @@ export interface WorkflowOptions {
   root: Node<any>
   /** Optional description shown by `wtflow list`. */
   description?: string | undefined
+  /** Parameters of a run, by name (`--input NAME=VALUE`); nodes read them as `ctx.inputs` in `when` and `inputRef(name)` as an argument. */
+  inputs?: Readonly<Record<string, InputSpec>> | undefined
 }
 
 /**
@@ -166,10 +171,12 @@ export class Workflow {
   readonly name: string
   readonly root: Node<any>
   readonly description: string | undefined
+  readonly inputs: Readonly<Record<string, InputSpec>>
 
   constructor(options: WorkflowOptions) {
     this.name = options.name
     this.root = options.root
+    this.inputs = Object.freeze({ ...options.inputs })
     this.description = options.description
   }
 

@@ -1,4 +1,5 @@
 import type { Artifact } from '../interfaces.js'
+import type { InputRef } from './inputs.js'
 import type { Node } from './node.js'
 
 /** Marks references across copies of @wtflow/core (see `ERROR_BRAND`). */
@@ -42,7 +43,7 @@ export function refName(ref: Ref): string {
 }
 
 /** What a Func parameter of type `P` accepts: a value, a result of that type, or (for `Artifact`) an artifact. */
-export type ArgFor<P> = P | ResultRef<P> | (Artifact extends P ? ArtifactRef : never)
+export type ArgFor<P> = P | ResultRef<P> | (Artifact extends P ? ArtifactRef : never) | (string extends P ? InputRef : never)
 
 /** The args tuple a Func accepts for a function with parameters `Params`. */
 export type ArgsFor<Params extends readonly unknown[]> = { [K in keyof Params]: ArgFor<Params[K]> }

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { ValidationError } from '../errors/errors.js'
 import type { Node } from '../model/node.js'
+import { isGlob } from '../artifacts/declared.js'
 import { refName } from '../model/refs.js'
 import type { PlanNode } from './plan-node.js'
 
@@ -38,7 +39,9 @@ export function resolveDependencies(nodes: readonly PlanNode[], byNode: Readonly
       if (producer === consumer) throw new ValidationError(consumer.path, `refers to its own ${what}`)
       if (ref.kind === 'artifact' && !RESERVED_ARTIFACT_NAMES.has(ref.name)) {
         const declared = producer.artifacts.map(file => path.basename(file))
-        if (!declared.includes(ref.name)) {
+        // A glob or a directory (`reports/`) names its files only when the node has run.
+        const open = producer.artifacts.some(file => isGlob(file) || file.endsWith('/'))
+        if (!open && !declared.includes(ref.name)) {
           throw new ValidationError(consumer.path, `refers to artifact "${ref.name}" of "${producer.path}", which declares ${declared.length ? declared.join(', ') : 'no extra artifacts'}`)
         }
       }

@@ -7,6 +7,7 @@ import type { RunIf } from '../interfaces.js'
 import type { Executable, ExecutableSpec } from '../model/executable.js'
 import { createExecutable, type PluginContext, type PluginLike } from '../plugins/plugin.js'
 import { assembleNode, Node, Workflow, type NodeOptions } from '../model/node.js'
+import { isInputRef } from '../model/inputs.js'
 import { isRef, type Ref } from '../model/refs.js'
 import { RETRY_DEFAULTS, type PlanNode } from './plan-node.js'
 import type { RunPlan } from './run-plan.js'
@@ -109,6 +110,7 @@ export function encodeSpec(spec: ExecutableSpec, pathOf: (node: Node<unknown>) =
 }
 
 function encodeValue(value: unknown, pathOf: (node: Node<unknown>) => string): unknown {
+  if (isInputRef(value)) return { $input: value.name }
   if (isRef(value)) return value.kind === 'result' ? { $ref: 'result', node: pathOf(value.node) } : { $ref: 'artifact', node: pathOf(value.node), name: value.name }
   if (Array.isArray(value)) return value.map(item => encodeValue(item, pathOf))
   if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {

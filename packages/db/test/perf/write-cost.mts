@@ -21,7 +21,7 @@ for (const target of targets) {
   const engine = new Fake()
   const recorder = attachRecorder(engine, db)
   const t0 = performance.now()
-  engine.fire('run:start', { runId: run.id, workflow: run.workflow, plan: await syntheticPlan(run), startedAt: run.startedAt, runDir: run.runDir, config: {}, mask: (text: string) => text })
+  engine.fire('run:start', { runId: run.id, workflow: run.workflow, plan: await syntheticPlan(run), startedAt: run.startedAt, runDir: run.runDir, config: {}, inputs: {}, mask: (text: string) => text })
   await recorder.flush()
   const t1 = performance.now()
   for (const node of run.nodes) {

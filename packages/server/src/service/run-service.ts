@@ -107,7 +107,11 @@ export class RunService {
     }
     this.engine = new Engine({ config: options.config, handleSignals: false })
     this.queue = new QueueStore(options.db)
-    this.#recorder = attachRecorder(this.engine, options.db, { onError: error => this.#log(`history write failed: ${messageOf(error)}`) })
+    this.#recorder = attachRecorder(this.engine, options.db, {
+      onError: error => this.#log(`history write failed: ${messageOf(error)}`),
+      // `wtflow cancel` from another terminal or host: recorded in history, read with the heartbeat.
+      onCancelRequest: runId => this.#active.get(runId)?.controller.abort(new Error('cancelled by wtflow cancel')),
+    })
     this.#forwardEngineEvents()
   }
 

@@ -9,7 +9,9 @@ import {
   type RunResources,
   type RunWarmUp,
 } from '../../model/executable.js'
+import { isInputRef } from '../../model/inputs.js'
 import { isRef, type ArgsFor, type Ref } from '../../model/refs.js'
+import { inputValue } from '../command.js'
 import { callerModuleUrl, displayModule, findExport, importModule, toModuleUrl } from './location.js'
 import { FUNC_POOL_RESOURCE, FuncPool } from './pool.js'
 import { FUNC_PROCESS_POOL_RESOURCE, FuncProcessPool } from './process-pool.js'
@@ -130,7 +132,7 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
     this.capabilities = isolation === 'process' ? ISOLATED_CAPABILITIES : FUNC_CAPABILITIES
     const args = options?.args as readonly unknown[] | undefined
     this.args = args === undefined || args.length === 0 ? NO_ARGS : Object.freeze([...args])
-    this.#hasRefs = this.args.some(isRef)
+    this.#hasRefs = this.args.some(arg => isRef(arg) || isInputRef(arg))
     const module = options?.module
     this.moduleUrl = module === undefined ? callerModuleUrl(new.target) : toModuleUrl(module)
     if (module !== undefined && this.moduleUrl === null) {
@@ -226,6 +228,10 @@ export class Func<F extends AnyFunction = AnyFunction> extends Executable<Awaite
     const args: unknown[] = []
     let artifacts: ArtifactArg[] | undefined
     for (const [index, arg] of this.args.entries()) {
+      if (isInputRef(arg)) {
+        args.push(inputValue(ctx, arg))
+        continue
+      }
       if (!isRef(arg)) {
         args.push(arg)
         continue
@@ -321,7 +327,7 @@ function notExportedMessage(label: string, name: string, where: string, exportNa
 
 function firstUncloneableArg(args: readonly unknown[]): string | null {
   for (const [index, arg] of args.entries()) {
-    if (isRef(arg)) continue
+    if (isRef(arg) || isInputRef(arg)) continue
     try {
       structuredClone(arg)
     } catch (error) {

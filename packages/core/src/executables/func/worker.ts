@@ -246,16 +246,29 @@ function toExitCode(code: number | string | null | undefined): number {
 
 const modules = new Map<string, Promise<Record<string, unknown>>>()
 let tsxRegistered = false
+let tsxCjsRegistered = false
 
 async function importModule(moduleUrl: string): Promise<Record<string, unknown>> {
   // Always our own registration: a `--import tsx` the main thread was started with does not
   // reach worker threads.
-  if (!tsxRegistered && /\.(c|m)?tsx?$/i.test(new URL(moduleUrl).pathname)) {
+  const pathname = new URL(moduleUrl).pathname
+  if (!tsxRegistered && /\.(c|m)?tsx?$/i.test(pathname)) {
     const { register } = await import('tsx/esm/api')
     register()
     tsxRegistered = true
   }
-  return (await import(moduleUrl)) as Record<string, unknown>
+  // A .ts or .cts that Node loads as CommonJS (no "type": "module" above it) needs tsx's CommonJS
+  // hooks too, as in the main thread (cli/script.ts).
+  if (!tsxCjsRegistered && /\.(c)?tsx?$/i.test(pathname)) {
+    const { register } = await import('tsx/cjs/api')
+    register()
+    tsxCjsRegistered = true
+  }
+  const namespace = (await import(moduleUrl)) as Record<string, unknown>
+  // A CommonJS module is imported as { default: module.exports }: its exports are that object's
+  // (looked up after the namespace's own).
+  const cjs = namespace.default
+  return cjs !== null && typeof cjs === 'object' ? { ...(cjs as Record<string, unknown>), ...namespace } : namespace
 }
 
 /** Functions already found, by module URL, then export name: the hot path awaits nothing. */
