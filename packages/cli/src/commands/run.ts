@@ -118,13 +118,8 @@ export async function runPlans(
       if (interrupts.cancelled) exitCode = ExitCode.interrupted
       if (interrupts.cancelled) break
       // The run's row is written before its first command starts: a run killed at once is still in history.
-      // A flow's inputs are recorded as given (it took them when compiled); a script's workflows each get theirs.
-      const extras: RunExtras = {
-        script: script.file,
-        ...(script.document === undefined ? {} : { flow: script.document }),
-        ...(script.document !== undefined && Object.keys(given).length > 0 ? { inputs: given } : {}),
-      }
-      return await runPlans(engine, db, plans, options, interrupts, extras, script.document === undefined ? inputs : undefined)
+      const own = inputsPerPlan?.[index]
+      const result: RunResult = await engine.run(plan, { ...extras, ...(own === undefined ? {} : { inputs: own }), ...(runCache === null ? {} : { cache: runCache }), signal: interrupts.signal, beforeNodes: () => recorder?.flush() })
       documents.push(toRunDocument(result))
       exitCode = worse(exitCode, result.exitCode)
       display.close()
@@ -156,13 +151,61 @@ export async function runPlans(
 }
 
 /**
-      // A flow's inputs are recorded as given (it took them when compiled); a script's workflows each get theirs.
-      const extras: RunExtras = {
-        script: script.file,
-        ...(script.document === undefined ? {} : { flow: script.document }),
-        ...(script.document !== undefined && Object.keys(given).length > 0 ? { inputs: given } : {}),
-      }
-      return await runPlans(engine, db, plans, options, interrupts, extras, script.document === undefined ? inputs : undefined)
+ * The cache for nodes with `cache`: history's, unless history is off (then one warning line).
+ * `--no-cache` / `WTFLOW_NO_CACHE`: hits are ignored, entries still stored where none exists.
+ */
+function cacheFor(engine: Engine, db: HistoryDatabase | null, plans: readonly RunPlan[], flags: CacheFlags, note: (line: string) => void): RunCache | null {
+  if (!plans.some(plan => plan.nodes.some(node => node.cache !== null))) return null
+  if (db === null) {
+    note('warning: caching needs run history, which is off (database.url = none): nodes with `cache` run every time')
+    return null
+  }
+  const store = db.cacheStore()
+  const off = flags.cache === false || engine.config.noCache
+  const refresh = flags.refreshCache === true
+  return {
+    // Ignoring hits is a store that never finds one.
+    store: off && !refresh ? { lookup: async () => null, latest: (workflow, nodePath) => store.latest(workflow, nodePath), store: (entry, options) => store.store(entry, options) } : store,
+    mode: refresh ? 'refresh' : 'use',
+    onWarning: message => note(`warning: ${message}`),
+  }
+}
+
+/**
+ * Each workflow's inputs, checked before anything runs: a value for an input no selected workflow
+ * declares, or a required input without a value, is an error (exit 2). Each workflow gets the
+ * values of the inputs it declares.
+ */
+function inputsOf(workflows: readonly Workflow[], given: Readonly<Record<string, string>>): Record<string, string>[] {
+  if (workflows.length > 1) {
+    const unknown = Object.keys(given).filter(name => !workflows.some(workflow => Object.hasOwn(workflow.inputs ?? {}, name)))
+    if (unknown.length > 0) {
+      throw new CliError(`no selected workflow has an input ${unknown.map(name => `"${name}"`).join(', ')}; \`wtflow list\` shows each workflow's inputs.`)
+    }
+  }
+  return workflows.map(workflow => {
+    const declared = workflow.inputs ?? {}
+    const own = workflows.length === 1 ? given : Object.fromEntries(Object.entries(given).filter(([name]) => Object.hasOwn(declared, name)))
+    return resolveInputs(workflow.name, declared, own)
+  })
+}
+
+/** `--inputs-file x.json`: an object of input names to values (numbers and booleans become strings). */
+async function readInputsFile(file: string): Promise<Record<string, string>> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'))
+  } catch (error) {
+    throw new CliError(`cannot read the inputs file ${file}: ${error instanceof Error ? error.message : String(error)}. It must be a JSON object, e.g. {"region": "south"}.`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError(`the inputs file ${file} must hold a JSON object of input names to values, e.g. {"region": "south"}.`)
+  const inputs: Record<string, string> = {}
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value === 'string') inputs[name] = value
+    else if (typeof value === 'number' || typeof value === 'boolean') inputs[name] = String(value)
+    else throw new CliError(`input "${name}" in ${file} is ${value === null ? 'null' : typeof value}; an input's value is a string (or a number or boolean).`)
+  }
+  return inputs
 }
 
 /** `--dry-run`: the plans, secrets masked. */
