@@ -33,7 +33,7 @@ describe('wtflow run --log-format json', () => {
       expect(new Date(line.ts).toISOString()).toBe(line.ts)
     }
     expect(lines[0]).toMatchObject({ event: 'run:start', path: null, status: 'running', workflow: 'json-log', nodes: 5 })
-    expect(lines.at(-1)).toMatchObject({ event: 'run:end', path: null, status: 'succeeded', exitCode: 0, counts: { succeeded: 2, failed: 1, skipped: 1 } })
+    expect(lines.at(-1)).toMatchObject({ event: 'run:end', path: null, status: 'succeeded', exitCode: 0, counts: { succeeded: 2, tolerated: 1, skipped: 1 } })
     const runId = lines[0]!.runId
     expect(lines.every(line => line.runId === runId)).toBe(true)
 
