@@ -83,6 +83,43 @@ describe.each(DATABASES)('flow files on %s', kind => {
     expect(missing.stderr).toContain('input "api" is required and has no value: pass --input api=VALUE')
   })
 
+  it('cache: a step whose key is unchanged is not run again (cached); a changed file or input runs it', async () => {
+    ws = await makeWorkspace(kind)
+    writeFileSync(path.join(ws.dir, 'input.txt'), 'one')
+    writeFileSync(
+      path.join(ws.dir, 'cached.yaml'),
+      [
+        'name: cached',
+        'inputs:',
+        '  target: { default: all }',
+        'steps:',
+        '  - name: build',
+        '    run: echo built >> count.txt && cat input.txt > out.txt',
+        '    artifacts: [out.txt]',
+        '    cache: { files: [input.txt], key: "target=${{ inputs.target }}", ttl: 1d }',
+        '',
+      ].join('\n'),
+    )
+    const statusOf = async (args: string[]) => {
+      const run = await ws.run(['run', 'cached.yaml', '--json', ...args])
+      expect(run.code, run.stderr).toBe(0)
+      return byPath(parseJson<RunDocument>(run.stdout))['cached/build']!.status
+    }
+    const count = () => readFileSync(path.join(ws.dir, 'count.txt'), 'utf8').trim().split('\n').length
+    expect(await statusOf([])).toBe('succeeded')
+    expect(await statusOf([])).toBe('cached')
+    expect(count()).toBe(1)
+    writeFileSync(path.join(ws.dir, 'input.txt'), 'two')
+    expect(await statusOf([])).toBe('succeeded')
+    expect(await statusOf(['--input', 'target=unit'])).toBe('succeeded')
+    expect(await statusOf(['--input', 'target=unit'])).toBe('cached')
+    expect(count()).toBe(3)
+    // A hit restores the declared output file.
+    writeFileSync(path.join(ws.dir, 'out.txt'), 'overwritten')
+    expect(await statusOf(['--input', 'target=unit'])).toBe('cached')
+    expect(readFileSync(path.join(ws.dir, 'out.txt'), 'utf8')).toBe('two')
+  })
+
   it('--input reaches commands as text; hostile values run nothing', async () => {
     ws = await makeWorkspace(kind)
     const marker = path.join(ws.dir, 'pwned')

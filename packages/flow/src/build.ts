@@ -3,11 +3,11 @@
  * would build, with flow executables only where an expression is evaluated when a step starts.
  */
 import path from 'node:path'
-import { Command, Env, Func, Http, Node, Workflow, type Executable, type HttpOptions, type NodeOptions } from '@wtflow/core'
+import { Command, Env, Func, Http, Node, Workflow, type CacheOptions, type Executable, type HttpOptions, type NodeOptions } from '@wtflow/core'
 import { assembleNode } from '@wtflow/core/internal'
 import type { CompiledFlow, CompiledStep } from './compile.js'
 import { durationMs } from './duration.js'
-import { FlowCommand, FlowFunc, FlowHttp, FlowPlugin, whenPredicate } from './executables.js'
+import { cacheKeyFunction, FlowCommand, FlowFunc, FlowHttp, FlowPlugin, whenPredicate } from './executables.js'
 import { StepScope, type FlowScope, type LocatedTemplate } from './runtime.js'
 import type { Flow, Step, StepOptionDefaults } from './schema.js'
 
@@ -69,6 +69,16 @@ function buildStep(step: Step, compiled: CompiledStep, defaults: StepOptionDefau
   if (compiled.staticEnv !== undefined) options.env = compiled.staticEnv
   if (step.cwd !== undefined) options.cwd = step.cwd
   if (step.artifacts !== undefined) options.artifacts = step.artifacts
+  if (step.cache === true) options.cache = true
+  else if (typeof step.cache === 'object') {
+    const cache: CacheOptions = {}
+    if (step.cache.files !== undefined) cache.files = step.cache.files
+    if (step.cache.env !== undefined) cache.env = step.cache.env
+    if (step.cache.ttl !== undefined) cache.ttl = durationMs(step.cache.ttl)
+    if (compiled.cacheKey !== undefined) cache.key = cacheKeyFunction(compiled.cacheKey.template, new StepScope(scope, compiled.env, compiled.cacheKey.reads))
+    else if (step.cache.key !== undefined) cache.key = step.cache.key
+    options.cache = cache
+  }
   const node = new Node(options)
   compiled.info.node = node
   return node

@@ -46,6 +46,8 @@ export interface CompiledStep {
   readonly when?: { expression: Expression; at: KeyPath } | boolean | undefined
   /** What its executable's expressions read of other steps. */
   readonly reads: StepRead[]
+  /** A `cache.key` with expressions, and what they read (results and statuses, as a `when`). */
+  readonly cacheKey?: { template: LocatedTemplate; reads: StepRead[] } | undefined
   /** What its `when` reads of other steps. */
   readonly whenReads: StepRead[]
   /** Whether an expression of its executable (or its environment) is evaluated when it starts. */
@@ -79,11 +81,10 @@ export interface CompiledFlow {
 const PLAIN_STEP_KEYS = ['name', 'cwd', 'queue', 'uses'] as const
 const PLAIN_LIST_KEYS = ['artifacts', 'after'] as const
 const NOT_SUPPORTED: Record<string, string> = {
-  cache: 'cache is not supported yet: this version of @wtflow/core has no caching',
   queue: 'queue is not supported yet: this version of @wtflow/core runs every step locally',
 }
 const RESERVED_ARTIFACT_NAMES = new Set(['stdout', 'stderr', 'result'])
-const UNSUPPORTED_STEP_KEYS = ['cache', 'queue'] as const
+const UNSUPPORTED_STEP_KEYS = ['queue'] as const
 const NO_ENV: readonly EnvEntry[] = Object.freeze([])
 
 export async function compileFlow(document: unknown, options: CompileOptions, problems: Problem[]): Promise<CompiledFlow | null> {
@@ -192,7 +193,10 @@ class Compiler {
     const func = isRecord(raw.func) ? this.#func(raw.func, at('func'), reader('execute', reads)) : undefined
     const http = isRecord(raw.http) ? this.#http(raw.http, at('http'), reader('execute', reads)) : undefined
     const withValue: CompiledValue = isRecord(raw.with) ? this.#value(raw.with, at('with'), reader('execute', reads)) : { kind: 'literal', value: {} }
-    if (isRecord(raw.cache) && typeof raw.cache.key === 'string') this.#template(raw.cache.key, at('cache', 'key'), reader('execute', reads))
+    // A cache key is made before the step runs, from results (not files: those the key hashes by itself).
+    const keyReads: StepRead[] = []
+    const cacheKey = isRecord(raw.cache) && typeof raw.cache.key === 'string' && hasExpression(raw.cache.key) ? this.#template(raw.cache.key, at('cache', 'key'), reader('when', keyReads)) : null
+    if (raw.cache !== undefined && raw.cache !== false && step.kind === 'group') this.#problem(at('cache'), 'cache needs a step that runs something (run, func, …): a group has nothing to reuse', { kind: 'key' })
     const when = raw.when === undefined ? undefined : this.#when(raw.when, at('when'), reader('when', whenReads))
     if (Array.isArray(raw.after)) this.#after(step, raw.after, at('after'))
     const plugin = typeof raw.uses === 'string' && !isTemplate(raw.uses) ? this.#uses(step, raw.uses, withValue, at) : undefined
@@ -214,6 +218,7 @@ class Compiler {
       func,
       http,
       plugin,
+      cacheKey: cacheKey === null ? undefined : { template: cacheKey, reads: keyReads },
       when,
       reads,
       whenReads,

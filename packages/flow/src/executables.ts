@@ -270,6 +270,16 @@ function readForWhen(ctx: WhenContext, read: StepRead): Promise<unknown> | unkno
   throw new Error(`steps.${read.producer.names.join('.')}.${read.field} cannot be read in when`)
 }
 
+/** A `cache.key` with expressions, as the function core calls just before the step would run. */
+export function cacheKeyFunction(template: LocatedTemplate, scope: StepScope): (ctx: WhenContext) => Promise<string> {
+  const key = async (ctx: WhenContext): Promise<string> => {
+    const { contexts } = await scope.contexts(ctx.runId, read => readForWhen(ctx, read))
+    return renderText(scope.flow, template, contexts)
+  }
+  Object.defineProperty(key, 'toString', { value: () => `cache.key: ${template.template.source}` })
+  return key
+}
+
 /**
  * A step's `when` as the predicate core calls. Its text is what the run's digest records of it
  * (core reads a `when` by its source, which would be this closure's for every flow).
