@@ -45,6 +45,7 @@ export function statusOf(error: unknown): number {
     case 'WTFLOW_VALIDATION':
     case 'WTFLOW_CONFIG':
     case 'WTFLOW_FLOW_INVALID':
+    case 'WTFLOW_INPUT':
       return 400
     default:
       return 500

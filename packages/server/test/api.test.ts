@@ -123,8 +123,8 @@ describe.each(DIALECTS)('API on $name', dialect => {
 
   it('refuses bad run requests with the error that says what to do', async () => {
     const cases: Array<[unknown, number, string, string]> = [
-      [{}, 400, 'WTFLOW_SERVER_BAD_REQUEST', 'the body needs "workflow": the name of a workflow this server runs ("big", "forever", "gated", "invalid", "printer", "quick", "retrying"), or "flow": a flow document'],
-      [{ workflow: 'nightly' }, 404, 'WTFLOW_SERVER_UNKNOWN_WORKFLOW', 'this server runs no workflow named "nightly"; it runs "big", "forever", "gated", "invalid", "printer", "quick", "retrying". Start `wtflow serve` with the script that defines it.'],
+      [{}, 400, 'WTFLOW_SERVER_BAD_REQUEST', 'the body needs "workflow": the name of a workflow this server runs ("big", "forever", "gated", "greet", "invalid", "printer", "quick", "retrying"), or "flow": a flow document'],
+      [{ workflow: 'nightly' }, 404, 'WTFLOW_SERVER_UNKNOWN_WORKFLOW', 'this server runs no workflow named "nightly"; it runs "big", "forever", "gated", "greet", "invalid", "printer", "quick", "retrying". Start `wtflow serve` with the script that defines it.'],
       [{ workflow: 'quick', inputs: { day: 'monday' } }, 400, 'WTFLOW_SERVER_BAD_REQUEST', 'workflow "quick" declares no inputs; remove "day" from "inputs"'],
       [{ workflow: 'quick', inputs: [1] }, 400, 'WTFLOW_SERVER_BAD_REQUEST', '"inputs" must be an object of NAME: value'],
       [{ workflow: 'quick', flow: {} }, 400, 'WTFLOW_SERVER_BAD_REQUEST', 'give either "workflow" (a workflow this server runs) or "flow" (a flow document), not both'],
@@ -263,6 +263,26 @@ describe.each(DIALECTS)('API on $name', dialect => {
     const unknown = await post(`/api/v1/runs/${first}/resume`, { rerun: ['root/nope'] })
     expect(unknown.status).toBe(400)
     expect((await json<ErrorBody>(unknown)).error.message).toBe('"rerun": workflow "quick" has no node at "root/nope"')
+  })
+
+  it('takes the inputs a workflow declares (defaults fill the rest), and answers 400 for a missing, unknown or non-text one', async () => {
+    const accepted = await post('/api/v1/runs', { workflow: 'greet', inputs: { who: 'web', greeting: 42 } })
+    expect(accepted.status).toBe(202)
+    const { id } = await json<{ id: string }>(accepted)
+    await waitForStatus(t, id, 'succeeded')
+    expect(await (await fetch(`${t.base}/api/v1/runs/${id}/nodes/say/logs`)).text()).toBe('42 web\n')
+    const defaults = await json<{ id: string }>(await post('/api/v1/runs', { workflow: 'greet', inputs: { who: 'you' } }))
+    await waitForStatus(t, defaults.id, 'succeeded')
+    expect(await (await fetch(`${t.base}/api/v1/runs/${defaults.id}/nodes/say/logs`)).text()).toBe('hello you\n')
+    const missing = await post('/api/v1/runs', { workflow: 'greet' })
+    expect(missing.status).toBe(400)
+    expect((await json<ErrorBody>(missing)).error.message).toBe('workflow "greet" needs input "who" (whom to greet); give it in "inputs" of the request')
+    const unknown = await post('/api/v1/runs', { workflow: 'greet', inputs: { who: 'x', whom: 'y' } })
+    expect(unknown.status).toBe(400)
+    expect((await json<ErrorBody>(unknown)).error.message).toBe('workflow "greet" has no input "whom"; it declares "who", "greeting"')
+    const object = await post('/api/v1/runs', { workflow: 'greet', inputs: { who: { a: 1 } } })
+    expect(object.status).toBe(400)
+    expect((await json<ErrorBody>(object)).error.message).toBe('input "who" is object; an input\'s value is text (or a number or boolean)')
   })
 
   it('serves the seeds’ /status and /outputs for the latest run', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
-import { Engine, ValidationError, decideReuse, toNodeDocument, type NodeDocument, type RunPlan, type WtflowConfig, type Workflow } from '@wtflow/core'
+import { Engine, ValidationError, decideReuse, isWtflowError, resolveInputs, toNodeDocument, type NodeDocument, type RunPlan, type WtflowConfig, type Workflow } from '@wtflow/core'
 import { encodePathSegment } from '@wtflow/core/internal'
 import { attachRecorder, type HistoryDatabase, type Recorder, type RunInfo } from '@wtflow/db'
 import { ServerError } from '../errors.js'
@@ -335,12 +335,14 @@ export class RunService {
         const workflow = await this.#workflowOf(run)
         const script = run.kind === 'workflow' ? (this.#registry.get(run.workflow)?.file ?? null) : null
         const resume = run.request.resume
+        // A workflow's inputs were checked when the run was requested (a flow took its own when compiled).
+        const inputs = run.kind === 'workflow' ? (run.request.inputs as Record<string, string>) : undefined
         if (resume === undefined) {
-          await this.engine.run(workflow, { runId: run.id, signal: controller.signal, ...(script === null ? {} : { script }) })
+          await this.engine.run(workflow, { runId: run.id, signal: controller.signal, ...(script === null ? {} : { script }), ...(inputs === undefined ? {} : { inputs }) })
         } else {
           const plan = await this.plan(workflow)
           const reuse = await decideReuse(plan, await this.#db.getResumeSource(resume.from), { rerun: resume.rerun })
-          await this.engine.run(plan, { runId: run.id, signal: controller.signal, reuse, ...(script === null ? {} : { script }) })
+          await this.engine.run(plan, { runId: run.id, signal: controller.signal, reuse, ...(script === null ? {} : { script }), ...(inputs === undefined ? {} : { inputs }) })
         }
       } catch (error) {
         const message = messageOf(error)
@@ -392,6 +394,21 @@ export class RunService {
 
   #checkInputs(workflow: Workflow, inputs: Record<string, unknown>): Record<string, unknown> {
     if (this.#hooks.checkInputs !== undefined) return this.#hooks.checkInputs(workflow, inputs)
+    const declared = workflow.inputs ?? {}
+    if (Object.keys(declared).length > 0) {
+      const given: Record<string, string> = {}
+      for (const [name, value] of Object.entries(inputs)) {
+        if (typeof value === 'string') given[name] = value
+        else if (typeof value === 'number' || typeof value === 'boolean') given[name] = String(value)
+        else throw new ServerError('WTFLOW_SERVER_BAD_REQUEST', `input "${name}" is ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value}; an input's value is text (or a number or boolean)`)
+      }
+      try {
+        return resolveInputs(workflow.name, declared, given)
+      } catch (error) {
+        if (!isWtflowError(error, 'WTFLOW_INPUT')) throw error
+        throw new ServerError('WTFLOW_SERVER_BAD_REQUEST', error.message.replace(/; give (--input \S+=VALUE ?)+$/, '; give it in "inputs" of the request'), { cause: error })
+      }
+    }
     const names = Object.keys(inputs)
     if (names.length > 0) {
       throw new ServerError('WTFLOW_SERVER_BAD_REQUEST', `workflow "${workflow.name}" declares no inputs; remove ${names.map(n => `"${n}"`).join(', ')} from "inputs"`)
