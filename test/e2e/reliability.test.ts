@@ -99,6 +99,11 @@ for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`reliabilit
     const longNode = doc.nodes.find(node => node.path === 'root/long')!
     expect(longNode.artifacts.map(a => [a.name, a.size])).toEqual([['stdout', 8]])
     expect(Date.parse(doc.endedAt!)).toBeGreaterThanOrEqual(Date.parse(longNode.startedAt!))
+    // Following the output of a node of the crashed run says why it stopped, and fails.
+    const followed = await ws.run(['logs', runId, 'root/long', '--follow'])
+    expect(followed.code).toBe(1)
+    expect(followed.stdout).toHaveLength(8)
+    expect(followed.stderr).toContain(`wtflow: run ${runId.slice(0, 8)} crashed (the wtflow process running it, pid ${cli.pid} on `)
     // Nothing of the run is left in the spool.
     expect(existsSync(path.join(ws.dir, '.wtflow', 'artifacts', runId, '%spool'))).toBe(false)
   })

@@ -41,6 +41,14 @@ export async function logsCommand(runIdArg: string, nodePathArg: string, options
 
     if (options.follow === true) {
       await follow(db, runId, node, fileOf)
+      // Its output stopped because wtflow died, not because it ended: say so, and fail.
+      const run = await db.getRunInfo(runId)
+      if (run.status === 'crashed') {
+        const ended = await db.getNode(runId, nodePath)
+        const notes = outputFor(process.stderr)
+        notes.write(`wtflow: run ${shortId(runId)} crashed (the wtflow process running it, pid ${run.pid} on ${run.host}, died); "${nodePath}" is recorded ${ended.status}, and its output above may be incomplete.\n`)
+        return ExitCode.failed
+      }
       return ExitCode.ok
     }
     const file = fileOf(node)
