@@ -213,7 +213,9 @@ describe.each(DATABASES)('flow files on %s', kind => {
     ws = await makeWorkspace(kind)
     const list = await ws.run(['list', example('ci.yaml'), '--json'])
     expect(list.code, list.stderr).toBe(0)
-    expect(parseJson(list.stdout)).toEqual([{ name: 'ci', export: 'default', nodes: 7, root: 'ci', description: 'lint, typecheck and tests in parallel, then build' }])
+    expect(parseJson(list.stdout)).toEqual([{ name: 'ci', export: 'default', nodes: 7, root: 'ci', description: 'lint, typecheck and tests in parallel, then build', inputs: {} }])
+    const http = await ws.run(['list', example('http.yaml'), '--json'])
+    expect(parseJson<Array<{ inputs: unknown }>>(http.stdout)[0]!.inputs).toEqual({ api: { required: true, description: "The API's base URL (examples/demo-api.ts prints it)" } })
 
     const plan = await ws.run(['run', example('ci.yaml'), '--dry-run', '--json'])
     const scriptPlan = await ws.run(['run', example('ci.ts'), '--dry-run', '--json'])

@@ -3,7 +3,7 @@
  * would build, with flow executables only where an expression is evaluated when a step starts.
  */
 import path from 'node:path'
-import { Command, Env, Func, Http, Node, Workflow, type CacheOptions, type Executable, type HttpOptions, type NodeOptions } from '@wtflow/core'
+import { Command, Env, Func, Http, Node, Workflow, type CacheOptions, type Executable, type HttpOptions, type InputSpec, type NodeOptions } from '@wtflow/core'
 import { assembleNode } from '@wtflow/core/internal'
 import type { CompiledFlow, CompiledStep } from './compile.js'
 import { durationMs } from './duration.js'
@@ -26,7 +26,25 @@ export function buildWorkflow(flow: Flow, compiled: CompiledFlow, scope: FlowSco
   root.info.node = node
   // `after` names steps anywhere in the flow: given once every step has its node.
   flow.steps.forEach((step, i) => linkAfter(step, root.children[i]!, root))
-  return new Workflow({ name: flow.name, root: node, description: flow.description })
+  return new Workflow({ name: flow.name, root: node, description: flow.description, inputs: declaredInputs(flow, compiled.inputs) })
+}
+
+/**
+ * The flow's inputs as a script declares them (what `wtflow list` shows). The flow was built for
+ * the values it was given: those are the defaults, so a run without inputs runs (and records) them.
+ */
+function declaredInputs(flow: Flow, values: Readonly<Record<string, string>>): Record<string, InputSpec> {
+  const inputs: Record<string, InputSpec> = {}
+  for (const [name, input] of Object.entries(flow.inputs ?? {})) {
+    // An input without a value (and no default) compiles as '': no default then.
+    const given = values[name] === '' && input?.default === undefined ? undefined : values[name]
+    const value = given ?? (input?.default === undefined ? undefined : String(input.default))
+    const spec: InputSpec = { required: input?.required ?? input?.default === undefined }
+    if (value !== undefined) spec.default = value
+    if (input?.description !== undefined) spec.description = input.description
+    inputs[name] = spec
+  }
+  return inputs
 }
 
 function linkAfter(step: Step, compiled: CompiledStep, root: CompiledStep): void {
