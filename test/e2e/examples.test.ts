@@ -2,21 +2,9 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import type { NodeDocument, RunDocument } from '@wtflow/core'
+import type { RunDocument } from '@wtflow/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ALL_DATABASES, unavailable, ESC, EXAMPLES, makeWorkspace, parseJson, type Workspace } from '../helpers/cli.js'
-
-const example = (name: string) => path.join(EXAMPLES, name)
-
-function byPath(doc: RunDocument): Record<string, NodeDocument> {
-  return Object.fromEntries(doc.nodes.map(node => [node.path, node]))
-}
-
-function artifactText(node: NodeDocument | undefined, name: string): string {
-  const artifact = node?.artifacts.find(a => a.name === name)
-  if (artifact === undefined) throw new Error(`${node?.path} has no artifact ${name}`)
-  return readFileSync(artifact.path, 'utf8')
-}
+import { ALL_DATABASES, artifactText, byPath, unavailable, ESC, example, makeWorkspace, parseJson, type Workspace } from '../helpers/cli.js'
 
 for (const kind of ALL_DATABASES) describe.skipIf(unavailable(kind))(`examples on ${kind}`, () => {
   let ws: Workspace

@@ -2,21 +2,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { NodeDocument, RunDocument, RunSummary } from '@wtflow/core'
+import type { RunDocument, RunSummary } from '@wtflow/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DATABASES, ESC, EXAMPLES, makeWorkspace, parseJson, REPO_ROOT, type Workspace } from '../helpers/cli.js'
-
-const example = (name: string) => path.join(EXAMPLES, name)
-
-function byPath(doc: RunDocument): Record<string, NodeDocument> {
-  return Object.fromEntries(doc.nodes.map(node => [node.path, node]))
-}
-
-function artifactText(node: NodeDocument | undefined, name: string): string {
-  const artifact = node?.artifacts.find(a => a.name === name)
-  if (artifact === undefined) throw new Error(`${node?.path} has no artifact ${name}`)
-  return readFileSync(artifact.path, 'utf8')
-}
+import { artifactText, byPath, DATABASES, ESC, example, makeWorkspace, parseJson, REPO_ROOT, type Workspace } from '../helpers/cli.js'
 
 /** A run document without what differs between two runs of the same tree. */
 function shape(doc: RunDocument): unknown {

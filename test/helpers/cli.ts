@@ -11,6 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import type { NodeDocument, RunDocument } from '@wtflow/core'
 import { vi } from 'vitest'
 
 const require = createRequire(import.meta.url)
@@ -24,6 +25,21 @@ export const WTFLOW_BIN = (() => {
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const EXAMPLES = path.join(REPO_ROOT, 'examples')
+
+/** The path of an example script or flow. */
+export const example = (name: string): string => path.join(EXAMPLES, name)
+
+/** A run document's nodes by path. */
+export function byPath(doc: RunDocument): Record<string, NodeDocument> {
+  return Object.fromEntries(doc.nodes.map(node => [node.path, node]))
+}
+
+/** The text of one of a node's artifacts (throws when it has none of that name). */
+export function artifactText(node: NodeDocument | undefined, name: string): string {
+  const artifact = node?.artifacts.find(a => a.name === name)
+  if (artifact === undefined) throw new Error(`${node?.path} has no artifact ${name}`)
+  return readFileSync(artifact.path, 'utf8')
+}
 export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url))
 
 export const PG_URL = process.env.WTFLOW_TEST_PG_URL || undefined
