@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { applyNice } from './nice.js'
-import type { ProcessRun } from './process-side.js'
+import { childEnv, type ProcessRun } from './process-side.js'
 import type { Aggregate, Evaluation, Scenario, SetupContext, SideSpec } from './scenarios.js'
 import type { SideResult } from './src/protocol.js'
 
@@ -37,9 +37,7 @@ export async function timeCommand(command: Command, options: ProcessRun): Promis
   const timeFile = path.join(options.tmpDir, `time-${stamp}.txt`)
   const outFile = path.join(options.tmpDir, `out-${stamp}.log`)
   const out = fs.openSync(outFile, 'w')
-  const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('WTFLOW_')) env[key] = value
-  Object.assign(env, command.env)
+  const env = childEnv(command.env)
   const start = performance.now()
   const child = spawn(TIME, ['-f', '%U %S %M', '-o', timeFile, command.file, ...command.args], { cwd: command.cwd ?? options.tmpDir, env, stdio: ['ignore', out, out] })
   fs.closeSync(out)

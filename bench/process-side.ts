@@ -12,6 +12,13 @@ export interface ProcessRun {
   timeoutMs: number
 }
 
+/** The bench's environment without its WTFLOW_* variables, plus `extra`: what every measured process gets. */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('WTFLOW_')) env[key] = value
+  return Object.assign(env, extra)
+}
+
 /**
  * Runs `node [--import rss-probe] ...args` and returns its wall time (spawn → exit) and peak
  * RSS. WTFLOW_* variables of the caller are removed; `env` adds the ones wanted.
@@ -19,9 +26,7 @@ export interface ProcessRun {
 export async function timeNodeProcess(args: string[], options: ProcessRun & { cwd?: string; env?: Record<string, string>; stdoutToDevNull?: boolean }): Promise<SideResult> {
   fs.mkdirSync(options.tmpDir, { recursive: true })
   const rssFile = path.join(options.tmpDir, `rss-${process.hrtime.bigint()}.txt`)
-  const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('WTFLOW_')) env[key] = value
-  Object.assign(env, options.env, { BENCH_RSS_FILE: rssFile })
+  const env = childEnv({ ...options.env, BENCH_RSS_FILE: rssFile })
   const probe = pathToFileURL(path.join(options.buildDir, 'rss-probe.js')).href
   let output = ''
   const start = performance.now()

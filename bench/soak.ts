@@ -11,6 +11,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { childEnv } from './process-side.js'
 import type { SideResult } from './src/protocol.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -59,7 +60,7 @@ export async function soak(options: SoakOptions): Promise<SideResult> {
         const log = fs.openSync(path.join(marks, `${tag}.log`), 'w')
         const child = spawn(process.execPath, [options.cliBin, 'run', script], {
           cwd: options.tmpDir,
-          env: { ...cleanEnv(), ...env, SOAK_TAG: tag, SOAK_SEED: String(1 + Math.floor(Math.random() * 1e6)), SOAK_MARK_DIR: path.join(marks, tag) },
+          env: childEnv({ ...env, SOAK_TAG: tag, SOAK_SEED: String(1 + Math.floor(Math.random() * 1e6)), SOAK_MARK_DIR: path.join(marks, tag) }),
           stdio: ['ignore', log, log],
         })
         fs.closeSync(log)
@@ -90,15 +91,9 @@ export async function soak(options: SoakOptions): Promise<SideResult> {
   }
 }
 
-function cleanEnv(): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('WTFLOW_')) env[key] = value
-  return env
-}
-
 function wtflow(options: SoakOptions, args: string[], env: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [options.cliBin, ...args], { cwd: options.tmpDir, env: { ...cleanEnv(), ...env }, stdio: 'ignore' })
+    const child = spawn(process.execPath, [options.cliBin, ...args], { cwd: options.tmpDir, env: childEnv(env), stdio: 'ignore' })
     child.once('error', reject)
     child.once('exit', code => (code === 0 ? resolve() : reject(new Error(`wtflow ${args.join(' ')} exited with ${code}`))))
   })
